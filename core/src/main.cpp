@@ -1,0 +1,134 @@
+// Command line of pix-db-replication: parses arguments, builds the pipeline and maps failures
+// to documented exit codes. All the work happens in the pipeline and the step plugins.
+#include <unistd.h>
+
+#include <csignal>
+#include <iomanip>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "config.hpp"
+#include "logger.hpp"
+#include "pipeline.hpp"
+#include "plugin_loader.hpp"
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+std::atomic<int> g_signal{0};
+
+extern "C" void on_signal(int sig) {
+    g_signal = sig;
+    g_stop = true;
+}
+
+void install_signal_handlers() {
+    struct sigaction sa {};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, nullptr);
+    sigaction(SIGINT, &sa, nullptr);
+}
+
+int exit_for_signal(int code) {
+    if (!g_stop) return code;
+    return g_signal == SIGINT ? pixrep::kExitSigint : pixrep::kExitSigterm;
+}
+
+void print_plugins(const std::vector<pixrep::LoadedStep>& steps, std::ostream& out) {
+    for (const auto& s : steps) {
+        out << s.info.name << " " << s.info.version << "  (" << s.file.string() << ")\n  " << s.info.description << "\n";
+        if (s.info.options.empty()) out << "  (no options)\n";
+        for (const auto& o : s.info.options) {
+            out << "  - " << o.key << " (" << pixrep::type_name(o.type) << ")";
+            if (o.required) out << ", required";
+            if (o.fallback) out << ", default " << (o.secret ? "***" : pixrep::format_value(*o.fallback));
+            if (!o.env.empty()) out << ", env " << o.env;
+            if (o.secret) out << ", secret";
+            out << "\n      " << o.description << "\n";
+        }
+        out << "\n";
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"pix-db-replication: keeps a copy of a PostgreSQL database fresh from its newest Scalingo backup"};
+    app.set_version_flag("--version", "pix-db-replication 0.1.0");
+    std::string config_file = "config/production.toml";
+    std::string log_format = "auto", log_level = "info";
+    app.add_option("-c,--config", config_file, "TOML config file")->envname("REPLICATION_CONFIG")->capture_default_str();
+    app.add_option("--log-format", log_format, "json (bunyan), text, or auto (text on a terminal)")
+        ->envname("LOG_FORMAT")->check(CLI::IsMember({"auto", "json", "text"}))->capture_default_str();
+    app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
+        ->envname("LOG_LEVEL")->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))->capture_default_str();
+    app.require_subcommand(1);
+    app.footer("Exit codes: 0 success; 1 run failed; 2 configuration, environment or input invalid (nothing touched);\n"
+               "3 another run holds the target's lock; 130 interrupted (SIGINT); 143 terminated (SIGTERM).");
+
+    bool dry_run = false;
+    auto* run = app.add_subcommand("run", "Run one replication now: fetch, verify, drop, restore (the original's `node run.js`)");
+    run->add_flag("--dry-run", dry_run, "Fetch and verify the backup, print the restore plan, touch nothing");
+    auto* plan = app.add_subcommand("plan", "Same as `run --dry-run`: print what would be restored and excluded");
+    auto* schedule = app.add_subcommand("schedule", "Run replications on SCHEDULE, forever (the background job)");
+    auto* check = app.add_subcommand("check", "Load every plugin and validate the config, options and environment; touch nothing");
+    auto* plugins = app.add_subcommand("plugins", "List the configured steps' plugins and their options");
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        app.exit(e);
+        return pixrep::kExitInvalid;
+    }
+
+    using pixrep::Level;
+    const Level level = log_level == "trace" ? Level::trace : log_level == "debug" ? Level::debug
+                        : log_level == "warn" ? Level::warn : log_level == "error" ? Level::error : Level::info;
+    const bool text = log_format == "text" || (log_format == "auto" && ::isatty(STDOUT_FILENO));
+    pixrep::HostLogger log(std::cout, text ? pixrep::HostLogger::Format::text : pixrep::HostLogger::Format::json, level);
+    install_signal_handlers();
+
+    try {
+        auto cfg = pixrep::load_config(config_file);
+        if (*plugins) {
+            auto run_opts = pixrep::resolve_options(cfg.file.string() + " [run]",
+                                                    [] {  // plugin_path only: `plugins` needs no DATABASE_URL
+                                                        auto specs = pixrep::run_option_specs();
+                                                        for (auto& s : specs) s.required = false;
+                                                        return specs;
+                                                    }(),
+                                                    cfg.run, pixrep::process_env(), nullptr);
+            pixrep::PluginLoader loader(pixrep::PluginLoader::default_dirs(run_opts.list("plugin_path")));
+            std::vector<pixrep::LoadedStep> loaded;
+            for (const auto& sc : cfg.steps) loaded.push_back(loader.load(sc.plugin));
+            print_plugins(loaded, std::cout);
+            return pixrep::kExitOk;
+        }
+        pixrep::Pipeline pipeline(std::move(cfg), log, pixrep::process_env());
+        pipeline.load();
+        if (*check) {
+            pipeline.describe(std::cout);
+            std::cout << "configuration valid\n";
+            return pixrep::kExitOk;
+        }
+        if (*schedule) {
+            log.error("schedule is not yet available in this version; use `run` from an external scheduler");
+            return pixrep::kExitInvalid;
+        }
+        return exit_for_signal(pipeline.run(dry_run || *plan, &g_stop));
+    } catch (const pixrep::StepError& e) {
+        log.write(Level::fatal, log.redact(e.what()));
+        return pixrep::kExitInvalid;
+    } catch (const std::exception& e) {
+        log.write(Level::fatal, log.redact(e.what()));
+        return pixrep::kExitRunFailed;
+    }
+}

@@ -1,0 +1,45 @@
+#pragma once
+// Finding, opening and checking step plugins. Every load error is produced here, one message per
+// stage, each naming the file.
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/dll/shared_library.hpp>
+
+#include <pixrep/step.hpp>
+
+namespace pixrep {
+
+/// A step and the library that holds its code. Members are destroyed in reverse order, so the
+/// step always dies before its library is unloaded.
+struct LoadedStep {
+    boost::dll::shared_library lib;
+    std::unique_ptr<Step> step;
+    std::filesystem::path file;
+    StepInfo info;
+};
+
+class PluginLoader {
+public:
+    explicit PluginLoader(std::vector<std::filesystem::path> search_dirs);
+
+    /// The library file name of plugin `name`: "pg-restore" -> "libpg-restore.so".
+    static std::string file_name(const std::string& name);
+    /// The directories searched, in order: $PIX_REPLICATION_PLUGIN_PATH, `extra`, then next to the binary.
+    static std::vector<std::filesystem::path> default_dirs(const std::vector<std::string>& extra);
+
+    /// Loads plugin `name` (or a path to a .so). Throws StepError(config) naming the stage and file.
+    LoadedStep load(const std::string& name) const;
+    /// Plugin names found in the search directories.
+    std::vector<std::string> available() const;
+
+private:
+    std::vector<std::filesystem::path> dirs_;
+};
+
+/// Edit distance, for "did you mean" suggestions.
+std::size_t edit_distance(const std::string& a, const std::string& b);
+
+}  // namespace pixrep

@@ -63,7 +63,7 @@ private:
         archive_read_support_format_tar(a.get());
         archive_read_support_format_gnutar(a.get());
         if (archive_read_open_filename(a.get(), path_.c_str(), 1 << 20) != ARCHIVE_OK)
-            throw StepError(ErrorKind::input, "archive '" + path_.string() + "' cannot be read: " +
+            throw StepError(ErrorKind::input, "archive '" + path_.string() + "' is corrupt or unreadable: " +
                                                   (archive_error_string(a.get()) ? archive_error_string(a.get()) : "?"));
         extracted_ = common::extract_pgsql(a.get(), ctx.work_dir, path_.string());
         stamp_ = stamp;

@@ -1,0 +1,46 @@
+// Example step: writes the outcome of every run to a file, for a monitoring agent to pick up.
+// It shows the whole plugin surface: self-description with typed options, configure() to
+// check them, prepare() to look at the restore plan, finish() to act on the outcome.
+#include <fstream>
+
+#include <pixrep/step_export.hpp>
+
+namespace {
+
+using namespace pixrep;
+
+class RunMarkerStep final : public Step {
+public:
+    StepInfo info() const override {
+        return {"run-marker", "1.0.0", "Writes each run's outcome (status, duration, error) to a file",
+                {{"path", OptionType::string, std::nullopt, true, "File to write the outcome to", "RUN_MARKER_FILE"},
+                 {"label", OptionType::string, OptionValue(std::string("replication")), false, "Name written before the status", ""}}};
+    }
+
+    void configure(const Options& options, Logger&) override {
+        path_ = options.string("path");
+        label_ = options.string("label");
+        if (label_.find('\n') != std::string::npos) throw StepError(ErrorKind::config, "option 'label' must be one line");
+    }
+
+    void prepare(RunContext& ctx) override {
+        // Steps that follow a source can inspect what will be restored.
+        entries_ = ctx.plan.loaded() ? static_cast<long>(ctx.plan.kept_count()) : 0;
+        ctx.log().info("run-marker will report to " + path_, {{"entries_to_restore", static_cast<std::int64_t>(entries_)}});
+    }
+
+    void finish(RunContext& ctx, const RunOutcome& outcome) override {
+        std::ofstream out(path_, std::ios::trunc);
+        out << label_ << " " << (outcome.success ? "success" : "failure") << " seconds=" << outcome.seconds
+            << " entries=" << entries_ << (outcome.error.empty() ? "" : " error=" + outcome.error) << "\n";
+        if (!out) ctx.log().warn("cannot write " + path_);
+    }
+
+private:
+    std::string path_, label_;
+    long entries_ = 0;
+};
+
+}  // namespace
+
+PIXREP_STEP(RunMarkerStep)

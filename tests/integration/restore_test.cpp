@@ -1,0 +1,351 @@
+// Whole replications into a real PostgreSQL 15, target role not a superuser: the original's
+// integration tests, a Pix-shaped database, and bad inputs that must leave the target intact.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include <pqxx/pqxx>
+
+#include "harness.hpp"
+
+namespace fs = std::filesystem;
+using pixtest::Result;
+using pixtest::TempDir;
+using pixtest::TempPostgres;
+
+namespace {
+
+const std::string kLocal = std::string(PIXREP_SOURCE_DIR) + "/config/local.toml";
+
+// Source databases and their backups, built once per test program.
+struct Sources {
+    TempDir dir;
+    fs::path pix_tar, pix_dump, orig_tar;
+    Sources() {
+        auto& pg = TempPostgres::instance();
+        pg.exec("postgres", "DROP DATABASE IF EXISTS pix_src");
+        pg.exec("postgres", "CREATE DATABASE pix_src");
+        auto r = pixtest::run_cmd({TempPostgres::bin("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-v", "rows=3000", "-d",
+                                   pg.url("pix_src"), "-f", std::string(PIXREP_SOURCE_DIR) + "/tests/fixtures/pix-shaped.sql"});
+        if (r.code != 0) throw std::runtime_error("fixture load failed: " + r.out);
+        pg.exec("postgres", "DROP DATABASE IF EXISTS orig_src");
+        pg.exec("postgres", "CREATE DATABASE orig_src");
+        pg.exec("orig_src", R"SQL(
+            CREATE TABLE test_table (id integer PRIMARY KEY);
+            INSERT INTO test_table SELECT generate_series(1, 100000);
+            COMMENT ON TABLE test_table IS 'table de test';
+            CREATE TABLE users (id serial PRIMARY KEY, "createdAt" timestamptz NOT NULL DEFAULT now());
+            CREATE TABLE "schooling-registrations" (id serial PRIMARY KEY, "userId" integer REFERENCES users(id));
+            CREATE TABLE answers (id serial PRIMARY KEY, "challengeId" text);
+            CREATE TABLE "knowledge-elements" (id serial PRIMARY KEY, "createdAt" timestamptz NOT NULL DEFAULT now());
+            INSERT INTO users DEFAULT VALUES; INSERT INTO "schooling-registrations" ("userId") VALUES (1);
+            INSERT INTO answers ("challengeId") VALUES ('rec1'), ('rec2');
+            INSERT INTO "knowledge-elements" DEFAULT VALUES;)SQL");
+        pix_dump = dump("pix_src", "20261124010203_pix.pgsql");
+        pix_tar = pack(pix_dump, "pix.tar.gz");
+        orig_tar = pack(dump("orig_src", "20261124010203_orig.pgsql"), "orig.tar.gz");
+    }
+    fs::path dump(const std::string& db, const std::string& name) {
+        auto out = dir / name;
+        auto r = pixtest::run_cmd({TempPostgres::bin("pg_dump"), "-Fc", "-d", TempPostgres::instance().url(db), "-f", out.string()});
+        if (r.code != 0) throw std::runtime_error("pg_dump failed: " + r.out);
+        return out;
+    }
+    // As Scalingo packs its backups: a gzip'd tar whose entry is "./<name>.pgsql".
+    fs::path pack(const fs::path& dump, const std::string& name) {
+        auto out = dir / name;
+        auto r = pixtest::run_cmd({"tar", "czf", out.string(), "-C", dump.parent_path().string(), "./" + dump.filename().string()});
+        if (r.code != 0) throw std::runtime_error("tar failed: " + r.out);
+        return out;
+    }
+};
+
+Sources& sources() {
+    static Sources s;
+    return s;
+}
+
+std::map<std::string, std::string> contents(const std::string& url) {
+    pqxx::connection c(url);
+    pqxx::nontransaction tx(c);
+    std::map<std::string, std::string> out;
+    for (const auto& row : tx.exec("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")) {
+        auto t = c.quote_name(row[0].as<std::string>());
+        auto r = tx.exec("SELECT count(*) || ' ' || md5(coalesce(string_agg(x::text, '|' ORDER BY x::text), '')) FROM " + t + " x");
+        out[row[0].as<std::string>()] = r[0][0].as<std::string>();
+    }
+    for (const auto& row : tx.exec("SELECT sequencename, coalesce(last_value, 0) FROM pg_sequences WHERE schemaname = 'public'"))
+        out["seq:" + row[0].as<std::string>()] = row[1].as<std::string>();
+    return out;
+}
+
+long long count(const std::string& url, const std::string& sql) {
+    pqxx::connection c(url);
+    pqxx::nontransaction tx(c);
+    return tx.exec(sql)[0][0].as<long long>();
+}
+
+class Replication : public ::testing::Test {
+protected:
+    void SetUp() override {
+        sources();
+        static int n = 0;
+        db_ = "target_" + std::to_string(++n);
+        target_ = TempPostgres::instance().create_target(db_, "replica_" + std::to_string(n), "s3cr3t-pw");
+        // The last good copy, which bad input must never destroy.
+        pqxx::connection c(target_);
+        pqxx::nontransaction tx(c);
+        tx.exec("CREATE TABLE keep_me (x integer); INSERT INTO keep_me VALUES (42)");
+    }
+    Result replicate(const fs::path& backup, std::map<std::string, std::string> env = {}, std::vector<std::string> args = {"run"}) {
+        env["DATABASE_URL"] = env.count("DATABASE_URL") ? env["DATABASE_URL"] : target_;
+        env["BACKUP_FILE"] = backup.string();
+        env["REPLICATION_WORK_DIR"] = work_.path().string();
+        std::vector<std::string> full{"--config", kLocal};
+        full.insert(full.end(), args.begin(), args.end());
+        auto r = pixtest::run_tool(full, env);
+        EXPECT_EQ(r.out.find("s3cr3t-pw"), std::string::npos) << "password leaked:\n" << r.out;
+        return r;
+    }
+    bool has_table(const std::string& t) { return count(target_, "SELECT count(*) FROM pg_tables WHERE schemaname='public' AND tablename='" + t + "'") == 1; }
+    void expect_untouched(const Result& r) {
+        EXPECT_TRUE(has_table("keep_me")) << r.out;
+        if (has_table("keep_me")) EXPECT_EQ(count(target_, "SELECT x FROM keep_me"), 42);
+        EXPECT_EQ(r.out.find("dropped every object"), std::string::npos) << r.out;
+        EXPECT_TRUE(fs::is_empty(work_.path()) || !fs::exists(work_.path()) ||
+                    std::none_of(fs::directory_iterator(work_.path()), fs::directory_iterator(),
+                                 [](const auto& e) { return e.path().string().find(".partial") != std::string::npos; }))
+            << "a partial file was left";
+    }
+    std::string db_, target_;
+    TempDir work_;
+};
+
+}  // namespace
+
+// ---- The original's integration tests ----------------------------------------------------
+
+TEST_F(Replication, OriginalDefaultRestoresTheTableAndItsCommentWithoutBigTablesOrForeignKeys) {
+    auto r = replicate(sources().orig_tar);
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_EQ(count(target_, "SELECT count(*) FROM test_table"), 100000);
+    EXPECT_EQ(count(target_, "SELECT count(*) FROM pg_description WHERE objoid = 'test_table'::regclass AND description = 'table de test'"), 1);
+    EXPECT_FALSE(has_table("answers"));
+    EXPECT_FALSE(has_table("knowledge-elements"));
+    EXPECT_FALSE(has_table("keep_me")) << "objects not in the backup are dropped";
+    EXPECT_EQ(count(target_, "SELECT count(*) FROM pg_constraint WHERE contype = 'f'"), 0);
+    // post-sql: the original's enrichment.
+    EXPECT_EQ(count(target_, "SELECT count(*) FROM pg_indexes WHERE indexname = 'users_createdAt_idx'"), 1);
+    EXPECT_EQ(count(target_, "SELECT count(*) FROM students"), 1);
+    EXPECT_NE(r.out.find("\"msg\":\"run report\""), std::string::npos);
+}
+
+TEST_F(Replication, OriginalCommentsCanBeDroppedAsIn2020) {
+    auto r = replicate(sources().orig_tar, {{"DROP_COMMENTS", "true"}});
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_EQ(count(target_, "SELECT count(*) FROM test_table"), 100000);
+    EXPECT_EQ(count(target_, "SELECT count(*) FROM pg_description WHERE objoid = 'test_table'::regclass"), 0);
+}
+
+TEST_F(Replication, OriginalBigTablesWithTheFlag) {
+    auto r = replicate(sources().orig_tar, {{"RESTORE_ANSWERS_AND_KES", "true"}});
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_EQ(count(target_, "SELECT count(*) FROM answers"), 2);
+    EXPECT_EQ(count(target_, "SELECT count(*) FROM \"knowledge-elements\""), 1);
+    EXPECT_EQ(count(target_, "SELECT count(*) FROM pg_indexes WHERE indexname IN ('answers_challengeId_idx', 'knowledge-elements_createdAt_idx')"), 2);
+}
+
+TEST_F(Replication, OriginalExactlyOneForeignKeyWithTheFlag) {
+    auto r = replicate(sources().orig_tar, {{"RESTORE_FK_CONSTRAINTS", "true"}});
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_EQ(count(target_, "SELECT count(*) FROM pg_constraint WHERE contype = 'f'"), 1);
+}
+
+// ---- A Pix-shaped database ---------------------------------------------------------------
+
+TEST_F(Replication, PixShapedFullCopyIsIdenticalAndRepeatable) {
+    auto& pg = TempPostgres::instance();
+    // An extension with a comment, created by a superuser, that the target already has.
+    pg.exec(db_, "CREATE EXTENSION pgcrypto; COMMENT ON EXTENSION pgcrypto IS 'owned by the superuser'");
+    std::map<std::string, std::string> env{{"RESTORE_FK_CONSTRAINTS", "true"}, {"RESTORE_ANSWERS_AND_KES", "true"}};
+    auto r = replicate(sources().pix_tar, env);
+    ASSERT_EQ(r.code, 0) << r.out;
+    auto source = contents(pg.url("pix_src"));
+    auto first = contents(target_);
+    first.erase("seq:dummy");
+    EXPECT_EQ(source, first);
+    EXPECT_FALSE(has_table("keep_me"));
+    EXPECT_EQ(count(target_, "SELECT last_value FROM users_id_seq"), 341);
+    EXPECT_EQ(count(target_, "SELECT count(*) FROM pg_constraint WHERE contype = 'f'"),
+              count(pg.url("pix_src"), "SELECT count(*) FROM pg_constraint WHERE contype = 'f'"));
+    EXPECT_EQ(count(target_, "SELECT count(*) FROM \"active-users\""), 300);
+    EXPECT_EQ(count(target_, "SELECT count(*) FROM users u WHERE \"full-name\"(u) LIKE 'user%'"), 300);
+    EXPECT_EQ(count(target_, "SELECT count(*) FROM pg_type WHERE typname = 'assessment-state'"), 1);
+    EXPECT_EQ(count(target_, "SELECT count(*) FROM pg_description d JOIN pg_extension e ON e.oid = d.objoid "
+                             "WHERE d.description = 'owned by the superuser'"), 1);
+    EXPECT_EQ(count(target_, "SELECT count(*) FROM pg_description WHERE objoid = 'users'::regclass AND objsubid = 3 AND description = 'login e-mail'"), 1);
+
+    auto again = replicate(sources().pix_tar, env);
+    ASSERT_EQ(again.code, 0) << again.out;
+    EXPECT_EQ(contents(target_), first);
+}
+
+TEST_F(Replication, PixShapedDefaultLeavesOutBigTablesByIdentityOnly) {
+    auto r = replicate(sources().pix_tar, {{"RESTORE_FK_CONSTRAINTS", "true"}});
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_FALSE(has_table("answers"));
+    EXPECT_FALSE(has_table("knowledge-elements"));
+    EXPECT_EQ(count(target_, "SELECT count(*) FROM pg_class WHERE relname LIKE 'answers%' OR relname LIKE 'knowledge-elements%'"), 0);
+    ASSERT_TRUE(has_table("user-answers-stats")) << "a name containing 'answers' is not the answers table";
+    EXPECT_EQ(count(target_, "SELECT count(*) FROM \"user-answers-stats\""), 300);
+    // Foreign keys of the tables kept are there; those from or to the big tables went with them.
+    EXPECT_EQ(count(target_, "SELECT count(*) FROM pg_constraint WHERE conname = 'user-answers-stats_userId_fkey'"), 1);
+    EXPECT_EQ(count(target_, "SELECT count(*) FROM pg_constraint WHERE conname = 'assessments_userId_fkey'"), 1);
+    auto source = contents(TempPostgres::instance().url("pix_src"));
+    auto target = contents(target_);
+    for (const char* t : {"users", "assessments", "user-answers-stats", "campaign-participations", "schooling-registrations"})
+        EXPECT_EQ(target[t], source[t]) << t;
+}
+
+TEST_F(Replication, BareCustomDumpAndDirectoryDumpAreAccepted) {
+    auto r = replicate(sources().pix_dump);
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_EQ(count(target_, "SELECT count(*) FROM users"), 300);
+    TempDir d;
+    auto dir = d / "dirdump";
+    auto dr = pixtest::run_cmd({TempPostgres::bin("pg_dump"), "-Fd", "-d", TempPostgres::instance().url("orig_src"), "-f", dir.string()});
+    ASSERT_EQ(dr.code, 0) << dr.out;
+    r = replicate(dir);
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_EQ(count(target_, "SELECT count(*) FROM test_table"), 100000);
+}
+
+TEST_F(Replication, PlanPreviewTouchesNothing) {
+    auto r = replicate(sources().pix_tar, {}, {"plan"});
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_NE(r.out.find("excluded by answers-kes"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("TABLE DATA public.answers  (depends on excluded TABLE answers)"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("excluded by fk-constraints"), std::string::npos);
+    EXPECT_NE(r.out.find("COMMENT EXTENSION pgcrypto"), std::string::npos);
+    EXPECT_NE(r.out.find("public.user-answers-stats"), std::string::npos);
+    expect_untouched(r);
+    EXPECT_EQ(replicate(sources().pix_tar, {}, {"run", "--dry-run"}).code, 0);
+    EXPECT_TRUE(has_table("keep_me"));
+}
+
+// ---- Bad inputs: a clear message, exit code 2, the target untouched ------------------------
+
+TEST_F(Replication, MissingFile) {
+    auto r = replicate("/nonexistent/backup.tar.gz");
+    EXPECT_EQ(r.code, 2);
+    EXPECT_NE(r.out.find("backup file '/nonexistent/backup.tar.gz' not found"), std::string::npos) << r.out;
+    expect_untouched(r);
+}
+
+TEST_F(Replication, CorruptArchive) {
+    TempDir d;
+    auto bytes = pixtest::read_file(sources().pix_tar);
+    pixtest::write_file(d / "cut.tar.gz", bytes.substr(0, bytes.size() / 2));
+    auto r = replicate(d / "cut.tar.gz");
+    EXPECT_EQ(r.code, 2);
+    EXPECT_NE(r.out.find("is corrupt or truncated"), std::string::npos) << r.out;
+    expect_untouched(r);
+    std::string garbage = bytes.substr(0, 20) + std::string(4000, 'x');
+    pixtest::write_file(d / "garbage.tar.gz", garbage);
+    r = replicate(d / "garbage.tar.gz");
+    EXPECT_EQ(r.code, 2);
+    EXPECT_NE(r.out.find("garbage.tar.gz' is corrupt"), std::string::npos) << r.out;
+    expect_untouched(r);
+}
+
+TEST_F(Replication, ArchiveWithoutOrWithTwoDumps) {
+    TempDir d;
+    pixtest::write_file(d / "readme.txt", "no dump here");
+    ASSERT_EQ(pixtest::run_cmd({"tar", "czf", (d / "none.tar.gz").string(), "-C", d.path().string(), "readme.txt"}).code, 0);
+    auto r = replicate(d / "none.tar.gz");
+    EXPECT_EQ(r.code, 2);
+    EXPECT_NE(r.out.find("holds no *.pgsql file"), std::string::npos) << r.out;
+    expect_untouched(r);
+
+    fs::copy_file(sources().pix_dump, d / "a.pgsql");
+    fs::copy_file(sources().pix_dump, d / "b.pgsql");
+    ASSERT_EQ(pixtest::run_cmd({"tar", "czf", (d / "two.tar.gz").string(), "-C", d.path().string(), "a.pgsql", "b.pgsql"}).code, 0);
+    r = replicate(d / "two.tar.gz");
+    EXPECT_EQ(r.code, 2);
+    EXPECT_NE(r.out.find("holds more than one *.pgsql file ('a.pgsql' and 'b.pgsql')"), std::string::npos) << r.out;
+    expect_untouched(r);
+}
+
+TEST_F(Replication, ArchiveEscapingItsFolderIsRefused) {
+    TempDir d;
+    fs::create_directories(d / "inner");
+    fs::copy_file(sources().pix_dump, d / "evil.pgsql");
+    ASSERT_EQ(pixtest::run_cmd({"tar", "-P", "-czf", (d / "evil.tar.gz").string(), "-C", (d / "inner").string(), "../evil.pgsql"}).code, 0);
+    auto r = replicate(d / "evil.tar.gz");
+    EXPECT_EQ(r.code, 2);
+    EXPECT_NE(r.out.find("has an entry leaving its folder ('../evil.pgsql'); refused"), std::string::npos) << r.out;
+    expect_untouched(r);
+}
+
+TEST_F(Replication, TruncatedDump) {
+    TempDir d;
+    auto bytes = pixtest::read_file(sources().pix_dump);
+    pixtest::write_file(d / "cut.pgsql", bytes.substr(0, bytes.size() - bytes.size() / 3));
+    auto r = replicate(d / "cut.pgsql");
+    EXPECT_EQ(r.code, 2);
+    EXPECT_NE(r.out.find("cut.pgsql' is truncated or corrupt"), std::string::npos) << r.out;
+    expect_untouched(r);
+    // The same dump, truncated inside a Scalingo-style archive.
+    fs::create_directories(d / "pack");
+    pixtest::write_file(d / "pack" / "x.pgsql", bytes.substr(0, bytes.size() - 100));
+    ASSERT_EQ(pixtest::run_cmd({"tar", "czf", (d / "t.tar.gz").string(), "-C", (d / "pack").string(), "./x.pgsql"}).code, 0);
+    r = replicate(d / "t.tar.gz");
+    EXPECT_EQ(r.code, 2);
+    EXPECT_NE(r.out.find("is truncated or corrupt"), std::string::npos) << r.out;
+    expect_untouched(r);
+}
+
+TEST_F(Replication, NotADump) {
+    TempDir d;
+    pixtest::write_file(d / "notes.pgsql", "SELECT 1;\n");
+    auto r = replicate(d / "notes.pgsql");
+    EXPECT_EQ(r.code, 2);
+    EXPECT_NE(r.out.find("notes.pgsql' is neither a Scalingo backup archive (.tar.gz) nor a pg_dump file"), std::string::npos) << r.out;
+    expect_untouched(r);
+}
+
+TEST_F(Replication, DumpFromANewerPgDumpSaysSo) {
+    TempDir d;
+    auto bytes = pixtest::read_file(sources().pix_dump);
+    bytes[6] = 16;  // archive format 1.16, written by pg_dump 17
+    pixtest::write_file(d / "new.pgsql", bytes);
+    auto r = replicate(d / "new.pgsql");
+    EXPECT_EQ(r.code, 2);
+    EXPECT_NE(r.out.find("uses archive format 1.16, which pg_restore 15"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("made by a newer pg_dump"), std::string::npos) << r.out;
+    expect_untouched(r);
+}
+
+TEST_F(Replication, UnreachableDatabase) {
+    auto r = replicate(sources().orig_tar, {{"DATABASE_URL", "postgresql://replica:s3cr3t-pw@127.0.0.1:1/nowhere"}});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.out.find("cannot connect to the target database"), std::string::npos) << r.out;
+    expect_untouched(r);
+}
+
+TEST_F(Replication, SuperuserTargetIsRefused) {
+    auto r = replicate(sources().orig_tar, {{"DATABASE_URL", TempPostgres::instance().url(db_)}});
+    EXPECT_EQ(r.code, 2);
+    EXPECT_NE(r.out.find("DATABASE_URL connects as superuser 'postgres': refusing to DROP OWNED BY a superuser"), std::string::npos) << r.out;
+    expect_untouched(r);
+}
+
+TEST_F(Replication, RestoreErrorsFailTheRunShowingTheFirstOnes) {
+    // A table the role cannot replace makes pg_restore fail on CREATE TABLE users.
+    auto& pg = TempPostgres::instance();
+    pg.exec(db_, "CREATE TABLE users (id integer); ALTER TABLE users OWNER TO postgres");
+    auto r = replicate(sources().orig_tar);
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.out.find("pg_restore failed with"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("relation \\\"users\\\" already exists"), std::string::npos) << r.out;
+}

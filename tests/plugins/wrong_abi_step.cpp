@@ -1,0 +1,13 @@
+// Purpose-built broken plugin: claims an ABI the host does not speak.
+#define PIXREP_STEP_ABI_STAMP 0
+#include <pixrep/step_export.hpp>
+
+namespace {
+class WrongAbiStep final : public pixrep::Step {
+public:
+    pixrep::StepInfo info() const override { return {"wrong-abi-step", "0.0.1", "built for ABI 0", {}}; }
+    void configure(const pixrep::Options&, pixrep::Logger&) override {}
+};
+}  // namespace
+
+PIXREP_STEP(WrongAbiStep)

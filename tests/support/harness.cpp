@@ -1,0 +1,187 @@
+#include "harness.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <stdexcept>
+
+#include <pqxx/pqxx>
+
+#include "process.hpp"
+
+namespace pixtest {
+namespace fs = std::filesystem;
+namespace {
+
+TempPostgres* g_server = nullptr;
+
+int free_port() {
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = 0;
+    bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    socklen_t len = sizeof a;
+    getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
+    int port = ntohs(a.sin_port);
+    close(s);
+    return port;
+}
+
+// initdb refuses to run as root: run the server tools as the postgres system user then.
+std::vector<std::string> as_server_user(std::vector<std::string> argv) {
+    if (geteuid() != 0) return argv;
+    argv.insert(argv.begin(), {"runuser", "-u", "postgres", "--"});
+    return argv;
+}
+
+void stop_on_signal(int sig) {
+    if (g_server) g_server->stop();
+    std::signal(sig, SIG_DFL);
+    std::raise(sig);
+}
+
+}  // namespace
+
+std::string TempPostgres::bin(const std::string& name) {
+    for (const char* v : {"15", "16", "17"}) {
+        fs::path p = fs::path("/usr/lib/postgresql") / v / "bin" / name;
+        if (fs::exists(p)) return p.string();
+    }
+    throw std::runtime_error("PostgreSQL server binary '" + name + "' not found under /usr/lib/postgresql/*/bin: install postgresql");
+}
+
+TempPostgres& TempPostgres::instance() {
+    static std::unique_ptr<TempPostgres> server;
+    if (!server) {
+        server.reset(new TempPostgres());
+        g_server = server.get();
+        std::atexit([] {
+            if (g_server) g_server->stop();
+        });
+        for (int sig : {SIGINT, SIGTERM, SIGABRT, SIGSEGV}) std::signal(sig, stop_on_signal);
+    }
+    return *server;
+}
+
+TempPostgres::TempPostgres() {
+    char tmpl[] = "/tmp/pixrep-pg-XXXXXX";
+    if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
+    dir_ = tmpl;
+    if (geteuid() == 0) {
+        passwd* pw = getpwnam("postgres");
+        if (!pw) throw std::runtime_error("no 'postgres' system user: install postgresql");
+        if (chown(dir_.c_str(), pw->pw_uid, pw->pw_gid) != 0) throw std::runtime_error("chown failed");
+    }
+    auto r = run_cmd(as_server_user({bin("initdb"), "-D", (dir_ / "data").string(), "-U", "postgres", "-A", "trust", "-E", "UTF8",
+                                     "--no-sync", "--locale=C"}));
+    if (r.code != 0) throw std::runtime_error("initdb failed: " + r.out);
+    for (int attempt = 0; attempt < 5 && !running_; ++attempt) {
+        port_ = free_port();
+        r = run_cmd(as_server_user({bin("pg_ctl"), "-D", (dir_ / "data").string(), "-w", "-t", "60", "-l", (dir_ / "server.log").string(),
+                                    "-o", "-p " + std::to_string(port_) + " -k " + dir_.string() +
+                                              " -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off",
+                                    "start"}));
+        running_ = r.code == 0;
+    }
+    if (!running_) throw std::runtime_error("cannot start PostgreSQL: " + r.out + "\n" + read_file(dir_ / "server.log"));
+}
+
+TempPostgres::~TempPostgres() { stop(); }
+
+void TempPostgres::stop() {
+    if (running_) {
+        running_ = false;
+        run_cmd(as_server_user({bin("pg_ctl"), "-D", (dir_ / "data").string(), "-m", "immediate", "-w", "stop"}));
+    }
+    if (!dir_.empty()) {
+        std::error_code ec;
+        fs::remove_all(dir_, ec);
+        dir_.clear();
+    }
+}
+
+std::string TempPostgres::url(const std::string& db, const std::string& user, const std::string& password) const {
+    return "postgresql://" + user + (password.empty() ? "" : ":" + password) + "@127.0.0.1:" + std::to_string(port_) + "/" + db;
+}
+
+void TempPostgres::exec(const std::string& db, const std::string& sql) const {
+    pqxx::connection c(url(db));
+    pqxx::nontransaction tx(c);
+    tx.exec(sql);
+}
+
+std::string TempPostgres::scalar(const std::string& db, const std::string& sql) const {
+    pqxx::connection c(url(db));
+    pqxx::nontransaction tx(c);
+    auto r = tx.exec(sql);
+    if (r.empty() || r[0][0].is_null()) return "";
+    return r[0][0].as<std::string>();
+}
+
+std::string TempPostgres::create_target(const std::string& db, const std::string& role, const std::string& password) const {
+    exec("postgres", "DROP DATABASE IF EXISTS " + db + " WITH (FORCE)");
+    exec("postgres", "DROP ROLE IF EXISTS " + role);
+    exec("postgres", "CREATE ROLE " + role + " LOGIN PASSWORD '" + password + "'");
+    exec("postgres", "CREATE DATABASE " + db + " OWNER " + role);
+    return url(db, role, password);
+}
+
+Result run_cmd(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env) {
+    Result r;
+    pixrep::common::ProcessSpec spec;
+    spec.argv = argv;
+    for (const auto& [k, v] : env) spec.env.emplace_back(k, v);
+    pixrep::common::ProcessHooks hooks;
+    hooks.on_stdout = [&](const std::string& l) { r.out += l + "\n"; };
+    hooks.on_stderr = [&](const std::string& l) { r.out += l + "\n"; };
+    r.code = pixrep::common::run_process(spec, hooks);
+    return r;
+}
+
+Result run_tool(const std::vector<std::string>& args, const std::map<std::string, std::string>& env) {
+    std::vector<std::string> argv{PIXREP_BINARY};
+    argv.insert(argv.end(), args.begin(), args.end());
+    // Tests never inherit the developer's settings: every variable the configs read is reset.
+    std::map<std::string, std::string> full{{"DATABASE_URL", ""}, {"BACKUP_FILE", ""}, {"MAX_RETRY_COUNT", "0"},
+                                            {"RESTORE_FK_CONSTRAINTS", ""}, {"RESTORE_ANSWERS_AND_KES", ""},
+                                            {"PG_RESTORE_JOBS", "2"}, {"DROP_COMMENTS", ""}, {"LOG_FORMAT", "json"},
+                                            {"REPLICATION_CONFIG", ""}, {"SCALINGO_APP", ""}, {"SCALINGO_API_TOKEN", ""},
+                                            {"PIX_REPLICATION_PLUGIN_PATH", ""}, {"REPLICATION_WORK_DIR", ""}};
+    for (const auto& [k, v] : env) full[k] = v;
+    return run_cmd(argv, full);
+}
+
+TempDir::TempDir() {
+    char tmpl[] = "/tmp/pixrep-test-XXXXXX";
+    if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
+    path_ = tmpl;
+}
+
+TempDir::~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+}
+
+void write_file(const fs::path& path, const std::string& text) {
+    std::ofstream out(path, std::ios::binary);
+    out << text;
+}
+
+std::string read_file(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+}  // namespace pixtest

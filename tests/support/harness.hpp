@@ -1,0 +1,68 @@
+#pragma once
+// Test harness: a throwaway PostgreSQL 15 server and a way to run the real binary.
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace pixtest {
+
+/// A real PostgreSQL server on a free loopback port in a temporary directory, stopped and
+/// removed when the test program exits (normally or on a fatal signal).
+class TempPostgres {
+public:
+    /// The server of this test program, started on first use. Throws when it cannot start:
+    /// a test that needs PostgreSQL fails, it never skips.
+    static TempPostgres& instance();
+
+    ~TempPostgres();
+    int port() const { return port_; }
+    const std::filesystem::path& dir() const { return dir_; }
+    /// Connection URL; the superuser is "postgres" (trust auth on loopback).
+    std::string url(const std::string& db, const std::string& user = "postgres", const std::string& password = "") const;
+    /// Runs SQL as the superuser in `db`.
+    void exec(const std::string& db, const std::string& sql) const;
+    /// Runs a query as the superuser and returns the first column of the first row ("" if none).
+    std::string scalar(const std::string& db, const std::string& sql) const;
+    /// Creates (afresh) role `role` (not a superuser) owning database `db`; returns its URL.
+    std::string create_target(const std::string& db, const std::string& role, const std::string& password = "tpw") const;
+    /// Path of a PostgreSQL server binary (initdb, pg_dump...).
+    static std::string bin(const std::string& name);
+    void stop();
+
+private:
+    TempPostgres();
+    std::filesystem::path dir_;
+    int port_ = 0;
+    bool running_ = false;
+};
+
+/// Result of running a command.
+struct Result {
+    int code = -1;
+    std::string out;  // stdout and stderr, interleaved line by line
+};
+
+/// Runs the real pix-db-replication binary with `args` and extra environment variables.
+Result run_tool(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {});
+/// Runs any command.
+Result run_cmd(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env = {});
+
+/// A fresh temporary directory, removed by the destructor.
+class TempDir {
+public:
+    TempDir();
+    ~TempDir();
+    const std::filesystem::path& path() const { return path_; }
+    std::filesystem::path operator/(const std::string& s) const { return path_ / s; }
+
+private:
+    std::filesystem::path path_;
+};
+
+/// Writes `text` to `path`.
+void write_file(const std::filesystem::path& path, const std::string& text);
+/// Reads a whole file.
+std::string read_file(const std::filesystem::path& path);
+
+}  // namespace pixtest

@@ -26,7 +26,7 @@ PluginLoader real() { return PluginLoader({PIXREP_PLUGIN_DIR}); }
 }  // namespace
 
 TEST(PluginLoader, LoadsEveryShippedPluginUnderItsOwnName) {
-    for (const char* name : {"local-file", "drop-objects", "pg-restore", "fk-constraints", "answers-kes", "post-sql"}) {
+    for (const char* name : {"local-file", "scalingo-source", "drop-objects", "pg-restore", "fk-constraints", "answers-kes", "post-sql"}) {
         auto loaded = real().load(name);
         ASSERT_TRUE(loaded.step) << name;
         EXPECT_EQ(loaded.info.name, name);

@@ -48,6 +48,18 @@ Result run_tool(const std::vector<std::string>& args, const std::map<std::string
 /// Runs any command.
 Result run_cmd(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env = {});
 
+/// A process running in the background with its stdout piped to us; terminated by the destructor.
+class Background {
+public:
+    explicit Background(const std::vector<std::string>& argv);
+    ~Background();
+    /// Next line of the process's stdout (blocking); "" at end of file.
+    std::string read_line();
+
+private:
+    int pid_ = -1, out_ = -1;
+};
+
 /// A fresh temporary directory, removed by the destructor.
 class TempDir {
 public:

@@ -1,0 +1,263 @@
+// scalingo-source against a fake Scalingo on loopback (tests/fake_scalingo) and a real
+// PostgreSQL: `run --config config/production.toml`, as in production.
+#include <ctime>
+
+#include <nlohmann/json.hpp>
+
+#include "replication_fixture.hpp"
+
+using json = nlohmann::json;
+
+namespace {
+
+const std::string kProduction = std::string(PIXREP_SOURCE_DIR) + "/config/production.toml";
+const std::string kToken = "tk-us-TOKEN-d41d8cd98f00b204e9800998ecf8427e";
+
+std::string rfc3339(std::time_t t, int offset_minutes, const char* frac = "") {
+    std::time_t local = t + offset_minutes * 60;
+    std::tm tm{};
+    gmtime_r(&local, &tm);
+    char buf[64];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+    std::string s = std::string(buf) + frac;
+    if (offset_minutes == 0) return s + "Z";
+    char off[16];
+    std::snprintf(off, sizeof off, "%+03d:%02d", offset_minutes / 60, std::abs(offset_minutes % 60));
+    return s + off;
+}
+
+class FakeScalingo {
+public:
+    explicit FakeScalingo(const json& state) {
+        pixtest::write_file(dir_ / "state.json", state.dump());
+        proc_ = std::make_unique<pixtest::Background>(std::vector<std::string>{
+            "python3", std::string(PIXREP_SOURCE_DIR) + "/tests/fake_scalingo/fake_scalingo.py", (dir_ / "state.json").string(),
+            (dir_ / "requests.log").string()});
+        auto line = proc_->read_line();
+        if (line.empty()) throw std::runtime_error("fake Scalingo did not start (python3 missing?)");
+        port_ = std::stoi(line);
+    }
+    std::string base() const { return "http://127.0.0.1:" + std::to_string(port_); }
+    std::map<std::string, std::string> env(const std::string& app = "pix-api-production") const {
+        return {{"SCALINGO_APP", app}, {"SCALINGO_API_TOKEN", kToken}, {"SCALINGO_AUTH_URL", base()},
+                {"SCALINGO_API_URL", base()}, {"SCALINGO_DB_URL", base()}, {"RETRY_MIN_DELAY", "100ms"}};
+    }
+    std::vector<json> requests(const std::string& endpoint = "") const {
+        std::vector<json> out;
+        std::ifstream in(dir_ / "requests.log");
+        for (std::string line; std::getline(in, line);) {
+            auto j = json::parse(line);
+            if (endpoint.empty() || j["endpoint"] == endpoint) out.push_back(j);
+        }
+        return out;
+    }
+
+private:
+    TempDir dir_;
+    std::unique_ptr<pixtest::Background> proc_;
+    int port_ = 0;
+};
+
+class Scalingo : public Replication {
+protected:
+    // An app with a Redis addon before its PostgreSQL addon, and backups whose newest done one
+    // (bk-b) is neither first in the list nor last in string order.
+    json state() {
+        std::time_t now = std::time(nullptr);
+        auto size = [](const fs::path& p) { return static_cast<long long>(fs::file_size(p)); };
+        return {
+            {"api_token", kToken},
+            {"range", true},
+            {"redirect", true},
+            {"apps", {{"pix-api-production",
+                       {{{"id", "ad-redis-1"}, {"app_id", "app-1"}, {"resource_id", "redis-1"}, {"status", "running"},
+                         {"plan", {{"id", "p1"}, {"name", "redis-starter"}}}, {"addon_provider", {{"id", "redis"}, {"name", "Redis"}}}},
+                        {{"id", "ad-pg-1"}, {"app_id", "app-1"}, {"resource_id", "pix_api_1234"}, {"status", "running"},
+                         {"plan", {{"id", "p2"}, {"name", "postgresql-business-1024"}}},
+                         {"addon_provider", {{"id", "postgresql"}, {"name", "PostgreSQL"}}}}}}}},
+            {"backups", {{"ad-pg-1",
+                          {{{"id", "bk-a"}, {"name", "a_pix_api_1234"}, {"status", "done"}, {"created_at", rfc3339(now - 3 * 3600, 120)},
+                            {"started_at", nullptr}, {"size", size(sources().orig_tar)}, {"database_id", "db-1"}, {"method", "periodic"}},
+                           {{"id", "bk-c"}, {"name", "c_pix_api_1234"}, {"status", "running"}, {"created_at", rfc3339(now - 600, 0)},
+                            {"started_at", rfc3339(now - 600, 0)}, {"size", nullptr}, {"database_id", "db-1"}, {"method", "periodic"}},
+                           {{"id", "bk-b"}, {"name", "b_pix_api_1234"}, {"status", "done"}, {"created_at", rfc3339(now - 3600, 0, ".123456")},
+                            {"started_at", nullptr}, {"size", size(sources().pix_tar)}, {"database_id", "db-1"}, {"method", "manual"}}}}}},
+            {"archives", {{"bk-a", sources().orig_tar.string()}, {"bk-b", sources().pix_tar.string()}}},
+            {"faults", json::object()}};
+    }
+    Result replicate_from(const FakeScalingo& fake, std::map<std::string, std::string> extra = {}, const std::string& app = "pix-api-production") {
+        auto env = fake.env(app);
+        for (auto& [k, v] : extra) env[k] = v;
+        auto r = replicate("", env, {"run"}, kProduction);
+        // Secrets never reach the output, at any level.
+        EXPECT_EQ(r.out.find(kToken), std::string::npos) << r.out;
+        EXPECT_EQ(r.out.find("X-Amz-Signature"), std::string::npos) << r.out;
+        EXPECT_EQ(r.out.find("eyJ"), std::string::npos) << "a JWT leaked:\n" << r.out;
+        return r;
+    }
+    void expect_pix_restored(const Result& r) {
+        ASSERT_EQ(r.code, 0) << r.out;
+        EXPECT_EQ(count(target_, "SELECT count(*) FROM users"), 300);
+        EXPECT_FALSE(has_table("test_table")) << "restored bk-a instead of the newest done backup";
+        EXPECT_FALSE(has_table("keep_me"));
+    }
+};
+
+}  // namespace
+
+TEST_F(Scalingo, StreamsTheNewestDoneBackupByParsedTime) {
+    FakeScalingo fake(state());
+    auto r = replicate_from(fake, {{"LOG_LEVEL", "debug"}});
+    expect_pix_restored(r);
+    EXPECT_NE(r.out.find("\"backup_id\":\"bk-b\""), std::string::npos);
+    EXPECT_NE(r.out.find("\"backup_name\":\"b_pix_api_1234\""), std::string::npos);
+    EXPECT_NE(r.out.find("\"addon\":\"ad-pg-1\""), std::string::npos);
+    EXPECT_NE(r.out.find("\"app\":\"pix-api-production\""), std::string::npos);
+    EXPECT_NE(r.out.find("\"msg\":\"download progress\""), std::string::npos);
+    EXPECT_NE(r.out.find("\"msg\":\"download done\""), std::string::npos);
+    // The reference's auth rules, as the fake enforced them.
+    EXPECT_EQ(fake.requests("exchange").at(0)["auth"], "basic");
+    EXPECT_EQ(fake.requests("addons").at(0)["auth"], "bearer-user");
+    EXPECT_EQ(fake.requests("addon_token").at(0)["auth"], "bearer-user");
+    EXPECT_EQ(fake.requests("backups").at(0)["auth"], "bearer-addon");
+    EXPECT_EQ(fake.requests("download").at(0)["auth"], "none");
+    EXPECT_EQ(fake.requests("download").size(), 1u);
+    // Streamed: no archive ever written to the work directory, and the dump removed after success.
+    for (const auto& e : fs::directory_iterator(work_.path()))
+        EXPECT_EQ(e.path().string().find(".tar.gz"), std::string::npos) << e.path();
+}
+
+TEST_F(Scalingo, RefusedTokenSaysSoAndIsNotRetried) {
+    auto s = state();
+    s["api_token"] = "tk-us-another";
+    FakeScalingo fake(s);
+    auto r = replicate_from(fake, {{"MAX_RETRY_COUNT", "3"}});
+    EXPECT_EQ(r.code, 2);
+    EXPECT_NE(r.out.find("Scalingo refused the API token (SCALINGO_API_TOKEN): HTTP 401: invalid credentials"), std::string::npos) << r.out;
+    EXPECT_EQ(fake.requests("exchange").size(), 1u);
+    expect_untouched(r);
+}
+
+TEST_F(Scalingo, UnknownAppNamesAppAndRegion) {
+    FakeScalingo fake(state());
+    auto r = replicate_from(fake, {}, "pix-api-prodution");
+    EXPECT_EQ(r.code, 2);
+    EXPECT_NE(r.out.find("Scalingo app 'pix-api-prodution' not found in region 'osc-fr1'"), std::string::npos) << r.out;
+    expect_untouched(r);
+}
+
+TEST_F(Scalingo, MissingSettingsNameTheVariable) {
+    FakeScalingo fake(state());
+    auto r = replicate_from(fake, {{"SCALINGO_API_TOKEN", ""}});
+    EXPECT_EQ(r.code, 2);
+    EXPECT_NE(r.out.find("option 'api_token' is required: set SCALINGO_API_TOKEN"), std::string::npos) << r.out;
+    EXPECT_TRUE(fake.requests().empty());
+    expect_untouched(r);
+}
+
+TEST_F(Scalingo, NoPostgresAddonNoBackupNoDoneBackup) {
+    auto s = state();
+    s["apps"]["pix-api-production"].erase(1);
+    {
+        FakeScalingo fake(s);
+        auto r = replicate_from(fake);
+        EXPECT_EQ(r.code, 2);
+        EXPECT_NE(r.out.find("app 'pix-api-production' has no PostgreSQL addon"), std::string::npos) << r.out;
+        expect_untouched(r);
+    }
+    s = state();
+    s["backups"]["ad-pg-1"] = json::array();
+    {
+        FakeScalingo fake(s);
+        auto r = replicate_from(fake);
+        EXPECT_EQ(r.code, 2);
+        EXPECT_NE(r.out.find("the database has no backup at all"), std::string::npos) << r.out;
+        expect_untouched(r);
+    }
+    s = state();
+    for (auto& b : s["backups"]["ad-pg-1"]) b["status"] = b["id"] == "bk-c" ? "running" : "error";
+    {
+        FakeScalingo fake(s);
+        auto r = replicate_from(fake);
+        EXPECT_EQ(r.code, 1);
+        EXPECT_NE(r.out.find("no backup is done yet (a_pix_api_1234 error, c_pix_api_1234 running, b_pix_api_1234 error)"),
+                  std::string::npos) << r.out;
+        expect_untouched(r);
+    }
+}
+
+TEST_F(Scalingo, TransientErrorsAreRetriedAndNonJsonBodiesHandled) {
+    auto s = state();
+    s["faults"] = {{"exchange", {503}}, {"addons", {429}}, {"backups", {502, 504}}, {"archive", {503}}};
+    FakeScalingo fake(s);
+    auto r = replicate_from(fake);
+    expect_pix_restored(r);
+    EXPECT_NE(r.out.find("Scalingo addon list failed (HTTP 429); retrying"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("\"retry_in_ms\":1000"), std::string::npos) << "Retry-After honoured";
+    EXPECT_EQ(fake.requests("backups").size(), 3u);
+
+    auto s2 = state();
+    s2["faults"] = {{"addons", {"html"}}};
+    FakeScalingo fake2(s2);
+    auto r2 = replicate_from(fake2);
+    EXPECT_EQ(r2.code, 1);
+    EXPECT_NE(r2.out.find("Scalingo addon list answered HTTP 500: <html><body>Internal Server Error</body></html>"), std::string::npos) << r2.out;
+}
+
+TEST_F(Scalingo, ExpiredBearerIsRenewedOnce) {
+    auto s = state();
+    s["faults"] = {{"addon_token", {401}}};
+    FakeScalingo fake(s);
+    auto r = replicate_from(fake);
+    expect_pix_restored(r);
+    EXPECT_EQ(fake.requests("exchange").size(), 2u);
+}
+
+TEST_F(Scalingo, CutDownloadResumesWithRange) {
+    auto s = state();
+    s["faults"] = {{"download", {"cut"}}};
+    FakeScalingo fake(s);
+    auto r = replicate_from(fake);
+    expect_pix_restored(r);
+    auto downloads = fake.requests("download");
+    ASSERT_EQ(downloads.size(), 2u);
+    EXPECT_TRUE(downloads[0]["range"].is_null());
+    EXPECT_EQ(downloads[1]["range"].get<std::string>().rfind("bytes=", 0), 0u);
+    EXPECT_NE(r.out.find("download interrupted"), std::string::npos);
+}
+
+TEST_F(Scalingo, CutDownloadRestartsWhenRangeIsIgnored) {
+    auto s = state();
+    s["range"] = false;
+    s["faults"] = {{"download", {"cut", "cut"}}};
+    FakeScalingo fake(s);
+    auto r = replicate_from(fake);
+    expect_pix_restored(r);
+    EXPECT_EQ(fake.requests("download").size(), 3u);
+}
+
+TEST_F(Scalingo, TooOldBackupWaitsForTheNightsOne) {
+    FakeScalingo fake(state());
+    auto r = replicate_from(fake, {{"MAX_BACKUP_AGE", "30m"}});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.out.find("older than max_backup_age: today's backup is not done yet"), std::string::npos) << r.out;
+    EXPECT_TRUE(fake.requests("download").empty());
+    expect_untouched(r);
+}
+
+TEST_F(Scalingo, RetryAfterARestoreFailureReusesTheDownload) {
+    // The first CREATE TABLE of the first restore fails (an event trigger owned by the superuser);
+    // the retry must restore from the dump already downloaded.
+    TempPostgres::instance().exec(db_, R"SQL(
+        CREATE SEQUENCE fail_once;
+        CREATE FUNCTION fail_once() RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
+        BEGIN IF nextval('fail_once') = 1 THEN RAISE EXCEPTION 'injected failure'; END IF; END $$;
+        CREATE EVENT TRIGGER fail_once ON ddl_command_start WHEN TAG IN ('CREATE TABLE') EXECUTE FUNCTION fail_once();)SQL");
+    FakeScalingo fake(state());
+    auto r = replicate_from(fake, {{"MAX_RETRY_COUNT", "2"}});
+    expect_pix_restored(r);
+    EXPECT_NE(r.out.find("attempt 1 failed: pg_restore failed"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("reusing the backup downloaded by an earlier attempt"), std::string::npos) << r.out;
+    EXPECT_EQ(fake.requests("download").size(), 1u);
+    EXPECT_NE(r.out.find("\"attempts\":2"), std::string::npos);
+}

@@ -75,6 +75,9 @@ int main(int argc, char** argv) {
     auto* schedule = app.add_subcommand("schedule", "Run replications on SCHEDULE, forever (the background job)");
     auto* check = app.add_subcommand("check", "Load every plugin and validate the config, options and environment; touch nothing");
     auto* plugins = app.add_subcommand("plugins", "List the configured steps' plugins and their options");
+    int port = 8080;
+    auto* serve = app.add_subcommand("serve", "Serve /health and /status (the last run's outcome) over HTTP (the web process)");
+    serve->add_option("--port", port, "TCP port")->envname("PORT")->capture_default_str();
 
     try {
         app.parse(argc, argv);
@@ -95,17 +98,22 @@ int main(int argc, char** argv) {
     const bool text = log_format == "text" || (log_format == "auto" && ::isatty(STDOUT_FILENO));
     pixrep::HostLogger log(std::cout, text ? pixrep::HostLogger::Format::text : pixrep::HostLogger::Format::json, level);
     install_signal_handlers();
+    std::signal(SIGPIPE, SIG_IGN);  // a closed pipe or socket is an error code, never a dead process
 
     try {
         auto cfg = pixrep::load_config(config_file);
+        // `plugins` and `serve` need no plugin loaded and no DATABASE_URL.
+        auto lenient_run_options = [&] {
+            auto specs = pixrep::run_option_specs();
+            for (auto& s : specs) s.required = false;
+            return pixrep::resolve_options(cfg.file.string() + " [run]", specs, cfg.run, pixrep::process_env(), nullptr);
+        };
+        if (*serve) {
+            auto run_opts = lenient_run_options();
+            return exit_for_signal(pixrep::serve_http(port, run_opts.string_or("database_url", ""), run_opts.string("work_dir"), log, &g_stop));
+        }
         if (*plugins) {
-            auto run_opts = pixrep::resolve_options(cfg.file.string() + " [run]",
-                                                    [] {  // plugin_path only: `plugins` needs no DATABASE_URL
-                                                        auto specs = pixrep::run_option_specs();
-                                                        for (auto& s : specs) s.required = false;
-                                                        return specs;
-                                                    }(),
-                                                    cfg.run, pixrep::process_env(), nullptr);
+            auto run_opts = lenient_run_options();
             pixrep::PluginLoader loader(pixrep::PluginLoader::default_dirs(run_opts.list("plugin_path")));
             std::vector<pixrep::LoadedStep> loaded;
             for (const auto& sc : cfg.steps) loaded.push_back(loader.load(sc.plugin));
@@ -119,10 +127,7 @@ int main(int argc, char** argv) {
             std::cout << "configuration valid\n";
             return pixrep::kExitOk;
         }
-        if (*schedule) {
-            log.error("schedule is not yet available in this version; use `run` from an external scheduler");
-            return pixrep::kExitInvalid;
-        }
+        if (*schedule) return exit_for_signal(pixrep::run_schedule(pipeline, log, &g_stop));
         return exit_for_signal(pipeline.run(dry_run || *plan, &g_stop));
     } catch (const pixrep::StepError& e) {
         log.write(Level::fatal, log.redact(e.what()));

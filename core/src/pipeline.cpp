@@ -8,7 +8,13 @@
 #include <sstream>
 #include <thread>
 
+#include <cmath>
+#include <cstring>
+#include <fstream>
+
 #include <pqxx/pqxx>
+
+#include "cron.hpp"
 
 namespace pixrep {
 namespace {
@@ -116,9 +122,12 @@ void Pipeline::load() {
         PipelineStep ps{sc, loader.load(sc.plugin), {}};
         const std::string scope = "step '" + sc.plugin + "' (" + sc.where + ")";
         ps.options = resolve_options(scope, ps.loaded.info.options, sc.options, env_, &warnings_);
-        for (const auto& spec : ps.loaded.info.options)
-            if (spec.secret && ps.options.has(spec.key) && spec.type == OptionType::string)
-                log_.add_secret(ps.options.string(spec.key));
+        for (const auto& spec : ps.loaded.info.options) {
+            if (!spec.secret || !ps.options.has(spec.key)) continue;
+            if (spec.type == OptionType::string) log_.add_secret(ps.options.string(spec.key));
+            if (spec.type == OptionType::string_list)
+                for (const auto& v : ps.options.list(spec.key)) log_.add_secret(v);
+        }
         ScopedLogger slog(log_, {{"step", sc.plugin}});
         try {
             ps.loaded.step->configure(ps.options, slog);
@@ -149,9 +158,7 @@ void Pipeline::describe(std::ostream& out) const {
         if (!sc.enabled) out << "  (disabled: " << sc.plugin << " at " << sc.where << ")\n";
 }
 
-RunOutcome Pipeline::attempt(RunContext& ctx, int attempt_no) {
-    RunOutcome outcome;
-    outcome.attempt = attempt_no;
+void Pipeline::attempt(RunContext& ctx, RunOutcome& outcome) {
     auto t0 = Clock::now();
     std::unique_ptr<TargetLock> lock;
     auto run_phase = [&](const char* phase, auto&& call) {
@@ -181,7 +188,6 @@ RunOutcome Pipeline::attempt(RunContext& ctx, int attempt_no) {
     }
     outcome.success = true;
     outcome.seconds = seconds_since(t0);
-    return outcome;
 }
 
 int Pipeline::run(bool dry_run, const std::atomic<bool>* stop) {
@@ -212,7 +218,7 @@ int Pipeline::run(bool dry_run, const std::atomic<bool>* stop) {
         int code = kExitOk;
         ErrorKind kind = ErrorKind::fatal;
         try {
-            outcome = attempt(ctx, attempt_no);
+            attempt(ctx, outcome);
         } catch (const LockBusy& e) {
             outcome.error = log_.redact(e.what());
             code = kExitLocked;
@@ -261,6 +267,7 @@ int Pipeline::run(bool dry_run, const std::atomic<bool>* stop) {
         ctx.logger = &log_;
         if (outcome.success && dry_run) print_plan(ctx);
         report(ctx, outcome);
+        if (!dry_run) record_status(ctx, outcome, code);
         if (outcome.success) log_.info(dry_run ? "plan preview done" : "replication succeeded", {{"duration_ms", ms(outcome.seconds)}, {"attempts", static_cast<std::int64_t>(attempt_no)}});
         else log_.write(Level::error, (dry_run ? "plan preview failed: " : "replication failed: ") + outcome.error,
                         {{"duration_ms", ms(outcome.seconds)}, {"attempts", static_cast<std::int64_t>(attempt_no)}, {"exit_code", static_cast<std::int64_t>(code)}});
@@ -301,6 +308,57 @@ void Pipeline::print_plan(const RunContext& ctx) const {
     }
 }
 
+nlohmann::json status_json(const RunContext& ctx, const RunOutcome& outcome, int code) {
+    nlohmann::json j;
+    j["status"] = outcome.success ? "success" : "failure";
+    j["finished_at"] = format_utc(std::time(nullptr));
+    j["duration_s"] = std::round(outcome.seconds * 10) / 10;
+    j["attempts"] = outcome.attempt;
+    j["exit_code"] = code;
+    j["error"] = outcome.error.empty() ? nlohmann::json(nullptr) : nlohmann::json(outcome.error);
+    if (ctx.backup) {
+        j["backup_id"] = ctx.backup->id;
+        j["backup_name"] = ctx.backup->name;
+        j["backup_created_at"] = ctx.backup->created_at;
+    }
+    return j;
+}
+
+void Pipeline::record_status(const RunContext& ctx, const RunOutcome& outcome, int code) const {
+    // The web process runs in another container: the target database itself carries the last
+    // run's outcome, as its comment (a database survives DROP OWNED). A copy goes to the work dir.
+    auto j = status_json(ctx, outcome, code);
+    std::ofstream(ctx.work_dir / "last-run.json") << j.dump() << "\n";
+    try {
+        pqxx::connection c(ctx.target_url);
+        pqxx::nontransaction tx(c);
+        tx.exec("COMMENT ON DATABASE " + c.quote_name(tx.exec("SELECT current_database()")[0][0].as<std::string>()) + " IS " +
+                tx.quote(std::string(kStatusPrefix) + j.dump()));
+    } catch (const std::exception& e) {
+        log_.warn("could not record the run's outcome in the target database", {{"error", log_.redact(e.what())}});
+    }
+}
+
+std::optional<nlohmann::json> read_status(const std::string& target_url, const std::filesystem::path& work_dir) {
+    try {
+        pqxx::connection c(target_url);
+        pqxx::nontransaction tx(c);
+        auto r = tx.exec("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = current_database()");
+        if (!r.empty() && !r[0][0].is_null()) {
+            auto text = r[0][0].as<std::string>();
+            if (text.rfind(kStatusPrefix, 0) == 0) return nlohmann::json::parse(text.substr(std::strlen(kStatusPrefix)));
+        }
+    } catch (const std::exception&) {
+    }
+    std::ifstream in(work_dir / "last-run.json");
+    if (!in) return std::nullopt;
+    try {
+        return nlohmann::json::parse(in);
+    } catch (const std::exception&) {
+        return std::nullopt;
+    }
+}
+
 void Pipeline::report(const RunContext& ctx, const RunOutcome& outcome) const {
     const auto& r = ctx.report;
     std::map<std::string, std::vector<const ItemTiming*>> by_kind;
@@ -311,7 +369,19 @@ void Pipeline::report(const RunContext& ctx, const RunOutcome& outcome) const {
     std::ostringstream table;
     table << "run report (" << (outcome.success ? "success" : "FAILED") << ", " << fmt_seconds(outcome.seconds)
           << ", attempt " << outcome.attempt << ")\n";
-    for (const auto& [name, s] : r.step_seconds) table << "  " << std::left << std::setw(34) << name << fmt_seconds(s) << "\n";
+    // One line per step, its phases in brackets when they took any time.
+    std::vector<std::pair<std::string, std::pair<double, std::string>>> per_step;
+    for (const auto& [label, s] : r.step_seconds) {
+        auto paren = label.find(" (");
+        std::string step = label.substr(0, paren), phase = label.substr(paren + 2, label.size() - paren - 3);
+        auto it = std::find_if(per_step.begin(), per_step.end(), [&](const auto& p) { return p.first == step; });
+        if (it == per_step.end()) it = per_step.insert(per_step.end(), {step, {0.0, ""}});
+        it->second.first += s;
+        if (s >= 0.05) it->second.second += (it->second.second.empty() ? "" : ", ") + phase + " " + fmt_seconds(s);
+    }
+    for (const auto& [step, v] : per_step)
+        table << "  " << std::left << std::setw(22) << step << std::setw(9) << fmt_seconds(v.first)
+              << (v.second.empty() ? "" : "(" + v.second + ")") << "\n";
     if (!r.restore_items.empty()) {
         table << "  restore by kind                    summed     wall   items  slowest\n";
         for (auto& [kind, items] : by_kind) {

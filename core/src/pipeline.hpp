@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "config.hpp"
 #include "logger.hpp"
 #include "plugin_loader.hpp"
@@ -57,9 +59,11 @@ public:
     const std::vector<std::string>& warnings() const { return warnings_; }
 
 private:
-    RunOutcome attempt(RunContext& ctx, int attempt_no);
+    /// One attempt: prepare all, lock, execute all. Throws on failure, with outcome.failed_step set.
+    void attempt(RunContext& ctx, RunOutcome& outcome);
     void print_plan(const RunContext& ctx) const;
     void report(const RunContext& ctx, const RunOutcome& outcome) const;
+    void record_status(const RunContext& ctx, const RunOutcome& outcome, int code) const;
 
     PipelineConfig config_;
     HostLogger& log_;
@@ -68,6 +72,19 @@ private:
     std::vector<PipelineStep> steps_;
     std::vector<std::string> warnings_;
 };
+
+/// Prefix of the target database's comment that carries the last run's outcome.
+inline constexpr const char* kStatusPrefix = "pix-db-replication last run: ";
+
+/// The last run's outcome as recorded by a run on `target_url` (or in `work_dir`), if any.
+std::optional<nlohmann::json> read_status(const std::string& target_url, const std::filesystem::path& work_dir);
+
+/// Runs the pipeline on the config's schedule until a stop is requested; returns the exit code.
+int run_schedule(Pipeline& pipeline, HostLogger& log, const std::atomic<bool>* stop);
+
+/// Serves /health and /status (the last run's outcome) on `port` until a stop is requested.
+int serve_http(int port, const std::string& target_url, const std::filesystem::path& work_dir, HostLogger& log,
+               const std::atomic<bool>* stop);
 
 /// Resolves the [run] table alone (used by commands that need no plugin).
 Options resolve_run_options(const PipelineConfig& config, const EnvLookup& env, std::vector<std::string>* warnings);

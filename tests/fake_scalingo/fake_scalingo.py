@@ -7,7 +7,8 @@ auth checks, JSON shapes and error bodies, with faults chosen per test.
 STATE: {"api_token": "...", "apps": {"<app>": [<addon>...]}, "backups": {"<addon_id>": [<backup>...]},
         "archives": {"<backup_id>": "<path to .tar.gz>"}, "range": true, "redirect": true,
         "faults": {"<endpoint>": [<fault>...]}}
-endpoints: exchange, addons, addon_token, backups, archive, download. A fault is consumed by one
+endpoints: exchange, addons, addon_token, backups, archive, download. POST /hooks/<name> records
+webhook bodies (/hooks/broken answers 500). A fault is consumed by one
 request: an HTTP status (429 adds Retry-After: 1), "html" (500 with an HTML body), or for download
 "cut" (half the body, then the connection is closed).
 """
@@ -87,7 +88,15 @@ class Handler(BaseHTTPRequestHandler):
         return self.rfile.read(n) if n else b""
 
     def do_POST(self):
-        self.body()
+        body = self.body()
+        m = re.fullmatch(r"/hooks/([^/]+)", self.path)
+        if m:  # a webhook receiver, for the webhook step's tests
+            with lock, open(log_path, "a") as f:
+                f.write(json.dumps({"method": "POST", "endpoint": "hook", "path": self.path,
+                                    "authorization": self.headers.get("Authorization"),
+                                    "body": json.loads(body or b"null")}) + "\n")
+            status = 500 if m.group(1) == "broken" else 200
+            return self.send(status, {"ok": status == 200})
         if self.path == "/v1/tokens/exchange":
             self.record("exchange")
             if self.fault("exchange"):

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "fake_scalingo.hpp"
 #include "replication_fixture.hpp"
 
 using json = nlohmann::json;
@@ -11,53 +12,6 @@ using json = nlohmann::json;
 namespace {
 
 const std::string kProduction = std::string(PIXREP_SOURCE_DIR) + "/config/production.toml";
-const std::string kToken = "tk-us-TOKEN-d41d8cd98f00b204e9800998ecf8427e";
-
-std::string rfc3339(std::time_t t, int offset_minutes, const char* frac = "") {
-    std::time_t local = t + offset_minutes * 60;
-    std::tm tm{};
-    gmtime_r(&local, &tm);
-    char buf[64];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-    std::string s = std::string(buf) + frac;
-    if (offset_minutes == 0) return s + "Z";
-    char off[16];
-    std::snprintf(off, sizeof off, "%+03d:%02d", offset_minutes / 60, std::abs(offset_minutes % 60));
-    return s + off;
-}
-
-class FakeScalingo {
-public:
-    explicit FakeScalingo(const json& state) {
-        pixtest::write_file(dir_ / "state.json", state.dump());
-        proc_ = std::make_unique<pixtest::Background>(std::vector<std::string>{
-            "python3", std::string(PIXREP_SOURCE_DIR) + "/tests/fake_scalingo/fake_scalingo.py", (dir_ / "state.json").string(),
-            (dir_ / "requests.log").string()});
-        auto line = proc_->read_line();
-        if (line.empty()) throw std::runtime_error("fake Scalingo did not start (python3 missing?)");
-        port_ = std::stoi(line);
-    }
-    std::string base() const { return "http://127.0.0.1:" + std::to_string(port_); }
-    std::map<std::string, std::string> env(const std::string& app = "pix-api-production") const {
-        return {{"SCALINGO_APP", app}, {"SCALINGO_API_TOKEN", kToken}, {"SCALINGO_AUTH_URL", base()},
-                {"SCALINGO_API_URL", base()}, {"SCALINGO_DB_URL", base()}, {"RETRY_MIN_DELAY", "100ms"}};
-    }
-    std::vector<json> requests(const std::string& endpoint = "") const {
-        std::vector<json> out;
-        std::ifstream in(dir_ / "requests.log");
-        for (std::string line; std::getline(in, line);) {
-            auto j = json::parse(line);
-            if (endpoint.empty() || j["endpoint"] == endpoint) out.push_back(j);
-        }
-        return out;
-    }
-
-private:
-    TempDir dir_;
-    std::unique_ptr<pixtest::Background> proc_;
-    int port_ = 0;
-};
-
 class Scalingo : public Replication {
 protected:
     // An app with a Redis addon before its PostgreSQL addon, and backups whose newest done one
@@ -260,4 +214,57 @@ TEST_F(Scalingo, RetryAfterARestoreFailureReusesTheDownload) {
     EXPECT_NE(r.out.find("reusing the backup downloaded by an earlier attempt"), std::string::npos) << r.out;
     EXPECT_EQ(fake.requests("download").size(), 1u);
     EXPECT_NE(r.out.find("\"attempts\":2"), std::string::npos);
+}
+
+TEST_F(Scalingo, FailedRunsAreRetriedWithExponentialBackoff) {
+    auto s = state();
+    s["faults"] = {{"backups", {500, 500}}};
+    FakeScalingo fake(s);
+    auto r = replicate_from(fake, {{"MAX_RETRY_COUNT", "3"}, {"RETRY_MIN_DELAY", "200ms"}, {"RETRY_MAX_DELAY", "300ms"},
+                                   {"RETRIES_TIMEOUT_MINUTES", "0"}});
+    expect_pix_restored(r);
+    std::vector<json> failures;
+    std::istringstream in(r.out);
+    for (std::string line; std::getline(in, line);)
+        if (line.find("\"msg\":\"attempt ") != std::string::npos) failures.push_back(json::parse(line));
+    ASSERT_EQ(failures.size(), 2u) << r.out;
+    EXPECT_EQ(failures[0]["retry_in_ms"], 200);
+    EXPECT_EQ(failures[1]["retry_in_ms"], 300);  // doubled, then capped
+    EXPECT_NE(failures[0]["error"].get<std::string>().find("Scalingo backup list answered HTTP 500"), std::string::npos);
+    EXPECT_NE(r.out.find("retries have lasted more than 0 minutes"), std::string::npos);
+    EXPECT_NE(r.out.find("\"attempts\":3"), std::string::npos);
+    EXPECT_EQ(fake.requests("backups").size(), 3u);
+}
+
+TEST_F(Scalingo, RetriesStopAtMaxRetryCount) {
+    auto s = state();
+    s["faults"] = {{"backups", {500, 500, 500}}};
+    FakeScalingo fake(s);
+    auto r = replicate_from(fake, {{"MAX_RETRY_COUNT", "1"}});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.out.find("replication failed: Scalingo backup list answered HTTP 500"), std::string::npos) << r.out;
+    EXPECT_EQ(fake.requests("backups").size(), 2u);
+    expect_untouched(r);
+}
+
+TEST_F(Scalingo, RunReportMatchesWhatHappened) {
+    FakeScalingo fake(state());
+    auto r = replicate_from(fake);
+    expect_pix_restored(r);
+    json report;
+    std::istringstream in(r.out);
+    for (std::string line; std::getline(in, line);)
+        if (line.find("\"msg\":\"run report\"") != std::string::npos) report = json::parse(line);
+    ASSERT_FALSE(report.is_null()) << r.out;
+    EXPECT_EQ(report["success"], true);
+    EXPECT_EQ(report["bytes_downloaded"], static_cast<long long>(fs::file_size(sources().pix_tar)));
+    EXPECT_EQ(report["rows.public.users"], 300);
+    EXPECT_EQ(report["rows.public.assessments"], count(target_, "SELECT count(*) FROM assessments"));
+    for (const char* step : {"scalingo-source (prepare)", "drop-objects (execute)", "pg-restore (execute)", "post-sql (execute)"})
+        EXPECT_TRUE(report.contains(std::string("step_ms.") + step)) << step;
+    ASSERT_TRUE(report.contains("restore_summed_ms.TABLE DATA")) << report.dump();
+    EXPECT_GE(report["restore_summed_ms.TABLE DATA"].get<long long>(), report["restore_wall_ms.TABLE DATA"].get<long long>());
+    EXPECT_LE(report["restore_wall_ms"].get<long long>(), report["duration_ms"].get<long long>());
+    EXPECT_NE(r.out.find("run report (success"), std::string::npos);
+    EXPECT_NE(r.out.find("restore by kind"), std::string::npos);
 }

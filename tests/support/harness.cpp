@@ -7,7 +7,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <condition_variable>
 #include <csignal>
+#include <mutex>
+#include <thread>
 #include <cstdlib>
 #include <fstream>
 #include <memory>
@@ -152,6 +156,32 @@ Result run_cmd(const std::vector<std::string>& argv, const std::map<std::string,
 Result run_tool(const std::vector<std::string>& args, const std::map<std::string, std::string>& env) {
     std::vector<std::string> argv{PIXREP_BINARY};
     argv.insert(argv.end(), args.begin(), args.end());
+    return run_cmd(argv, tool_env(env));
+}
+
+std::string http_get(int port, const std::string& path) {
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    if (connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+        close(s);
+        return "";
+    }
+    std::string req = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    if (write(s, req.data(), req.size()) < 0) {
+        close(s);
+        return "";
+    }
+    std::string out;
+    char buf[4096];
+    for (ssize_t n; (n = read(s, buf, sizeof buf)) > 0;) out.append(buf, static_cast<std::size_t>(n));
+    close(s);
+    return out;
+}
+
+std::map<std::string, std::string> tool_env(const std::map<std::string, std::string>& env) {
     // Tests never inherit the developer's settings: every variable the configs read is reset.
     std::map<std::string, std::string> full{{"DATABASE_URL", ""}, {"BACKUP_FILE", ""}, {"MAX_RETRY_COUNT", "0"},
                                             {"RESTORE_FK_CONSTRAINTS", ""}, {"RESTORE_ANSWERS_AND_KES", ""},
@@ -159,17 +189,28 @@ Result run_tool(const std::vector<std::string>& args, const std::map<std::string
                                             {"REPLICATION_CONFIG", ""}, {"SCALINGO_APP", ""}, {"SCALINGO_API_TOKEN", ""},
                                             {"PIX_REPLICATION_PLUGIN_PATH", ""}, {"REPLICATION_WORK_DIR", ""}};
     for (const auto& [k, v] : env) full[k] = v;
-    return run_cmd(argv, full);
+    return full;
 }
 
-Background::Background(const std::vector<std::string>& argv) {
+struct Background::Shared {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::vector<std::string> lines;
+    bool eof = false;
+    std::thread reader;
+};
+
+Background::Background(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env)
+    : shared_(std::make_shared<Shared>()) {
     int fds[2];
     if (pipe(fds) != 0) throw std::runtime_error("pipe failed");
     pid_ = fork();
     if (pid_ == 0) {
         dup2(fds[1], STDOUT_FILENO);
+        dup2(fds[1], STDERR_FILENO);
         close(fds[0]);
         close(fds[1]);
+        for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
         std::vector<char*> args;
         for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
         args.push_back(nullptr);
@@ -178,21 +219,70 @@ Background::Background(const std::vector<std::string>& argv) {
     }
     close(fds[1]);
     out_ = fds[0];
+    auto shared = shared_;
+    int fd = out_;
+    shared_->reader = std::thread([shared, fd] {
+        std::string buf;
+        char chunk[4096];
+        for (ssize_t n; (n = read(fd, chunk, sizeof chunk)) > 0;) {
+            buf.append(chunk, static_cast<std::size_t>(n));
+            std::lock_guard<std::mutex> lock(shared->mu);
+            for (std::size_t p; (p = buf.find('\n')) != std::string::npos; buf.erase(0, p + 1)) shared->lines.push_back(buf.substr(0, p));
+            shared->cv.notify_all();
+        }
+        std::lock_guard<std::mutex> lock(shared->mu);
+        if (!buf.empty()) shared->lines.push_back(buf);
+        shared->eof = true;
+        shared->cv.notify_all();
+    });
 }
 
 Background::~Background() {
-    if (pid_ > 0) {
-        kill(pid_, SIGTERM);
+    if (!exited_ && pid_ > 0) {
+        kill(pid_, SIGKILL);
         waitpid(pid_, nullptr, 0);
     }
+    if (shared_->reader.joinable()) shared_->reader.join();
     if (out_ >= 0) close(out_);
 }
 
-std::string Background::read_line() {
-    std::string line;
-    char c;
-    while (read(out_, &c, 1) == 1 && c != '\n') line += c;
-    return line;
+std::string Background::wait_for(const std::string& needle, double timeout_s, int nth) {
+    std::unique_lock<std::mutex> lock(shared_->mu);
+    std::size_t seen = 0;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<long>(timeout_s * 1000));
+    for (;;) {
+        for (; seen < shared_->lines.size(); ++seen)
+            if (shared_->lines[seen].find(needle) != std::string::npos && --nth == 0) return shared_->lines[seen];
+        if (shared_->eof) return "";
+        if (shared_->cv.wait_until(lock, deadline) == std::cv_status::timeout) return "";
+    }
+}
+
+void Background::signal(int sig) {
+    if (!exited_) kill(pid_, sig);
+}
+
+int Background::wait_exit(double timeout_s) {
+    if (exited_) return code_;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<long>(timeout_s * 1000));
+    while (std::chrono::steady_clock::now() < deadline) {
+        int status = 0;
+        if (waitpid(pid_, &status, WNOHANG) == pid_) {
+            exited_ = true;
+            code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+            if (shared_->reader.joinable()) shared_->reader.join();
+            return code_;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return -1;
+}
+
+std::string Background::output() const {
+    std::lock_guard<std::mutex> lock(shared_->mu);
+    std::string out;
+    for (const auto& l : shared_->lines) out += l + "\n";
+    return out;
 }
 
 TempDir::TempDir() {

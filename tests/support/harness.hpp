@@ -45,19 +45,32 @@ struct Result {
 
 /// Runs the real pix-db-replication binary with `args` and extra environment variables.
 Result run_tool(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {});
+/// The environment run_tool gives the binary: every variable the configs read reset, then `env`.
+std::map<std::string, std::string> tool_env(const std::map<std::string, std::string>& env);
 /// Runs any command.
 Result run_cmd(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env = {});
 
-/// A process running in the background with its stdout piped to us; terminated by the destructor.
+/// A process running in the background, its stdout and stderr collected line by line by a
+/// reader thread; killed (SIGKILL) by the destructor if still running.
 class Background {
 public:
-    explicit Background(const std::vector<std::string>& argv);
+    explicit Background(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env = {});
     ~Background();
-    /// Next line of the process's stdout (blocking); "" at end of file.
-    std::string read_line();
+    /// Waits until the `nth` line containing `needle` has been printed; returns it, or "" on timeout/exit.
+    std::string wait_for(const std::string& needle, double timeout_s = 30, int nth = 1);
+    /// Sends a signal.
+    void signal(int sig);
+    /// Waits for the exit; its code (128+signal when killed), or -1 on timeout.
+    int wait_exit(double timeout_s);
+    /// Everything printed so far.
+    std::string output() const;
+    int pid() const { return pid_; }
 
 private:
-    int pid_ = -1, out_ = -1;
+    int pid_ = -1, out_ = -1, code_ = -1;
+    bool exited_ = false;
+    struct Shared;
+    std::shared_ptr<Shared> shared_;
 };
 
 /// A fresh temporary directory, removed by the destructor.
@@ -72,6 +85,8 @@ private:
     std::filesystem::path path_;
 };
 
+/// GET http://127.0.0.1:<port><path>; returns the whole raw response ("" when it cannot connect).
+std::string http_get(int port, const std::string& path);
 /// Writes `text` to `path`.
 void write_file(const std::filesystem::path& path, const std::string& text);
 /// Reads a whole file.

@@ -1,0 +1,184 @@
+// What makes the tool a job to leave alone: schedule, one run at a time, clean stops, webhooks,
+// the web endpoint. Real replications into the real PostgreSQL.
+#include <csignal>
+#include <regex>
+#include <thread>
+
+#include "fake_scalingo.hpp"
+#include "replication_fixture.hpp"
+
+namespace {
+
+class Unattended : public Replication {
+protected:
+    std::map<std::string, std::string> env(std::map<std::string, std::string> extra = {}) {
+        extra.emplace("DATABASE_URL", target_);
+        extra.emplace("BACKUP_FILE", sources().orig_tar.string());
+        extra.emplace("REPLICATION_WORK_DIR", work_.path().string());
+        extra.emplace("REPLICATION_CONFIG", kLocal);
+        return pixtest::tool_env(extra);
+    }
+    std::unique_ptr<pixtest::Background> start(const std::vector<std::string>& args, std::map<std::string, std::string> extra = {}) {
+        std::vector<std::string> argv{PIXREP_BINARY};
+        argv.insert(argv.end(), args.begin(), args.end());
+        return std::make_unique<pixtest::Background>(argv, env(std::move(extra)));
+    }
+    // Makes every CREATE TABLE of the restore take `seconds` (an event trigger owned by the superuser).
+    void slow_restore(int seconds) {
+        TempPostgres::instance().exec(db_, "CREATE FUNCTION public.slow() RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER "
+                                           "SET search_path = public AS $$ BEGIN PERFORM pg_sleep(" + std::to_string(seconds) + "); END $$; "
+                                           "CREATE EVENT TRIGGER slow ON ddl_command_end WHEN TAG IN ('CREATE TABLE') EXECUTE FUNCTION public.slow()");
+    }
+    long long advisory_locks() {
+        return count(TempPostgres::instance().url("postgres"), "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'");
+    }
+};
+
+bool pg_restore_running_for(const fs::path& work_dir) {
+    for (const auto& e : fs::directory_iterator("/proc")) {
+        auto cmdline = pixtest::read_file(e.path() / "cmdline");
+        std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+        if (cmdline.find("pg_restore") != std::string::npos && cmdline.find(work_dir.string()) != std::string::npos) return true;
+    }
+    return false;
+}
+
+}  // namespace
+
+TEST_F(Unattended, ScheduleRunsRealReplicationsAndStopsOnSigterm) {
+    auto p = start({"schedule"}, {{"SCHEDULE", "*/3 * * * * *"}});
+    ASSERT_NE(p->wait_for("\"msg\":\"next run at ", 10), "") << p->output();
+    ASSERT_NE(p->wait_for("\"msg\":\"replication succeeded\"", 30, 2), "") << p->output();
+    EXPECT_EQ(count(target_, "SELECT count(*) FROM test_table"), 100000);
+    p->signal(SIGTERM);
+    EXPECT_EQ(p->wait_exit(10), 143) << p->output();
+    EXPECT_NE(p->output().find("scheduler stopping: signal received"), std::string::npos) << p->output();
+}
+
+TEST_F(Unattended, TicksDuringARunAreSkippedNotQueued) {
+    slow_restore(1);
+    auto p = start({"schedule"}, {{"SCHEDULE", "* * * * * *"}});
+    ASSERT_NE(p->wait_for("\"msg\":\"replication succeeded\"", 60), "") << p->output();
+    auto skipped = p->wait_for("tick(s) that came while a run was going", 5);
+    EXPECT_NE(skipped, "") << p->output();
+    EXPECT_NE(skipped.find("\"level\":40"), std::string::npos);
+    p->signal(SIGTERM);
+    EXPECT_NE(p->wait_exit(15), -1);
+    // Never two at once: every "replication started" is followed by its end before the next.
+    auto out = p->output();
+    int depth = 0;
+    std::istringstream in(out);
+    for (std::string line; std::getline(in, line);) {
+        if (line.find("\"msg\":\"replication started\"") != std::string::npos) EXPECT_EQ(++depth, 1) << out;
+        if (line.find("\"msg\":\"replication succeeded\"") != std::string::npos || line.find("\"msg\":\"replication failed") != std::string::npos) --depth;
+    }
+}
+
+TEST_F(Unattended, InvalidScheduleIsRefusedAtStart) {
+    auto r = pixtest::run_cmd({PIXREP_BINARY, "schedule"}, env({{"SCHEDULE", "61 5 * * *"}}));
+    EXPECT_EQ(r.code, 2);
+    EXPECT_NE(r.out.find("SCHEDULE: cron expression '61 5 * * *': minute field '61' at character 1: 61 is out of range 0-59"), std::string::npos) << r.out;
+    r = pixtest::run_cmd({PIXREP_BINARY, "schedule"}, env({{"SCHEDULE", "10 5 * * *"}, {"SCHEDULE_TIME_ZONE", "Europe/Pariss"}}));
+    EXPECT_EQ(r.code, 2);
+    EXPECT_NE(r.out.find("unknown time zone 'Europe/Pariss'"), std::string::npos) << r.out;
+    r = pixtest::run_cmd({PIXREP_BINARY, "schedule"}, env());
+    EXPECT_EQ(r.code, 2);
+    EXPECT_NE(r.out.find("set SCHEDULE"), std::string::npos) << r.out;
+    expect_untouched(r);
+}
+
+TEST_F(Unattended, ScheduleInATimeZoneSaysWhenTheNextRunIs) {
+    auto p = start({"schedule"}, {{"SCHEDULE", "10 5 * * *"}, {"SCHEDULE_TIME_ZONE", "Europe/Paris"}});
+    auto line = p->wait_for("\"msg\":\"next run at ", 10);
+    ASSERT_NE(line, "") << p->output();
+    // 05:10 in Paris is 04:10 or 03:10 UTC depending on the season.
+    EXPECT_TRUE(std::regex_search(line, std::regex("next run at 20[0-9-]+T0[34]:10:00Z"))) << line;
+    p->signal(SIGINT);
+    EXPECT_EQ(p->wait_exit(10), 130);
+}
+
+TEST_F(Unattended, TwoRunsNeverRestoreIntoTheSameTargetTogether) {
+    slow_restore(1);
+    auto first = start({"run"});
+    ASSERT_NE(first->wait_for("\"msg\":\"restore started\"", 30), "") << first->output();
+    auto second = pixtest::run_cmd({PIXREP_BINARY, "run"}, env({{"LOCK_TIMEOUT", "0s"}}));
+    EXPECT_EQ(second.code, 3) << second.out;
+    EXPECT_NE(second.out.find("another replication holds the lock on the target database"), std::string::npos) << second.out;
+    EXPECT_EQ(second.out.find("dropped every object"), std::string::npos);
+    // A second run allowed to wait goes once the first is done.
+    auto waiting = start({"run"}, {{"LOCK_TIMEOUT", "2m"}});
+    EXPECT_EQ(first->wait_exit(120), 0) << first->output();
+    EXPECT_EQ(waiting->wait_exit(120), 0) << waiting->output();
+    EXPECT_EQ(count(target_, "SELECT count(*) FROM test_table"), 100000);
+}
+
+TEST_F(Unattended, SigtermDuringRestoreLeavesNoChildNoLockNoPartialFile) {
+    slow_restore(30);
+    auto p = start({"run"});
+    ASSERT_NE(p->wait_for("\"msg\":\"restore started\"", 30), "") << p->output();
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    ASSERT_TRUE(pg_restore_running_for(work_.path()));
+    auto t0 = std::chrono::steady_clock::now();
+    p->signal(SIGTERM);
+    int code = p->wait_exit(12);
+    double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    EXPECT_EQ(code, 143) << p->output();
+    EXPECT_LT(took, 10.0);
+    EXPECT_NE(p->output().find("restore interrupted by a stop request; pg_restore terminated"), std::string::npos) << p->output();
+    EXPECT_FALSE(pg_restore_running_for(work_.path()));
+    long long locks = 1;
+    for (int i = 0; i < 50 && (locks = advisory_locks()) != 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    EXPECT_EQ(locks, 0);
+    for (const auto& e : fs::recursive_directory_iterator(work_.path()))
+        EXPECT_EQ(e.path().string().find(".partial"), std::string::npos) << e.path();
+}
+
+TEST_F(Unattended, WebhooksReceiveTheOutcomeAndNeverFailARun) {
+    FakeScalingo receiver(json{{"api_token", kToken}, {"apps", json::object()}});
+    auto cfg = work_ / "hooks.toml";
+    pixtest::write_file(cfg, pixtest::read_file(kLocal) +
+                                 "\n[[steps]]\nplugin = \"webhook\"\nurls = [\"" + receiver.base() + "/hooks/ok\", \"" + receiver.base() +
+                                 "/hooks/broken\"]\nauthorization = \"${HOOK_AUTH}\"\n");
+    auto e = env({{"REPLICATION_CONFIG", cfg.string()}, {"HOOK_AUTH", "Token s3cr3t-hook-value"}});
+    auto ok = pixtest::run_cmd({PIXREP_BINARY, "run"}, e);
+    EXPECT_EQ(ok.code, 0) << ok.out;
+    EXPECT_NE(ok.out.find("webhook #2 failed: HTTP 500"), std::string::npos) << ok.out;
+    e["BACKUP_FILE"] = "/nonexistent.tar.gz";
+    auto failed = pixtest::run_cmd({PIXREP_BINARY, "run"}, e);
+    EXPECT_EQ(failed.code, 2);
+    for (const auto* r : {&ok, &failed}) {
+        EXPECT_EQ(r->out.find("s3cr3t-hook-value"), std::string::npos) << r->out;
+        EXPECT_EQ(r->out.find("/hooks/ok"), std::string::npos) << r->out;
+    }
+    auto hooks = receiver.requests("hook");
+    ASSERT_EQ(hooks.size(), 4u);
+    EXPECT_EQ(hooks[0]["path"], "/hooks/ok");
+    EXPECT_EQ(hooks[0]["authorization"], "Token s3cr3t-hook-value");
+    EXPECT_EQ(hooks[0]["body"]["status"], "success");
+    EXPECT_EQ(hooks[0]["body"]["backup"]["name"], "orig.tar.gz");
+    EXPECT_EQ(hooks[0]["body"]["attempts"], 1);
+    EXPECT_TRUE(hooks[0]["body"]["step_seconds"].contains("pg-restore (execute)"));
+    EXPECT_EQ(hooks[2]["body"]["status"], "failure");
+    EXPECT_NE(hooks[2]["body"]["error"].get<std::string>().find("backup file '/nonexistent.tar.gz' not found"), std::string::npos);
+    EXPECT_EQ(hooks[2]["body"]["failed_step"], "local-file");
+}
+
+TEST_F(Unattended, WebEndpointServesHealthAndTheLastRun) {
+    auto r = pixtest::run_cmd({PIXREP_BINARY, "run"}, env());
+    ASSERT_EQ(r.code, 0) << r.out;
+    auto web = start({"serve"}, {{"PORT", "0"}});
+    auto line = web->wait_for("\"msg\":\"web endpoint listening\"", 10);
+    ASSERT_NE(line, "") << web->output();
+    int port = nlohmann::json::parse(line)["port"];
+    auto health = pixtest::http_get(port, "/health");
+    EXPECT_NE(health.find("HTTP/1.1 200"), std::string::npos) << health;
+    EXPECT_NE(health.find("{\"status\":\"ok\"}"), std::string::npos) << health;
+    auto status = pixtest::http_get(port, "/status");
+    auto body = nlohmann::json::parse(status.substr(status.find("\r\n\r\n") + 4));
+    EXPECT_EQ(body["last_run"]["status"], "success") << status;
+    EXPECT_EQ(body["last_run"]["backup_name"], "orig.tar.gz");
+    EXPECT_TRUE(body["last_run"]["duration_s"].is_number());
+    EXPECT_NE(pixtest::http_get(port, "/nope").find("404"), std::string::npos);
+    web->signal(SIGTERM);
+    EXPECT_EQ(web->wait_exit(5), 143);
+}

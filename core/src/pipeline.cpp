@@ -180,6 +180,17 @@ void Pipeline::attempt(RunContext& ctx, RunOutcome& outcome) {
         }
     };
     run_phase("prepare", [&](Step& st) { st.prepare(ctx); });
+    // A statement deferred by one step loses its object when a later step excludes what it
+    // depends on (a foreign key to a table left out): it is dropped with it.
+    auto& deferred = ctx.deferred_sql;
+    deferred.erase(std::remove_if(deferred.begin(), deferred.end(),
+                                  [&](const DeferredSql& d) {
+                                      bool orphan = d.key.rfind("toc:", 0) == 0 && ctx.plan.dropped(std::atoi(d.key.c_str() + 4));
+                                      for (int dep : d.toc_deps) orphan = orphan || ctx.plan.dropped(dep);
+                                      if (orphan) log_.debug("deferred statement dropped with what it depends on", {{"key", d.key}});
+                                      return orphan;
+                                  }),
+                   deferred.end());
     if (!ctx.dry_run) {
         ScopedLogger hl(log_, {{"step", std::string("host")}});
         lock = std::make_unique<TargetLock>(ctx.target_url, run_options_.duration("lock_timeout"), ctx.stop);
@@ -302,9 +313,11 @@ void Pipeline::print_plan(const RunContext& ctx) const {
         for (const auto* e : list)
             out << "  " << e->desc << " " << (e->schema == "-" ? "" : e->schema + ".") << e->tag << "  (" << e->reason << ")\n";
     }
-    if (!ctx.after_restore_sql.empty()) {
-        out << "after the restore, " << ctx.after_restore_sql.size() << " statements:\n";
-        for (const auto& s : ctx.after_restore_sql) out << "  " << s << "\n";
+    if (!ctx.deferred_sql.empty()) {
+        out << "deferred statements, run beside or after pg_restore: " << ctx.deferred_sql.size() << "\n";
+        for (const auto& d : ctx.deferred_sql)
+            out << "  [" << d.by << "] " << (d.table.empty() ? "after the restore" : "once " + d.table + " is loaded") << ": "
+                << d.sql.front() << (d.sql.size() > 1 ? " ..." : "") << "\n";
     }
 }
 

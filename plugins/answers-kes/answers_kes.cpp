@@ -41,16 +41,19 @@ public:
             return;
         }
         if (!indexes_) return;
-        // The original built these after the restore, one by one; pg-restore runs them in its pool.
+        // The original built these after the restore, one by one.
         for (const auto& e : ctx.plan.entries) {
             if (e.desc != "TABLE" || !e.kept()) continue;
             std::string t = e.schema + "." + e.tag;
+            // Started by pg-restore's pool as soon as the table's data is in, beside the other indexes.
             if (t == "public.knowledge-elements" && listed(t))
-                ctx.after_restore_sql.push_back(
-                    "CREATE INDEX \"knowledge-elements_createdAt_idx\" ON \"knowledge-elements\" "
-                    "((cast(\"createdAt\" AT TIME ZONE 'UTC+1' AS date)) DESC)");
+                ctx.deferred_sql.push_back({"analytics:knowledge-elements",
+                                            {"CREATE INDEX \"knowledge-elements_createdAt_idx\" ON public.\"knowledge-elements\" "
+                                             "((cast(\"createdAt\" AT TIME ZONE 'UTC+1' AS date)) DESC)"},
+                                            t, {e.id}, "answers-kes"});
             if (t == "public.answers" && listed(t))
-                ctx.after_restore_sql.push_back("CREATE INDEX \"answers_challengeId_idx\" ON answers (\"challengeId\")");
+                ctx.deferred_sql.push_back({"analytics:answers", {"CREATE INDEX \"answers_challengeId_idx\" ON public.answers (\"challengeId\")"},
+                                            t, {e.id}, "answers-kes"});
         }
     }
 

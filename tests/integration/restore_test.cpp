@@ -65,9 +65,29 @@ TEST_F(Replication, PixShapedFullCopyIsIdenticalAndRepeatable) {
                              "WHERE d.description = 'owned by the superuser'"), 1);
     EXPECT_EQ(count(target_, "SELECT count(*) FROM pg_description WHERE objoid = 'users'::regclass AND objsubid = 3 AND description = 'login e-mail'"), 1);
 
+    // Keys built as unique indexes then attached; foreign keys added NOT VALID, after the data.
+    const std::string keys = "SELECT count(*) FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace "
+                             "WHERE n.nspname = 'public' AND contype IN ('p', 'u')";
+    EXPECT_EQ(count(target_, keys), count(pg.url("pix_src"), keys));
+    EXPECT_EQ(count(target_, "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND NOT convalidated"),
+              count(pg.url("pix_src"), "SELECT count(*) FROM pg_constraint WHERE contype = 'f'"));
+    EXPECT_NE(r.out.find("\"msg\":\"keys built as unique indexes\""), std::string::npos);
+    EXPECT_EQ(count(target_, "SELECT count(*) FROM pg_indexes WHERE indexname IN ('answers_challengeId_idx', 'knowledge-elements_createdAt_idx')"), 2);
+
     auto again = replicate(sources().pix_tar, env);
     ASSERT_EQ(again.code, 0) << again.out;
     EXPECT_EQ(contents(target_), first);
+}
+
+TEST_F(Replication, ForeignKeysCanBeValidatedOrRestoredTheClassicWay) {
+    const std::string fks = "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND convalidated";
+    const long long expected = count(TempPostgres::instance().url("pix_src"), "SELECT count(*) FROM pg_constraint WHERE contype = 'f'");
+    auto r = replicate(sources().pix_tar, {{"RESTORE_FK_CONSTRAINTS", "true"}, {"RESTORE_ANSWERS_AND_KES", "true"}, {"FK_VALIDATE", "true"}});
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_EQ(count(target_, fks), expected);
+    r = replicate(sources().pix_tar, {{"RESTORE_FK_CONSTRAINTS", "true"}, {"RESTORE_ANSWERS_AND_KES", "true"}, {"FK_NOT_VALID", "false"}});
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_EQ(count(target_, fks), expected);
 }
 
 TEST_F(Replication, PixShapedDefaultLeavesOutBigTablesByIdentityOnly) {

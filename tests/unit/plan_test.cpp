@@ -65,3 +65,17 @@ TEST(RestorePlan, NoMatchExcludesNothing) {
     EXPECT_EQ(p.exclude([](const TocEntry&) { return false; }, "x", "y"), 0u);
     EXPECT_EQ(p.kept_count(), p.entries.size());
 }
+
+TEST(RestorePlan, DeferredEntriesGoWithWhatTheyDependOn) {
+    auto p = pix_like();
+    EXPECT_TRUE(p.defer(9, "fk-constraints", "not valid"));   // answers -> users FK
+    EXPECT_TRUE(p.defer(10, "pg-restore", "unique index"));   // users_pkey
+    EXPECT_FALSE(p.defer(9, "x", "again"));
+    EXPECT_FALSE(p.dropped(9));
+    p.exclude([](const TocEntry& e) { return e.desc == "TABLE" && e.tag == "answers"; }, "answers-kes", "flag");
+    EXPECT_TRUE(p.dropped(9)) << "an FK from an excluded table cannot be created later either";
+    EXPECT_FALSE(p.find(9)->deferred);
+    EXPECT_EQ(p.find(9)->excluded_by, "answers-kes");
+    EXPECT_FALSE(p.dropped(10)) << "users_pkey is still created, by pg-restore's pool";
+    EXPECT_TRUE(p.find(10)->deferred);
+}

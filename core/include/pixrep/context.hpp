@@ -24,6 +24,17 @@ struct Backup {
     std::int64_t archive_bytes = -1;  ///< Size of the archive as fetched, -1 when unknown.
 };
 
+/// SQL a step wants run once the data it needs is in. pg-restore runs these in its own worker
+/// pool, beside pg_restore's jobs, so extra indexes and deferred constraints do not wait for the
+/// whole restore or for each other.
+struct DeferredSql {
+    std::string key;                 ///< Unique name; "toc:<dump id>" when it replaces a TOC entry.
+    std::vector<std::string> sql;    ///< Statements run in order on one connection.
+    std::string table;               ///< "schema.table" whose data must be loaded first; "" = the whole restore.
+    std::vector<int> toc_deps;       ///< Dump ids it depends on; those deferred too ("toc:<id>") must finish first.
+    std::string by;                  ///< Step that asked for it, for logs and the plan preview.
+};
+
 /// Timing of one item restored by pg_restore, for the run report.
 struct ItemTiming {
     int id = 0;                 ///< Dump id.
@@ -51,7 +62,7 @@ struct RunContext {
     const std::atomic<bool>* stop = nullptr;     ///< Set when SIGTERM/SIGINT asked the run to stop.
     std::optional<Backup> backup;                ///< Set by the source step during prepare().
     RestorePlan plan;                            ///< Filled by the source, filtered by other steps.
-    std::vector<std::string> after_restore_sql;  ///< Statements steps want run once data is in.
+    std::vector<DeferredSql> deferred_sql;       ///< Statements run by pg-restore's pool (see DeferredSql).
     std::map<std::string, std::string> facts;    ///< Free-form values one step hands another.
     RunReport report;                            ///< Figures for the end-of-run report.
 

@@ -22,6 +22,7 @@ struct TocEntry {
     std::string table;         ///< "schema.table" the entry belongs to, "" when none.
     std::string excluded_by;   ///< Step that excluded it; empty when it will be restored.
     std::string reason;        ///< Why it was excluded, for the plan preview.
+    bool deferred = false;     ///< Excluded from pg_restore's list but created by a step instead.
 
     /// True when pg_restore will restore this entry.
     bool kept() const { return excluded_by.empty(); }
@@ -56,13 +57,15 @@ public:
                 ++n;
             }
         if (n == 0) return 0;
+        // Deferred entries are still to be created (by a step): they go with what they depend on.
         for (bool changed = true; changed;) {
             changed = false;
             for (auto& e : entries) {
-                if (!e.kept()) continue;
+                if (!e.kept() && !e.deferred) continue;
                 for (int d : e.deps) {
                     const TocEntry* dep = find(d);
-                    if (dep && !dep->kept()) {
+                    if (dep && !dep->kept() && !dep->deferred) {
+                        e.deferred = false;
                         e.excluded_by = by;
                         e.reason = "depends on excluded " + dep->desc + " " + dep->tag;
                         ++n;
@@ -73,6 +76,25 @@ public:
             }
         }
         return n;
+    }
+
+    /// Takes entry `id` out of pg_restore's list without touching its dependents, because step
+    /// `by` will create it itself (see RunContext::deferred_sql). Returns false if not kept.
+    bool defer(int id, const std::string& by, const std::string& reason) {
+        for (auto& e : entries)
+            if (e.id == id && e.kept()) {
+                e.excluded_by = by;
+                e.reason = reason;
+                e.deferred = true;
+                return true;
+            }
+        return false;
+    }
+
+    /// True when entry `id` exists and will be created neither by pg_restore nor by a step.
+    bool dropped(int id) const {
+        const TocEntry* e = find(id);
+        return e && !e->kept() && !e->deferred;
     }
 
     /// Number of entries pg_restore will restore.

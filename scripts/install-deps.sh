@@ -2,7 +2,7 @@
 # Installs every Debian 12 package the project needs to build, run and test. Run as root.
 set -euo pipefail
 packages=(
-  build-essential cmake pkg-config git ca-certificates tar gzip python3 tzdata
+  build-essential cmake pkg-config git ca-certificates curl tar gzip python3 tzdata
   libboost-dev libpqxx-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev
   libcurl4-openssl-dev libarchive-dev libgtest-dev
   postgresql postgresql-client

@@ -343,10 +343,11 @@ private:
                 std::lock_guard<std::mutex> lock(mu_);
                 active_.erase(conn.get());
                 done_.insert(it.key);
-                std::string desc = "SQL";
+                // Reported under the kind of object it builds, so the report compares like with like.
+                std::string desc = it.sql.back().find(" INDEX ") != std::string::npos ? "INDEX" : "SQL", tag = it.key;
                 if (it.key.rfind("toc:", 0) == 0)
-                    if (const auto* e = ctx_.plan.find(std::atoi(it.key.c_str() + 4))) desc = e->desc;
-                ctx_.report.restore_items.push_back({0, desc, it.key, std::chrono::duration<double>(t - start_).count(), since(t)});
+                    if (const auto* e = ctx_.plan.find(std::atoi(it.key.c_str() + 4))) desc = e->desc, tag = e->tag;
+                ctx_.report.restore_items.push_back({0, desc, tag, std::chrono::duration<double>(t - start_).count(), since(t)});
                 ctx_.log().info("deferred statement done", {{"key", it.key}, {"by", it.by}, {"sql", it.sql.back()},
                                                             {"duration_ms", static_cast<std::int64_t>(since(t) * 1000)}});
                 cv_.notify_all();

@@ -412,7 +412,9 @@ void Pipeline::report(const RunContext& ctx, const RunOutcome& outcome) const {
             std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) { return a->seconds > b->seconds; });
             std::string slowest;
             for (std::size_t i = 0; i < std::min<std::size_t>(3, sorted.size()); ++i)
-                slowest += (i ? ", " : "") + sorted[i]->tag + " " + fmt_seconds(sorted[i]->seconds);
+                // In "other" the kind alone does not say what the item was (a COMMENT waiting on its table's lock).
+                slowest += (i ? ", " : "") + (kind == "other" ? sorted[i]->desc + " " : std::string()) + sorted[i]->tag + " " +
+                           fmt_seconds(sorted[i]->seconds);
             table << "    " << std::left << std::setw(30) << kind << std::right << std::setw(8) << fmt_seconds(summed)
                   << std::setw(9) << fmt_seconds(wall) << std::setw(8) << items.size() << "  " << slowest << "\n";
             f.emplace_back("restore_summed_ms." + kind, ms(summed));

@@ -18,6 +18,15 @@ std::string config_with(const pixtest::TempDir& d, const std::string& steps) {
     return p.string();
 }
 
+// Invalid configuration or input: exit code 2 and a message naming the culprit.
+pixtest::Result expect_invalid(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
+                               const std::string& message) {
+    auto r = run_tool(args, env);
+    EXPECT_EQ(r.code, 2) << r.out;
+    EXPECT_NE(r.out.find(message), std::string::npos) << r.out;
+    return r;
+}
+
 }  // namespace
 
 TEST(Cli, HelpListsCommandsAndExitCodes) {
@@ -45,9 +54,7 @@ TEST(Cli, ConfigComesFromTheEnvironmentToo) {
 }
 
 TEST(Cli, MissingDatabaseUrlIsAConfigurationError) {
-    auto r = run_tool({"--config", kLocal, "check"});
-    EXPECT_EQ(r.code, 2);
-    EXPECT_NE(r.out.find("option 'database_url' is required: set DATABASE_URL"), std::string::npos) << r.out;
+    expect_invalid({"--config", kLocal, "check"}, {}, "option 'database_url' is required: set DATABASE_URL");
 }
 
 TEST(Cli, UnknownOptionIsRejectedBeforeAnythingRuns) {
@@ -63,19 +70,13 @@ TEST(Cli, UnknownOptionIsRejectedBeforeAnythingRuns) {
 TEST(Cli, WrongTypeAndBadEnvironmentValues) {
     pixtest::TempDir d;
     auto cfg = config_with(d, "[[steps]]\nplugin = \"pg-restore\"\njobs = true\n");
-    auto r = run_tool({"--config", cfg, "check"}, kDb);
-    EXPECT_EQ(r.code, 2);
-    EXPECT_NE(r.out.find("option 'jobs' must be an integer, got boolean"), std::string::npos) << r.out;
+    auto r = expect_invalid({"--config", cfg, "check"}, kDb, "option 'jobs' must be an integer, got boolean");
     auto env = kDb;
     env["PG_RESTORE_JOBS"] = "lots";
-    r = run_tool({"--config", kLocal, "check"}, env);
-    EXPECT_EQ(r.code, 2);
-    EXPECT_NE(r.out.find("option 'jobs' must be an integer, got 'lots'"), std::string::npos) << r.out;
+    r = expect_invalid({"--config", kLocal, "check"}, env, "option 'jobs' must be an integer, got 'lots'");
     env = kDb;
     env["MAX_RETRY_COUNT"] = "ten";
-    r = run_tool({"--config", kLocal, "check"}, env);
-    EXPECT_EQ(r.code, 2);
-    EXPECT_NE(r.out.find("option 'max_retry_count' must be an integer, got 'ten'"), std::string::npos) << r.out;
+    r = expect_invalid({"--config", kLocal, "check"}, env, "option 'max_retry_count' must be an integer, got 'ten'");
 }
 
 TEST(Cli, NonTrueFlagValueWarns) {
@@ -89,16 +90,12 @@ TEST(Cli, NonTrueFlagValueWarns) {
 TEST(Cli, UnknownPluginSuggestsTheNearestName) {
     pixtest::TempDir d;
     auto cfg = config_with(d, "[[steps]]\nplugin = \"drop-object\"\n");
-    auto r = run_tool({"--config", cfg, "check"}, kDb);
-    EXPECT_EQ(r.code, 2);
-    EXPECT_NE(r.out.find("step plugin 'drop-object' not found"), std::string::npos) << r.out;
+    auto r = expect_invalid({"--config", cfg, "check"}, kDb, "step plugin 'drop-object' not found");
     EXPECT_NE(r.out.find("did you mean 'drop-objects'?"), std::string::npos) << r.out;
 }
 
 TEST(Cli, MissingConfigFile) {
-    auto r = run_tool({"--config", "/nonexistent/x.toml", "check"}, kDb);
-    EXPECT_EQ(r.code, 2);
-    EXPECT_NE(r.out.find("config file '/nonexistent/x.toml' not found"), std::string::npos) << r.out;
+    expect_invalid({"--config", "/nonexistent/x.toml", "check"}, kDb, "config file '/nonexistent/x.toml' not found");
 }
 
 TEST(Cli, PluginsListsOptionsWithTypesDefaultsAndVariables) {

@@ -112,6 +112,14 @@ protected:
         return r;
     }
     bool has_table(const std::string& t) { return count(target_, "SELECT count(*) FROM pg_tables WHERE schemaname='public' AND tablename='" + t + "'") == 1; }
+    // Bad input: exit code 2, a message naming the culprit, and the last good copy intact.
+    Result expect_refused(const fs::path& backup, const std::string& message, std::map<std::string, std::string> env = {}) {
+        auto r = replicate(backup, std::move(env));
+        EXPECT_EQ(r.code, 2) << r.out;
+        EXPECT_NE(r.out.find(message), std::string::npos) << r.out;
+        expect_untouched(r);
+        return r;
+    }
     void expect_untouched(const Result& r) {
         EXPECT_TRUE(has_table("keep_me")) << r.out;
         if (has_table("keep_me")) EXPECT_EQ(count(target_, "SELECT x FROM keep_me"), 42);

@@ -37,7 +37,7 @@ public:
                  {"heartbeat", T::duration, OptionValue(std::chrono::milliseconds(60'000)), false,
                   "Longest silence in the logs during the restore", ""},
                  {"exit_on_error", T::boolean, OptionValue(false), false, "Stop pg_restore at its first error instead of at the end", ""},
-                 {"maintenance_work_mem", T::string, OptionValue(std::string("256MB")), false,
+                 {"maintenance_work_mem", T::string, OptionValue(std::string()), false,
                   "Per-session memory for index builds and constraint checks (budget: jobs x value); \"\" = server default", "RESTORE_MAINTENANCE_WORK_MEM"},
                  {"max_parallel_maintenance_workers", T::integer, OptionValue(std::int64_t{-1}), false,
                   "Parallel workers per index build; -1 = server default", ""},

@@ -20,40 +20,19 @@ while [ $# -gt 0 ]; do
     *) echo "usage: bench/run.sh [--scale N] [--rounds N] [--jobs N] [--unthrottled]" >&2; exit 2 ;;
   esac
 done
-now() { date +%s.%N; }
-secs() { python3 -c "import sys; print('%.1f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$1" "$2"; }
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))" "$1"; }
+. bench/lib.sh
 
-bash scripts/install-deps.sh >/dev/null
-BUILD_TYPE=Release bash scripts/build.sh >/dev/null
-ROOT=$(mktemp -d /tmp/pixrep-bench-XXXXXX)
-chmod 755 "$ROOT"  # the server runs as the postgres user
-export PG_TMP_ROOT=$ROOT PG_SERVER_OPTS="-c shared_buffers=1GB -c max_wal_size=8GB -c checkpoint_timeout=30min"
-. scripts/lib/tmp-postgres.sh
-tmp_pg_start
+bench_setup "$SCALE"
 FAKE_PID=""
-cleanup() { [ -n "$FAKE_PID" ] && kill "$FAKE_PID" 2>/dev/null; tmp_pg_stop; rm -rf "$ROOT"; }
-trap cleanup EXIT
-ADMIN="postgresql://postgres@127.0.0.1:$PG_PORT"
+trap '[ -n "$FAKE_PID" ] && kill "$FAKE_PID" 2>/dev/null; bench_cleanup' EXIT
+tar czf "$ROOT/backup.tar.gz" -C "$(dirname "$DUMP")" "./$(basename "$DUMP")"
+ARCHIVE_BYTES=$(stat -c %s "$ROOT/backup.tar.gz"); rm -rf "$(dirname "$DUMP")"
+echo "   archive $((ARCHIVE_BYTES/1048576)) MiB"
+URL_A=$(bench_target a)
+URL_B=$(bench_target b)
 mkdir -p bench/results
 OUT="bench/results/$(date -u +%Y-%m-%dT%H%M)-scale$SCALE.md"
-
-echo "== building the source at scale $SCALE"
-t=$(now)
-psql -X -q -d "$ADMIN/postgres" -c "CREATE DATABASE source"
-psql -X -q -v ON_ERROR_STOP=1 -v scale="$SCALE" -d "$ADMIN/source" -f bench/pix-bench.sql
-mkdir -p "$ROOT/pack"
-NAME="$(date -u +%Y%m%d%H%M%S)_pix_bench.pgsql"
-pg_dump -Fc -d "$ADMIN/source" -f "$ROOT/pack/$NAME"
-tar czf "$ROOT/backup.tar.gz" -C "$ROOT/pack" "./$NAME"
-DUMP_BYTES=$(stat -c %s "$ROOT/pack/$NAME"); ARCHIVE_BYTES=$(stat -c %s "$ROOT/backup.tar.gz"); rm -rf "$ROOT/pack"
-DB_BYTES=$(psql -X -At -d "$ADMIN/source" -c "SELECT pg_database_size('source')")
-echo "   source $((DB_BYTES/1048576)) MiB, dump $((DUMP_BYTES/1048576)) MiB, archive $((ARCHIVE_BYTES/1048576)) MiB, built in $(secs "$t" "$(now)") s"
-for side in a b; do
-  psql -X -q -d "$ADMIN/postgres" -c "CREATE ROLE replica_$side LOGIN PASSWORD 'bench-$side'" -c "CREATE DATABASE target_$side OWNER replica_$side"
-done
-URL_A="postgresql://replica_a:bench-a@127.0.0.1:$PG_PORT/target_a"
-URL_B="postgresql://replica_b:bench-b@127.0.0.1:$PG_PORT/target_b"
 TOKEN="tk-us-bench-token"
 
 start_fake() {  # $1 = throttle in bytes/s (0 = none)
@@ -144,16 +123,6 @@ print("%.1f 0.0 %.1f %.1f %.1f %s %s %s" % (fetch, drop, restore, post, sys.argv
 PY
 }
 
-checksums() {  # per table: rows and an order-independent content hash; plus constraint and index counts
-  psql -X -At -v ON_ERROR_STOP=1 -d "$1" <<'SQL'
-SELECT format('SELECT %L || '' '' || count(*) || '' '' || coalesce(sum(hashtextextended(t::text, 0)::numeric), 0) FROM %I t', tablename, tablename)
-FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename \gexec
-SELECT 'constraints ' || string_agg(contype::text || ':' || n, ',' ORDER BY contype::text) FROM (SELECT contype, count(*) n FROM pg_constraint c JOIN pg_namespace s ON s.oid = c.connamespace WHERE s.nspname = 'public' GROUP BY contype) x;
-SELECT 'indexes ' || count(*) FROM pg_indexes WHERE schemaname = 'public';
-SELECT 'views ' || count(*) FROM pg_views WHERE schemaname = 'public';
-SQL
-}
-
 if [ "$THROTTLE" = 1 ]; then
   echo "== calibration: one uncounted run of (a), unthrottled"
   start_fake 0
@@ -176,11 +145,10 @@ for r in $(seq 1 "$ROUNDS"); do
 done
 cp "$ROOT/b.report" "$ROOT/b-last-report.txt"
 
-python3 - "$OUT" "$SCALE" "$ROUNDS" "$JOBS" "$BPS" "$DB_BYTES" "$DUMP_BYTES" "$ARCHIVE_BYTES" "$(nproc)" \
-  "$(free -g | awk '/Mem:/ {print $2}')" "$(psql -X -At -d "$ADMIN/postgres" -c 'SHOW server_version')" \
+python3 - "$OUT" "$SCALE" "$ROUNDS" "$JOBS" "$BPS" "$DB_BYTES" "$DUMP_BYTES" "$ARCHIVE_BYTES" "$(machine)" \
   "${A[*]}" "${B[*]}" "${IDENT[*]}" <<'PY'
 import sys, statistics
-out, scale, rounds, jobs, bps, dbb, dumpb, archb, cores, mem, pgv, a_raw, b_raw, ident = sys.argv[1:]
+out, scale, rounds, jobs, bps, dbb, dumpb, archb, machine, a_raw, b_raw, ident = sys.argv[1:]
 n = 8
 def rows(raw):
     v = [float(x) for x in raw.split()]
@@ -190,7 +158,7 @@ med = lambda rs, i: statistics.median(r[i] for r in rs)
 names = ["download (+extract for b)", "extract", "drop", "restore (+deferred for b)", "extra indexes / post-SQL", "end to end"]
 mib = lambda b: float(b) / 1048576
 lines = [f"### scale {scale}: {rounds} rounds, jobs {jobs}, {'throttled to %d KiB/s' % (int(bps) // 1024) if int(bps) else 'unthrottled'}", "",
-         f"Machine: {cores} cores, {mem} GiB, PostgreSQL {pgv}. Source database {mib(dbb):.0f} MiB, dump {mib(dumpb):.0f} MiB, "
+         f"Machine: {machine}. Source database {mib(dbb):.0f} MiB, dump {mib(dumpb):.0f} MiB, "
          f"archive {mib(archb):.0f} MiB.", "",
          "| phase (median, s) | (a) original | (b) pix-db-replication | b/a |", "|---|---:|---:|---:|"]
 for i, name in enumerate(names):

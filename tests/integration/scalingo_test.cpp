@@ -86,27 +86,21 @@ TEST_F(Scalingo, RefusedTokenSaysSoAndIsNotRetried) {
     s["api_token"] = "tk-us-another";
     FakeScalingo fake(s);
     auto r = replicate_from(fake, {{"MAX_RETRY_COUNT", "3"}});
-    EXPECT_EQ(r.code, 2);
-    EXPECT_NE(r.out.find("Scalingo refused the API token (SCALINGO_API_TOKEN): HTTP 401: invalid credentials"), std::string::npos) << r.out;
+    expect_failed(r, 2, "Scalingo refused the API token (SCALINGO_API_TOKEN): HTTP 401: invalid credentials");
     EXPECT_EQ(fake.requests("exchange").size(), 1u);
-    expect_untouched(r);
 }
 
 TEST_F(Scalingo, UnknownAppNamesAppAndRegion) {
     FakeScalingo fake(state());
     auto r = replicate_from(fake, {}, "pix-api-prodution");
-    EXPECT_EQ(r.code, 2);
-    EXPECT_NE(r.out.find("Scalingo app 'pix-api-prodution' not found in region 'osc-fr1'"), std::string::npos) << r.out;
-    expect_untouched(r);
+    expect_failed(r, 2, "Scalingo app 'pix-api-prodution' not found in region 'osc-fr1'");
 }
 
 TEST_F(Scalingo, MissingSettingsNameTheVariable) {
     FakeScalingo fake(state());
     auto r = replicate_from(fake, {{"SCALINGO_API_TOKEN", ""}});
-    EXPECT_EQ(r.code, 2);
-    EXPECT_NE(r.out.find("option 'api_token' is required: set SCALINGO_API_TOKEN"), std::string::npos) << r.out;
+    expect_failed(r, 2, "option 'api_token' is required: set SCALINGO_API_TOKEN");
     EXPECT_TRUE(fake.requests().empty());
-    expect_untouched(r);
 }
 
 TEST_F(Scalingo, NoPostgresAddonNoBackupNoDoneBackup) {
@@ -115,28 +109,21 @@ TEST_F(Scalingo, NoPostgresAddonNoBackupNoDoneBackup) {
     {
         FakeScalingo fake(s);
         auto r = replicate_from(fake);
-        EXPECT_EQ(r.code, 2);
-        EXPECT_NE(r.out.find("app 'pix-api-production' has no PostgreSQL addon"), std::string::npos) << r.out;
-        expect_untouched(r);
+        expect_failed(r, 2, "app 'pix-api-production' has no PostgreSQL addon");
     }
     s = state();
     s["backups"]["ad-pg-1"] = json::array();
     {
         FakeScalingo fake(s);
         auto r = replicate_from(fake);
-        EXPECT_EQ(r.code, 2);
-        EXPECT_NE(r.out.find("the database has no backup at all"), std::string::npos) << r.out;
-        expect_untouched(r);
+        expect_failed(r, 2, "the database has no backup at all");
     }
     s = state();
     for (auto& b : s["backups"]["ad-pg-1"]) b["status"] = b["id"] == "bk-c" ? "running" : "error";
     {
         FakeScalingo fake(s);
         auto r = replicate_from(fake);
-        EXPECT_EQ(r.code, 1);
-        EXPECT_NE(r.out.find("no backup is done yet (a_pix_api_1234 error, c_pix_api_1234 running, b_pix_api_1234 error)"),
-                  std::string::npos) << r.out;
-        expect_untouched(r);
+        expect_failed(r, 1, "no backup is done yet (a_pix_api_1234 error, c_pix_api_1234 running, b_pix_api_1234 error)");
     }
 }
 
@@ -193,10 +180,8 @@ TEST_F(Scalingo, CutDownloadRestartsWhenRangeIsIgnored) {
 TEST_F(Scalingo, TooOldBackupWaitsForTheNightsOne) {
     FakeScalingo fake(state());
     auto r = replicate_from(fake, {{"MAX_BACKUP_AGE", "30m"}});
-    EXPECT_EQ(r.code, 1);
-    EXPECT_NE(r.out.find("older than max_backup_age: today's backup is not done yet"), std::string::npos) << r.out;
+    expect_failed(r, 1, "older than max_backup_age: today's backup is not done yet");
     EXPECT_TRUE(fake.requests("download").empty());
-    expect_untouched(r);
 }
 
 TEST_F(Scalingo, RetryAfterARestoreFailureReusesTheDownload) {
@@ -241,10 +226,8 @@ TEST_F(Scalingo, RetriesStopAtMaxRetryCount) {
     s["faults"] = {{"backups", {500, 500, 500}}};
     FakeScalingo fake(s);
     auto r = replicate_from(fake, {{"MAX_RETRY_COUNT", "1"}});
-    EXPECT_EQ(r.code, 1);
-    EXPECT_NE(r.out.find("replication failed: Scalingo backup list answered HTTP 500"), std::string::npos) << r.out;
+    expect_failed(r, 1, "replication failed: Scalingo backup list answered HTTP 500");
     EXPECT_EQ(fake.requests("backups").size(), 2u);
-    expect_untouched(r);
 }
 
 TEST_F(Scalingo, RunReportMatchesWhatHappened) {

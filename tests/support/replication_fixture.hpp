@@ -112,12 +112,16 @@ protected:
         return r;
     }
     bool has_table(const std::string& t) { return count(target_, "SELECT count(*) FROM pg_tables WHERE schemaname='public' AND tablename='" + t + "'") == 1; }
-    // Bad input: exit code 2, a message naming the culprit, and the last good copy intact.
-    Result expect_refused(const fs::path& backup, const std::string& message, std::map<std::string, std::string> env = {}) {
-        auto r = replicate(backup, std::move(env));
-        EXPECT_EQ(r.code, 2) << r.out;
+    // A run that failed: its exit code, a message naming the culprit, and the last good copy intact.
+    void expect_failed(const Result& r, int code, const std::string& message) {
+        EXPECT_EQ(r.code, code) << r.out;
         EXPECT_NE(r.out.find(message), std::string::npos) << r.out;
         expect_untouched(r);
+    }
+    // Bad input (exit code 2) from a local backup.
+    Result expect_refused(const fs::path& backup, const std::string& message, std::map<std::string, std::string> env = {}) {
+        auto r = replicate(backup, std::move(env));
+        expect_failed(r, 2, message);
         return r;
     }
     void expect_untouched(const Result& r) {

@@ -38,7 +38,7 @@ RawTable to_table(const std::filesystem::path& file, const toml::table& t, const
         std::string key(k.str());
         bool skipped = false;
         for (const auto& s : skip) skipped = skipped || s == key;
-        if (!skipped) out.emplace_back(key, to_raw(file, key, v));
+        if (!skipped) out.push_back({key, to_raw(file, key, v), static_cast<int>(v.source().begin.line)});
     }
     return out;
 }

@@ -7,7 +7,9 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "http_server.hpp"
 #include "pipeline.hpp"
+#include "status.hpp"
 
 namespace pixrep {
 

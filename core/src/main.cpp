@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 
 #include "config.hpp"
+#include "http_server.hpp"
 #include "logger.hpp"
 #include "pipeline.hpp"
 #include "plugin_loader.hpp"
@@ -39,8 +40,9 @@ int exit_for_signal(int code) {
 void print_plugins(const std::vector<pixrep::LoadedStep>& steps, std::ostream& out) {
     for (const auto& s : steps) {
         out << s.info.name << " " << s.info.version << "  (" << s.file.string() << ")\n  " << s.info.description << "\n";
-        if (s.info.options.empty()) out << "  (no options)\n";
-        for (const auto& o : s.info.options) {
+        const auto specs = s.options.specs();
+        if (specs.empty()) out << "  (no options)\n";
+        for (const auto& o : specs) {
             out << "  - " << o.key << " (" << pixrep::type_name(o.type) << ")";
             if (o.required) out << ", required";
             if (o.fallback) out << ", default " << (o.secret ? "***" : pixrep::format_value(*o.fallback));
@@ -102,19 +104,16 @@ int main(int argc, char** argv) {
 
     try {
         auto cfg = pixrep::load_config(config_file);
-        // `plugins` and `serve` need no plugin loaded and no DATABASE_URL.
-        auto lenient_run_options = [&] {
-            auto specs = pixrep::run_option_specs();
-            for (auto& s : specs) s.required = false;
-            return pixrep::resolve_options(cfg.file.string() + " [run]", specs, cfg.run, pixrep::process_env(), nullptr);
-        };
         if (*serve) {
-            auto run_opts = lenient_run_options();
-            return exit_for_signal(pixrep::serve_http(port, run_opts.string_or("database_url", ""), run_opts.string("work_dir"), log, &g_stop));
+            // The web process needs no plugin, and reads the target only if it can.
+            auto settings = pixrep::resolve_run_settings(cfg, pixrep::process_env(), nullptr, true);
+            std::string conninfo;
+            if (!settings.database_url.empty()) conninfo = pixrep::make_target(settings.database_url, "DATABASE_URL").conninfo;
+            return exit_for_signal(pixrep::serve_http(port, conninfo, settings.work_dir, log, &g_stop));
         }
         if (*plugins) {
-            auto run_opts = lenient_run_options();
-            pixrep::PluginLoader loader(pixrep::PluginLoader::default_dirs(run_opts.list("plugin_path")));
+            auto settings = pixrep::resolve_run_settings(cfg, pixrep::process_env(), nullptr, true);
+            pixrep::PluginLoader loader(pixrep::PluginLoader::default_dirs(settings.plugin_path));
             std::vector<pixrep::LoadedStep> loaded;
             for (const auto& sc : cfg.steps) loaded.push_back(loader.load(sc.plugin));
             print_plugins(loaded, std::cout);
@@ -122,6 +121,7 @@ int main(int argc, char** argv) {
         }
         pixrep::Pipeline pipeline(std::move(cfg), log, pixrep::process_env());
         pipeline.load();
+        pipeline.validate();
         if (*check) {
             pipeline.describe(std::cout);
             std::cout << "configuration valid\n";

@@ -1,17 +1,18 @@
 #pragma once
-// Load every plugin, validate everything, then run: prepare all steps, lock the target, execute
+// Load every plugin, validate everything, then run: lock the target, prepare all steps, execute
 // all steps, finish all steps; retried as a whole on transient failures.
 #include <atomic>
+#include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "config.hpp"
 #include "logger.hpp"
 #include "plugin_loader.hpp"
 #include "settings.hpp"
+#include "target.hpp"
 
 namespace pixrep {
 
@@ -19,74 +20,88 @@ namespace pixrep {
 enum ExitCode : int {
     kExitOk = 0,
     kExitRunFailed = 1,
-    kExitInvalid = 2,    ///< configuration, environment or input invalid; nothing was touched
-    kExitLocked = 3,     ///< another run holds the target's lock
+    kExitInvalid = 2,  ///< configuration, environment or input invalid; nothing was touched
+    kExitLocked = 3,   ///< another run holds the target's lock
     kExitSigint = 130,
     kExitSigterm = 143,
 };
 
-/// Host settings of the [run] table.
-const std::vector<OptionSpec>& run_option_specs();
+/// Host settings: the [run] table, each option bound to its field.
+struct RunSettings {
+    std::string database_url;
+    std::string work_dir = "/tmp/pix-db-replication";
+    std::vector<std::string> plugin_path;
+    std::int64_t max_retry_count = 10;
+    std::chrono::milliseconds retry_min_delay{1000};
+    std::chrono::milliseconds retry_max_delay{15 * 60 * 1000};
+    std::int64_t retries_timeout_minutes = 180;
+    std::chrono::milliseconds lock_timeout{0};
+    std::chrono::milliseconds lock_keepalive{60 * 1000};
+    std::optional<std::string> schedule;
+    std::string time_zone = "UTC";
+    std::string pg_restore;
 
-/// A configured step: its config entry, its plugin and its validated options.
+    /// Declares the [run] options, bound to the fields above.
+    void declare(OptionTable& t);
+};
+
+/// Resolves the [run] table; with `lenient`, nothing is required (commands that run nothing).
+RunSettings resolve_run_settings(const PipelineConfig& config, const EnvLookup& env, std::vector<std::string>* warnings,
+                                 bool lenient = false);
+
+/// Every environment variable the configs and the command line may read, derived from the
+/// option tables of the host and of `steps`, and from the ${VAR}s of `config`.
+std::vector<std::string> known_variables(const PipelineConfig& config, const std::vector<LoadedStep>& steps);
+
+/// A configured step: its config entry, its plugin and its bound options.
 struct PipelineStep {
     StepConfig config;
     LoadedStep loaded;
-    Options options;
     const std::string& name() const { return config.plugin; }
-};
-
-/// Thrown when the target's lock is held by another run.
-class LockBusy : public std::runtime_error {
-public:
-    using std::runtime_error::runtime_error;
 };
 
 class Pipeline {
 public:
     Pipeline(PipelineConfig config, HostLogger& log, EnvLookup env);
 
-    /// Loads every plugin and validates every option; throws StepError(config) on the first problem.
+    /// Loads every enabled step's plugin; throws StepError(config) on the first problem.
     void load();
+    /// Adds a step built into the host (tests' fake steps), with its config table.
+    void add_step(const std::string& name, LoadedStep step, RawTable options = {});
+    /// Validates everything before anything runs: [run] options, every step's options and their
+    /// meaning, DATABASE_URL's syntax, SCHEDULE, and the pg_restore to use.
+    void validate();
     /// Prints the validated plan of steps (for `check`).
     void describe(std::ostream& out) const;
-    /// Runs with retries; returns the exit code.
+    /// Runs with retries; returns the exit code. `stop` is set by SIGTERM/SIGINT.
     int run(bool dry_run, const std::atomic<bool>* stop);
+    /// Replaces how the run holds the target (tests).
+    void set_sessions(TargetSessionFactory f) { sessions_ = std::move(f); }
+    /// Uses this pg_restore instead of looking for one (tests without PostgreSQL).
+    void set_pg_restore(Tool t) { pg_restore_ = std::move(t); }
 
     const std::vector<PipelineStep>& steps() const { return steps_; }
-    const Options& run_options() const { return run_options_; }
+    const RunSettings& settings() const { return settings_; }
     /// Warnings produced while resolving options (e.g. RESTORE_FK_CONSTRAINTS=yes).
     const std::vector<std::string>& warnings() const { return warnings_; }
 
 private:
-    /// One attempt: prepare all, lock, execute all. Throws on failure, with outcome.failed_step set.
-    void attempt(RunContext& ctx, RunOutcome& outcome);
-    void print_plan(const RunContext& ctx) const;
-    void report(const RunContext& ctx, const RunOutcome& outcome) const;
-    void record_status(const RunContext& ctx, const RunOutcome& outcome, int code) const;
+    struct Attempt;
+    void attempt(Attempt& a);
+    void finish_all(Attempt& a);
 
     PipelineConfig config_;
     HostLogger& log_;
     EnvLookup env_;
-    Options run_options_;
+    RunSettings settings_;
+    Target target_;
+    std::optional<Tool> pg_restore_;
     std::vector<PipelineStep> steps_;
     std::vector<std::string> warnings_;
+    TargetSessionFactory sessions_ = postgres_sessions();
 };
-
-/// Prefix of the target database's comment that carries the last run's outcome.
-inline constexpr const char* kStatusPrefix = "pix-db-replication last run: ";
-
-/// The last run's outcome as recorded by a run on `target_url` (or in `work_dir`), if any.
-std::optional<nlohmann::json> read_status(const std::string& target_url, const std::filesystem::path& work_dir);
 
 /// Runs the pipeline on the config's schedule until a stop is requested; returns the exit code.
 int run_schedule(Pipeline& pipeline, HostLogger& log, const std::atomic<bool>* stop);
-
-/// Serves /health and /status (the last run's outcome) on `port` until a stop is requested.
-int serve_http(int port, const std::string& target_url, const std::filesystem::path& work_dir, HostLogger& log,
-               const std::atomic<bool>* stop);
-
-/// Resolves the [run] table alone (used by commands that need no plugin).
-Options resolve_run_options(const PipelineConfig& config, const EnvLookup& env, std::vector<std::string>* warnings);
 
 }  // namespace pixrep

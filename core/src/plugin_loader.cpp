@@ -6,6 +6,8 @@
 
 #include <boost/dll/runtime_symbol_info.hpp>
 
+#include "boundary.hpp"
+
 namespace pixrep {
 namespace {
 
@@ -17,7 +19,23 @@ std::string join_paths(const std::vector<std::filesystem::path>& dirs) {
     return out;
 }
 
+// Asks the step for its name and options, as a host error if it throws.
+void describe(LoadedStep& loaded, const std::string& prefix) {
+    guarded(prefix, ErrorKind::config, [&] {
+        loaded.info = loaded.step->info();
+        loaded.step->declare(loaded.options);
+    }, true);
+}
+
 }  // namespace
+
+LoadedStep adopt_step(std::unique_ptr<Step> step) {
+    LoadedStep loaded;
+    loaded.step = std::move(step);
+    describe(loaded, "step: ");
+    loaded.file = "(built in)";
+    return loaded;
+}
 
 std::size_t edit_distance(const std::string& a, const std::string& b) {
     std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
@@ -108,18 +126,13 @@ LoadedStep PluginLoader::load(const std::string& name) const {
         fail("step plugin '" + f + "' was built for step ABI " + std::to_string(abi) +
              ", but this pix-db-replication expects ABI " + std::to_string(kStepAbiVersion) + "; rebuild the plugin");
 
-    // Stage 5: create the step; a throwing factory is reported while the library is still loaded.
-    try {
-        loaded.step = loaded.lib.get_alias<std::unique_ptr<Step>()>("create_step")();
-        if (!loaded.step) fail("factory 'create_step' in '" + f + "' returned no step");
-        loaded.info = loaded.step->info();
-    } catch (const StepError&) {
-        throw;
-    } catch (const std::exception& e) {
-        fail("factory 'create_step' in '" + f + "' threw: " + e.what());
-    } catch (...) {
-        fail("factory 'create_step' in '" + f + "' threw a non-standard exception");
-    }
+    // Stage 5: create the step and let it describe itself; whatever the plugin throws is turned
+    // into a host error here, while its library is still loaded.
+    const std::string factory = "factory 'create_step' in '" + f + "' threw: ";
+    loaded.step = guarded(factory, ErrorKind::config, [&] { return loaded.lib.get_alias<std::unique_ptr<Step>()>("create_step")(); },
+                          true);
+    if (!loaded.step) fail("factory 'create_step' in '" + f + "' returned no step");
+    describe(loaded, "step plugin '" + f + "': ");
     if (name.find('/') == std::string::npos && loaded.info.name != name)
         fail("step plugin '" + f + "' calls itself '" + loaded.info.name + "', not '" + name +
              "'; the file name must be " + file_name(loaded.info.name));

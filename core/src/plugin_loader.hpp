@@ -12,11 +12,12 @@
 
 namespace pixrep {
 
-/// A step and the library that holds its code. Members are destroyed in reverse order, so the
-/// step always dies before its library is unloaded.
+/// A step and the library that holds its code. Members are destroyed in reverse order: the
+/// option bindings, then the step, then (last) the library that holds their code.
 struct LoadedStep {
-    boost::dll::shared_library lib;
+    boost::dll::shared_library lib;  ///< Empty for steps built into the host (tests).
     std::unique_ptr<Step> step;
+    OptionTable options;             ///< The step's options, bound to its members.
     std::filesystem::path file;
     StepInfo info;
 };
@@ -38,6 +39,9 @@ public:
 private:
     std::vector<std::filesystem::path> dirs_;
 };
+
+/// Wraps a step object built into the host (tests' fake steps) as a LoadedStep.
+LoadedStep adopt_step(std::unique_ptr<Step> step);
 
 /// Edit distance, for "did you mean" suggestions.
 std::size_t edit_distance(const std::string& a, const std::string& b);

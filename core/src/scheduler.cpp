@@ -1,43 +1,36 @@
 #include <chrono>
-#include <thread>
 
 #include "cron.hpp"
 #include "pipeline.hpp"
+#include "wait.hpp"
 
 namespace pixrep {
 
 int run_schedule(Pipeline& pipeline, HostLogger& log, const std::atomic<bool>* stop) {
-    const auto& o = pipeline.run_options();
-    if (!o.has("schedule"))
+    const auto& s = pipeline.settings();
+    if (!s.schedule)
         throw StepError(ErrorKind::config, "schedule needs a cron expression: set SCHEDULE (e.g. \"10 5 * * *\")");
-    const std::string tz = o.string("time_zone");
-    std::optional<CronExpr> expr;
-    try {
-        check_time_zone(tz);
-        expr.emplace(o.string("schedule"));
-    } catch (const std::invalid_argument& e) {
-        throw StepError(ErrorKind::config, std::string("SCHEDULE: ") + e.what());
-    }
-    log.info("scheduler started", {{"schedule", expr->text()}, {"time_zone", tz}});
+    const std::string tz = s.time_zone;
+    CronExpr expr(*s.schedule);  // validate() already checked it and the zone
+    auto stopping = [stop] { return stop && stop->load(); };
+    log.info("scheduler started", {{"schedule", expr.text()}, {"time_zone", tz}});
     std::time_t from = std::time(nullptr);
     for (;;) {
-        auto next = expr->next(from, tz);
-        if (!next) throw StepError(ErrorKind::config, "SCHEDULE '" + expr->text() + "' never fires");
+        auto next = expr.next(from, tz);
+        if (!next) throw StepError(ErrorKind::config, "SCHEDULE '" + expr.text() + "' never fires");
         log.info("next run at " + format_utc(*next), {{"next_run", format_utc(*next)}, {"time_zone", tz}});
-        while (std::time(nullptr) < *next) {
-            if (stop && stop->load()) {
-                log.info("scheduler stopping: signal received");
-                return kExitSigterm;
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        auto wait = std::chrono::system_clock::from_time_t(*next) - std::chrono::system_clock::now();
+        if (!sleep_unless(std::chrono::duration_cast<std::chrono::milliseconds>(wait) + std::chrono::milliseconds(1), stopping)) {
+            log.info("scheduler stopping: signal received");
+            return kExitSigterm;
         }
         int code = pipeline.run(false, stop);
-        if (stop && stop->load()) return code;
+        if (stopping()) return code;
         // Runs never overlap: ticks that came while this one was going are skipped, not queued.
         std::time_t now = std::time(nullptr);
         int skipped = 0;
         std::time_t first_skipped = 0;
-        for (auto t = expr->next(*next, tz); t && *t <= now; t = expr->next(*t, tz)) {
+        for (auto t = expr.next(*next, tz); t && *t <= now; t = expr.next(*t, tz)) {
             if (!skipped) first_skipped = *t;
             if (++skipped >= 1000) break;
         }

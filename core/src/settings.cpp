@@ -35,6 +35,34 @@ std::string join(const std::vector<std::string>& v, const char* sep) {
     return out;
 }
 
+bool valid_name(const std::string& name) {
+    if (name.empty() || !(std::isalpha(static_cast<unsigned char>(name[0])) || name[0] == '_')) return false;
+    for (char ch : name)
+        if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '_')) return false;
+    return true;
+}
+
+// The matching '}' of the "${" at `open`, skipping nested ${...} in defaults.
+std::size_t closing_brace(const std::string& text, std::size_t open) {
+    int depth = 0;
+    for (std::size_t i = open; i < text.size(); ++i) {
+        if (text[i] == '$' && i + 1 < text.size() && text[i + 1] == '{') ++depth, ++i;
+        else if (text[i] == '}' && --depth == 0) return i;
+    }
+    return std::string::npos;
+}
+
+std::string scope_at(const TableSource& src, int line) {
+    return line > 0 ? src.scope + ", line " + std::to_string(line) : src.scope;
+}
+
+// Where a value written in the file came from, said first in its error messages: the variables
+// its ${...} took their value from, or else the file's line.
+std::string origin_of(const Expanded& x, const TableSource& src, int line) {
+    if (x.vars.empty()) return scope_at(src, line);
+    return join(x.vars, ", ") + " (set in the environment, read by " + src.file + ":" + std::to_string(line) + " for " + src.scope + ")";
+}
+
 }  // namespace
 
 EnvLookup process_env() {
@@ -45,42 +73,47 @@ EnvLookup process_env() {
     };
 }
 
-std::string expand_env(const std::string& text, const EnvLookup& env) {
-    std::string out;
+Expanded expand_env(const std::string& text, const EnvLookup& env) {
+    Expanded out;
     for (std::size_t i = 0; i < text.size(); ++i) {
         char c = text[i];
-        if (c != '$') {
-            out += c;
+        if (c != '$' || i + 1 >= text.size() || (text[i + 1] != '$' && text[i + 1] != '{')) {
+            out.text += c;
             continue;
         }
-        if (i + 1 < text.size() && text[i + 1] == '$') {
-            out += '$';
+        if (text[i + 1] == '$') {
+            out.text += '$';
             ++i;
             continue;
         }
-        if (i + 1 >= text.size() || text[i + 1] != '{') {
-            out += c;
-            continue;
-        }
-        auto close = text.find('}', i + 2);
+        auto close = closing_brace(text, i);
         if (close == std::string::npos) fail("unterminated '${' in \"" + text + "\"");
         std::string body = text.substr(i + 2, close - i - 2);
-        std::string name = body, fallback;
-        bool has_fallback = false;
+        std::string name = body;
+        std::optional<std::string> fallback;
         if (auto p = body.find(":-"); p != std::string::npos) {
             name = body.substr(0, p);
             fallback = body.substr(p + 2);
-            has_fallback = true;
         }
-        if (name.empty() || !(std::isalpha(static_cast<unsigned char>(name[0])) || name[0] == '_'))
-            fail("invalid variable name '" + name + "' in \"" + text + "\"");
-        for (char ch : name)
-            if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '_'))
-                fail("invalid variable name '" + name + "' in \"" + text + "\"");
-        auto value = env(name);
-        if (value && !value->empty()) out += *value;
-        else if (has_fallback) out += fallback;
+        if (!valid_name(name)) fail("invalid variable name '" + name + "' in \"" + text + "\"");
+        if (auto value = env(name); value && !value->empty()) {
+            out.text += *value;
+            out.vars.push_back(name);
+        } else if (fallback) {
+            auto inner = expand_env(*fallback, env);
+            out.text += inner.text;
+            out.vars.insert(out.vars.end(), inner.vars.begin(), inner.vars.end());
+        }
         i = close;
+    }
+    return out;
+}
+
+std::vector<std::string> referenced_vars(const std::string& text) {
+    std::vector<std::string> out;
+    for (std::size_t i = 0; (i = text.find("${", i)) != std::string::npos; i += 2) {
+        auto end = text.find_first_of(":}", i + 2);
+        if (end != std::string::npos && valid_name(text.substr(i + 2, end - i - 2))) out.push_back(text.substr(i + 2, end - i - 2));
     }
     return out;
 }
@@ -94,7 +127,7 @@ std::optional<std::chrono::milliseconds> parse_duration(const std::string& input
     while (i < text.size()) {
         std::size_t start = i;
         while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
-        if (start == i) return std::nullopt;
+        if (start == i || i - start > 12) return std::nullopt;
         long long n = std::stoll(text.substr(start, i - start));
         std::size_t ustart = i;
         while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
@@ -115,9 +148,10 @@ std::optional<std::chrono::milliseconds> parse_duration(const std::string& input
     return std::chrono::milliseconds(total_ms);
 }
 
-OptionValue convert_text(const std::string& raw_text, OptionType type, const std::string& what,
+OptionValue convert_text(const std::string& raw_text, OptionType type, const std::string& what, const std::string& origin,
                          std::vector<std::string>* warnings) {
     std::string text = trim(raw_text);
+    const std::string lead = origin.empty() ? "" : origin + ": ";
     switch (type) {
     case OptionType::string: return raw_text;
     case OptionType::boolean:
@@ -125,24 +159,24 @@ OptionValue convert_text(const std::string& raw_text, OptionType type, const std
         // looks like the operator meant something else.
         if (text == "true") return true;
         if (!(text.empty() || text == "false") && warnings)
-            warnings->push_back(what + " is '" + text + "', not 'true': treated as false");
+            warnings->push_back(lead + what + " is '" + text + "', not 'true': treated as false");
         return false;
     case OptionType::integer: {
         std::int64_t v = 0;
         auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
         if (ec != std::errc() || p != text.data() + text.size() || text.empty())
-            fail(what + " must be an integer, got '" + raw_text + "'");
+            fail(lead + what + " must be an integer, got '" + raw_text + "'");
         return v;
     }
     case OptionType::number: {
         char* end = nullptr;
         double v = std::strtod(text.c_str(), &end);
-        if (text.empty() || *end != '\0') fail(what + " must be a number, got '" + raw_text + "'");
+        if (text.empty() || *end != '\0') fail(lead + what + " must be a number, got '" + raw_text + "'");
         return v;
     }
     case OptionType::duration: {
         auto d = parse_duration(text);
-        if (!d) fail(what + " must be a duration like 90s, 15m, 24h or 1h30m, got '" + raw_text + "'");
+        if (!d) fail(lead + what + " must be a duration like 90s, 15m, 24h or 1h30m, got '" + raw_text + "'");
         return *d;
     }
     case OptionType::string_list: {
@@ -153,63 +187,77 @@ OptionValue convert_text(const std::string& raw_text, OptionType type, const std
         return items;
     }
     }
-    fail(what + ": unknown type");
+    fail(lead + what + ": unknown type");
 }
 
-Options resolve_options(const std::string& scope, const std::vector<OptionSpec>& specs, const RawTable& raw,
-                        const EnvLookup& env, std::vector<std::string>* warnings) {
-    for (const auto& [key, value] : raw) {
+namespace {
+
+// A value written literally in the file, of the right TOML type (no text conversion needed).
+std::optional<OptionValue> literal(const RawValue& given, OptionType type) {
+    if (type == OptionType::boolean && given.index() == 0) return std::get<bool>(given);
+    if (type == OptionType::integer && given.index() == 1) return std::get<std::int64_t>(given);
+    if (type == OptionType::number && given.index() == 1) return static_cast<double>(std::get<std::int64_t>(given));
+    if (type == OptionType::number && given.index() == 2) return std::get<double>(given);
+    if (type == OptionType::duration && given.index() == 1)
+        return std::chrono::milliseconds(std::get<std::int64_t>(given) * 1000);
+    return std::nullopt;
+}
+
+std::optional<OptionValue> from_file(const TableSource& src, const OptionSpec& spec, const RawEntry& given,
+                                     const EnvLookup& env, std::vector<std::string>* warnings) {
+    const std::string what = "option '" + spec.key + "'";
+    if (const auto* s = std::get_if<std::string>(&given.value)) {
+        auto x = expand_env(*s, env);
+        // An empty expansion means "not set": fall through to default and required checks.
+        if (x.text.empty() && spec.type != OptionType::string_list) return std::nullopt;
+        return convert_text(x.text, spec.type, what, origin_of(x, src, given.line), warnings);
+    }
+    if (auto v = literal(given.value, spec.type)) return v;
+    if (spec.type == OptionType::string_list && given.value.index() == 4) {
+        std::vector<std::string> items;
+        for (const auto& item : std::get<std::vector<std::string>>(given.value)) items.push_back(expand_env(item, env).text);
+        return items;
+    }
+    fail(scope_at(src, given.line) + ": " + what + " must be " +
+         (spec.type == OptionType::integer ? "an " : "a ") + type_name(spec.type) + ", got " + raw_type_name(given.value));
+}
+
+}  // namespace
+
+Values resolve_options(const TableSource& src, const std::vector<OptionSpec>& specs, const RawTable& raw,
+                       const EnvLookup& env, std::vector<std::string>* warnings) {
+    for (const auto& entry : raw) {
         bool known = false;
-        for (const auto& s : specs) known = known || s.key == key;
+        for (const auto& s : specs) known = known || s.key == entry.key;
         if (!known) {
             std::vector<std::string> allowed;
             for (const auto& s : specs) allowed.push_back(s.key);
-            fail(scope + ": unknown option '" + key + "'; allowed: " +
+            fail(src.scope + ": unknown option '" + entry.key + "'; allowed: " +
                  (allowed.empty() ? std::string("(none)") : join(allowed, ", ")));
         }
     }
-    Options out;
+    Values out;
     for (const auto& spec : specs) {
-        const std::string what = scope + ": option '" + spec.key + "'";
-        const RawValue* given = nullptr;
-        for (const auto& [key, value] : raw)
-            if (key == spec.key) given = &value;
+        const RawEntry* given = nullptr;
+        for (const auto& entry : raw)
+            if (entry.key == spec.key) given = &entry;
         std::optional<OptionValue> value;
         if (given) {
-            if (const auto* s = std::get_if<std::string>(given)) {
-                std::string text = expand_env(*s, env);
-                // An empty expansion means "not set": fall through to default and required checks.
-                if (!text.empty() || spec.type == OptionType::string_list)
-                    value = convert_text(text, spec.type, what, warnings);
-            } else if (spec.type == OptionType::boolean && given->index() == 0) {
-                value = std::get<bool>(*given);
-            } else if (spec.type == OptionType::integer && given->index() == 1) {
-                value = std::get<std::int64_t>(*given);
-            } else if (spec.type == OptionType::number && (given->index() == 1 || given->index() == 2)) {
-                value = given->index() == 1 ? static_cast<double>(std::get<std::int64_t>(*given))
-                                            : std::get<double>(*given);
-            } else if (spec.type == OptionType::duration && given->index() == 1) {
-                value = std::chrono::milliseconds(std::get<std::int64_t>(*given) * 1000);
-            } else if (spec.type == OptionType::string_list && given->index() == 4) {
-                std::vector<std::string> items;
-                for (const auto& item : std::get<std::vector<std::string>>(*given))
-                    items.push_back(expand_env(item, env));
-                value = items;
-            } else {
-                fail(what + " must be " + (spec.type == OptionType::integer ? "an " : "a ") +
-                     type_name(spec.type) + ", got " + raw_type_name(*given));
-            }
+            value = from_file(src, spec, *given, env, warnings);
         } else if (!spec.env.empty()) {
             if (auto e = env(spec.env); e && !e->empty())
-                value = convert_text(*e, spec.type, what + " (from " + spec.env + ")", warnings);
+                value = convert_text(*e, spec.type, "option '" + spec.key + "' (from " + spec.env + ")", src.scope, warnings);
         }
         if (!value && spec.fallback) value = spec.fallback;
         if (!value) {
-            if (spec.required)
-                fail(what + " is required" + (spec.env.empty() ? std::string() : ": set " + spec.env));
+            if (spec.required) {
+                std::vector<std::string> vars = given ? referenced_vars(std::get<std::string>(given->value)) : std::vector<std::string>{};
+                if (vars.empty() && !spec.env.empty()) vars.push_back(spec.env);
+                fail(src.scope + ": option '" + spec.key + "' is required" + (vars.empty() ? std::string() : ": set " + join(vars, " or ")));
+            }
             continue;
         }
-        out.set(spec.key, *value);
+        out[spec.key] = *value;
     }
     return out;
 }

@@ -8,57 +8,54 @@ namespace {
 
 using namespace pixrep;
 
+// "ALTER TABLE ONLY t\n    ADD CONSTRAINT name FOREIGN KEY ..." -> "ALTER TABLE ONLY t VALIDATE CONSTRAINT name"
+std::string validate_sql(const std::string& add) {
+    auto at = add.find(" ADD CONSTRAINT ");
+    std::string head = add.substr(0, at);
+    while (!head.empty() && (head.back() == ' ' || head.back() == '\n')) head.pop_back();
+    auto name_start = at + 16;
+    return head + " VALIDATE CONSTRAINT " + add.substr(name_start, add.find(' ', name_start) - name_start);
+}
+
 class FkConstraintsStep final : public Step {
 public:
     StepInfo info() const override {
-        return {"fk-constraints", "1.1.0", "Leaves foreign keys out unless asked; restores them NOT VALID, without the validation scans",
-                {{"restore", OptionType::boolean, OptionValue(false), false,
-                  "Restore foreign keys; only the exact value 'true' enables it", "RESTORE_FK_CONSTRAINTS"},
-                 {"not_valid", OptionType::boolean, OptionValue(true), false,
-                  "Add restored foreign keys NOT VALID (no scan of both tables; pg_constraint.convalidated is false)", "FK_NOT_VALID"},
-                 {"validate", OptionType::boolean, OptionValue(false), false,
-                  "Then run VALIDATE CONSTRAINT in parallel (reads and writes go on meanwhile)", "FK_VALIDATE"}}};
+        return {"fk-constraints", "1.1.0", "Leaves foreign keys out unless asked; restores them NOT VALID, without the validation scans"};
     }
 
-    void configure(const Options& o, Logger&) override {
-        restore_ = o.boolean("restore");
-        not_valid_ = o.boolean("not_valid");
-        validate_ = o.boolean("validate");
+    void declare(OptionTable& t) override {
+        t.add("restore", restore_, "Restore foreign keys; only the exact value 'true' enables it").env("RESTORE_FK_CONSTRAINTS");
+        t.add("not_valid", not_valid_, "Add restored foreign keys NOT VALID (no scan of both tables; pg_constraint.convalidated is false)")
+            .env("FK_NOT_VALID");
+        t.add("validate", validate_, "Then run VALIDATE CONSTRAINT in parallel (reads and writes go on meanwhile)").env("FK_VALIDATE");
     }
 
     void prepare(RunContext& ctx) override {
         if (!restore_) {
-            auto n = ctx.plan.exclude([](const TocEntry& e) { return e.desc == "FK CONSTRAINT"; }, "fk-constraints",
-                                      "RESTORE_FK_CONSTRAINTS is not 'true'");
+            auto n = ctx.exclude([](const TocEntry& e) { return e.desc == "FK CONSTRAINT"; }, "RESTORE_FK_CONSTRAINTS is not 'true'");
             ctx.log().info("foreign keys left out", {{"excluded", static_cast<std::int64_t>(n)}});
             return;
         }
         if (!not_valid_) return;
-        std::vector<int> ids;
-        for (const auto& e : ctx.plan.entries) {
-            if (!e.kept() || e.desc != "FK CONSTRAINT") continue;
+        std::vector<const TocEntry*> fks;
+        for (const auto& e : ctx.plan().entries) {
+            if (!e.restored() || e.desc != "FK CONSTRAINT") continue;
             auto semi = e.sql.rfind(';');
-            const TocEntry* table = e.deps.empty() ? nullptr : ctx.plan.find(e.deps.front());
+            const TocEntry* table = ctx.plan().table(e.table);
             // Partitioned tables cannot take NOT VALID foreign keys: pg_restore adds those as usual.
             if (semi == std::string::npos || e.sql.find("FOREIGN KEY") == std::string::npos ||
                 (table && table->sql.find("PARTITION BY") != std::string::npos))
                 continue;
-            std::string add = e.sql.substr(0, semi) + " NOT VALID";
-            std::vector<std::string> sql{add};
-            ctx.deferred_sql.push_back({"toc:" + std::to_string(e.id), sql, "", e.deps, "fk-constraints"});
-            if (validate_) {
-                // "ALTER TABLE ONLY t\n    ADD CONSTRAINT name FOREIGN KEY ..." -> VALIDATE CONSTRAINT name
-                auto head = e.sql.substr(0, e.sql.find(" ADD CONSTRAINT "));
-                auto name_start = e.sql.find(" ADD CONSTRAINT ") + 16;
-                auto name = e.sql.substr(name_start, e.sql.find(' ', name_start) - name_start);
-                while (!head.empty() && (head.back() == ' ' || head.back() == '\n')) head.pop_back();
-                ctx.deferred_sql.push_back({"validate:" + std::to_string(e.id), {head + " VALIDATE CONSTRAINT " + name}, "", {e.id},
-                                            "fk-constraints"});
-            }
-            ids.push_back(e.id);
+            fks.push_back(&e);
         }
-        for (int id : ids) ctx.plan.defer(id, "fk-constraints", "added NOT VALID after the data, without the validation scan");
-        ctx.log().info("foreign keys deferred as NOT VALID", {{"count", static_cast<std::int64_t>(ids.size())}, {"validate", validate_}});
+        for (const TocEntry* e : fks) {
+            const DumpId id = e->id;
+            const std::string add = e->sql.substr(0, e->sql.rfind(';')) + " NOT VALID", tag = e->tag;
+            const auto deps = e->deps;
+            ctx.defer(id, {tag, "FK CONSTRAINT", {add}, "", deps}, "added NOT VALID after the data, without the validation scan");
+            if (validate_) ctx.add_work({tag + " (validate)", "FK VALIDATE", {validate_sql(add)}, "", {id}});
+        }
+        ctx.log().info("foreign keys deferred as NOT VALID", {{"count", static_cast<std::int64_t>(fks.size())}, {"validate", validate_}});
     }
 
 private:

@@ -122,4 +122,12 @@ std::string error_text(const std::string& body) {
     return s.empty() ? "(empty body)" : s;
 }
 
+nlohmann::json parse_json(const std::string& body, const std::string& what) {
+    try {
+        return nlohmann::json::parse(body);
+    } catch (const std::exception&) {
+        throw StepError(ErrorKind::input, "Scalingo " + what + ": answer is not JSON: " + error_text(body));
+    }
+}
+
 }  // namespace pixrep::scalingo

@@ -33,4 +33,7 @@ BackupInfo pick_backup(const std::vector<BackupInfo>& backups, const std::string
 /// The `error` of an API error body, or a one-line excerpt when it is not JSON.
 std::string error_text(const std::string& body);
 
+/// Parses an answer of call `what`; throws StepError(input) when it is not JSON.
+nlohmann::json parse_json(const std::string& body, const std::string& what);
+
 }  // namespace pixrep::scalingo

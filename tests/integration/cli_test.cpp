@@ -42,7 +42,7 @@ TEST(Cli, CheckValidatesEverythingAndPrintsTheOrder) {
     auto r = run_tool({"--config", kLocal, "check"}, kDb);
     ASSERT_EQ(r.code, 0) << r.out;
     EXPECT_NE(r.out.find("1. local-file"), std::string::npos);
-    EXPECT_NE(r.out.find("3. pg-restore"), std::string::npos);
+    EXPECT_NE(r.out.find("5. pg-restore"), std::string::npos);  // listed in the order the steps act
     EXPECT_NE(r.out.find("configuration valid"), std::string::npos);
     EXPECT_EQ(r.out.find("topsecretpw"), std::string::npos);
 }
@@ -119,4 +119,18 @@ TEST(Cli, LogsAreBunyanJsonLines) {
         seen = true;
     }
     EXPECT_TRUE(seen) << r.out;
+}
+
+TEST(Harness, ResetsEveryVariableTheOptionTablesDeclare) {
+    // A developer's FK_NOT_VALID=false once made the restore tests fail: the harness now derives
+    // what it resets from the host's, the plugins' and the configs' own declarations.
+    setenv("FK_NOT_VALID", "false", 1);
+    auto env = pixtest::tool_env({});
+    unsetenv("FK_NOT_VALID");
+    for (const char* v : {"FK_NOT_VALID", "FK_VALIDATE", "DROP_COMMENTS", "RESTORE_PGOPTIONS", "SCALINGO_REGION", "SCALINGO_DB_URL",
+                          "WEBHOOK_URLS", "LOCK_TIMEOUT", "PG_RESTORE_BIN", "SCHEDULE", "BACKUP_FILE", "REPLICATION_WORK_DIR"}) {
+        ASSERT_TRUE(env.count(v)) << v;
+        EXPECT_EQ(env[v], "") << v;
+    }
+    EXPECT_EQ(env["MAX_RETRY_COUNT"], "0");
 }

@@ -1,6 +1,10 @@
 // Loads the real plugin files and the purpose-built broken ones; asserts each load stage's message.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdlib>
+#include <sstream>
+
 #include <pixrep/step.hpp>
 
 #include "harness.hpp"
@@ -32,18 +36,56 @@ TEST(PluginLoader, LoadsEveryShippedPluginUnderItsOwnName) {
         EXPECT_EQ(loaded.info.name, name);
         EXPECT_EQ(loaded.file.filename().string(), PluginLoader::file_name(name));
         EXPECT_FALSE(loaded.info.description.empty());
-        for (const auto& o : loaded.info.options) EXPECT_FALSE(o.description.empty()) << name << "." << o.key;
+        for (const auto& o : loaded.options.specs()) EXPECT_FALSE(o.description.empty()) << name << "." << o.key;
     }
 }
 
-TEST(PluginLoader, StepsDieBeforeTheirLibraries) {
-    // Loading and dropping the same plugins repeatedly must neither crash nor leak a dangling vtable.
-    for (int i = 0; i < 20; ++i) {
-        std::vector<LoadedStep> steps;
-        steps.push_back(real().load("pg-restore"));
-        steps.push_back(real().load("answers-kes"));
+namespace {
+bool mapped(const std::string& file) { return pixtest::read_file("/proc/self/maps").find(file) != std::string::npos; }
+}  // namespace
+
+TEST(PluginLoader, StepsDieBeforeTheirLibrariesWhichAreThenUnloaded) {
+    // lifetime-step's destructor runs the library's code and leaves a mark: destroyed after the
+    // unload, it would crash this test; never unloaded (STB_GNU_UNIQUE symbols), the library
+    // would stay mapped.
+    pixtest::TempDir d;
+    const auto mark = d / "mark";
+    setenv("PIXREP_LIFETIME_MARK", mark.c_str(), 1);
+    const std::string file = std::string(PIXREP_TEST_PLUGIN_DIR) + "/liblifetime-step.so";
+    for (int i = 1; i <= 3; ++i) {
+        {
+            auto loaded = PluginLoader({PIXREP_TEST_PLUGIN_DIR}).load("lifetime-step");
+            EXPECT_TRUE(mapped(file));
+            EXPECT_EQ(loaded.options.specs().size(), 1u);
+        }
+        EXPECT_FALSE(mapped(file)) << "the library was not unloaded";
+        std::string marks = pixtest::read_file(mark);
+        EXPECT_EQ(std::count(marks.begin(), marks.end(), '\n'), i) << "the step was not destroyed: " << marks;
     }
-    SUCCEED();
+    unsetenv("PIXREP_LIFETIME_MARK");
+    for (const char* name : {"pg-restore", "scalingo-source", "answers-kes"}) {
+        { auto loaded = real().load(name); }
+        EXPECT_FALSE(mapped(std::string(PIXREP_PLUGIN_DIR) + "/lib" + name + ".so")) << name << " stays loaded";
+    }
+}
+
+TEST(PluginLoader, EveryPluginExportsOnlyItsEntrySymbols) {
+    int checked = 0;
+    for (const char* dir : {PIXREP_PLUGIN_DIR, PIXREP_TEST_PLUGIN_DIR})
+        for (const auto& e : std::filesystem::directory_iterator(dir)) {
+            const auto f = e.path().string();
+            if (e.path().extension() != ".so" || f.find("no-factory") != std::string::npos) continue;
+            auto r = pixtest::run_cmd({"nm", "-D", "--defined-only", f});
+            ASSERT_EQ(r.code, 0) << r.out;
+            std::vector<std::string> names;
+            std::istringstream in(r.out);
+            for (std::string line; std::getline(in, line);)
+                if (auto sp = line.rfind(' '); sp != std::string::npos) names.push_back(line.substr(sp + 1));
+            std::sort(names.begin(), names.end());
+            EXPECT_EQ(names, (std::vector<std::string>{"create_step", "step_abi_version"})) << f << ":\n" << r.out;
+            ++checked;
+        }
+    EXPECT_GE(checked, 12);
 }
 
 TEST(PluginLoader, MissingFileListsWhereItLookedAndSuggestsAName) {
@@ -75,6 +117,14 @@ TEST(PluginLoader, FactoryThrows) {
     auto msg = load_error(PluginLoader({PIXREP_TEST_PLUGIN_DIR}), "throwing-step");
     EXPECT_NE(msg.find("factory 'create_step' in '" + std::string(PIXREP_TEST_PLUGIN_DIR) +
                        "/libthrowing-step.so' threw: boom: cannot initialise"), std::string::npos) << msg;
+}
+
+TEST(PluginLoader, FactoryThrowingStepErrorIsReportedNotACrash) {
+    // The plugin's exception object has its vtable in the plugin: the host must copy its message
+    // into an error of its own before the library goes.
+    auto msg = load_error(PluginLoader({PIXREP_TEST_PLUGIN_DIR}), "step-error-step");
+    EXPECT_EQ(msg, "factory 'create_step' in '" + std::string(PIXREP_TEST_PLUGIN_DIR) +
+                       "/libstep-error-step.so' threw: cannot start: missing licence file");
 }
 
 TEST(PluginLoader, FileNameMustMatchThePluginsName) {

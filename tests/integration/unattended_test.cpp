@@ -178,3 +178,41 @@ TEST_F(Unattended, WebEndpointServesHealthAndTheLastRun) {
     web->signal(SIGTERM);
     EXPECT_EQ(web->wait_exit(5), 143);
 }
+
+TEST_F(Unattended, TwoRunsStartedTogetherNeverBothFail) {
+    // Same machine, same work directory, same target: one restores, the other says at once that
+    // the target is busy (exit 3); or, allowed to wait, both succeed one after the other.
+    slow_restore(1);  // so that they overlap
+    auto first = start({"run"});
+    auto second = start({"run"});
+    int a = first->wait_exit(120), b = second->wait_exit(120);
+    auto both = first->output() + second->output();
+    EXPECT_TRUE((a == 0 && b == 3) || (a == 3 && b == 0)) << a << " " << b << "\n" << both;
+    EXPECT_NE(both.find("another replication holds the lock on the target database"), std::string::npos) << both;
+    for (const char* clash : {"cannot rename", "is not a readable pg_dump archive", "truncated or corrupt"})
+        EXPECT_EQ(both.find(clash), std::string::npos) << clash << "\n" << both;
+    EXPECT_EQ(count(target_, "SELECT count(*) FROM test_table"), 100000);
+    first = start({"run"}, {{"LOCK_TIMEOUT", "2m"}});
+    second = start({"run"}, {{"LOCK_TIMEOUT", "2m"}});
+    EXPECT_EQ(first->wait_exit(120), 0) << first->output();
+    EXPECT_EQ(second->wait_exit(120), 0) << second->output();
+
+    // Two targets, one work directory: each run works in its own folder, both succeed.
+    auto other = TempPostgres::instance().create_target(db_ + "_b", "replica_b_" + db_, "s3cr3t-pw");
+    first = start({"run"});
+    second = start({"run"}, {{"DATABASE_URL", other}});
+    EXPECT_EQ(first->wait_exit(120), 0) << first->output();
+    EXPECT_EQ(second->wait_exit(120), 0) << second->output();
+    EXPECT_EQ(count(other, "SELECT count(*) FROM test_table"), 100000);
+    for (const auto& e : fs::directory_iterator(work_.path()))
+        EXPECT_EQ(e.path().filename().string().rfind("run-", 0), std::string::npos) << "left behind: " << e.path();
+}
+
+TEST_F(Unattended, AKilledRunsFolderIsSweptByTheNext) {
+    fs::create_directories(work_ / "run-Xkilled");
+    pixtest::write_file(work_ / "run-Xkilled" / "20261124010203_pix.pgsql", std::string(1 << 20, 'x'));
+    pixtest::write_file(work_ / "run-Xkilled" / ".lock", "");
+    auto r = pixtest::run_cmd({PIXREP_BINARY, "run"}, env());
+    EXPECT_EQ(r.code, 0) << r.out;
+    EXPECT_FALSE(fs::exists(work_ / "run-Xkilled"));
+}

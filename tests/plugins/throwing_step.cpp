@@ -1,4 +1,4 @@
-// Purpose-built broken plugin: its factory throws.
+// Purpose-built broken plugin: its factory throws a std::runtime_error.
 #include <stdexcept>
 
 #include <pixrep/step_export.hpp>
@@ -7,8 +7,7 @@ namespace {
 class ThrowingStep final : public pixrep::Step {
 public:
     ThrowingStep() { throw std::runtime_error("boom: cannot initialise"); }
-    pixrep::StepInfo info() const override { return {"throwing-step", "0.0.1", "throws", {}}; }
-    void configure(const pixrep::Options&, pixrep::Logger&) override {}
+    pixrep::StepInfo info() const override { return {"throwing-step", "0.0.1", "throws"}; }
 };
 }  // namespace
 

@@ -5,8 +5,7 @@
 namespace {
 class WrongAbiStep final : public pixrep::Step {
 public:
-    pixrep::StepInfo info() const override { return {"wrong-abi-step", "0.0.1", "built for ABI 0", {}}; }
-    void configure(const pixrep::Options&, pixrep::Logger&) override {}
+    pixrep::StepInfo info() const override { return {"wrong-abi-step", "0.0.1", "built for ABI 0"}; }
 };
 }  // namespace
 

@@ -20,6 +20,9 @@
 
 #include <pqxx/pqxx>
 
+#include "config.hpp"
+#include "pipeline.hpp"
+#include "plugin_loader.hpp"
 #include "process.hpp"
 
 namespace pixtest {
@@ -73,7 +76,7 @@ TempPostgres& TempPostgres::instance() {
         std::atexit([] {
             if (g_server) g_server->stop();
         });
-        for (int sig : {SIGINT, SIGTERM, SIGABRT, SIGSEGV}) std::signal(sig, stop_on_signal);
+        for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGABRT, SIGSEGV, SIGBUS}) std::signal(sig, stop_on_signal);
     }
     return *server;
 }
@@ -182,12 +185,23 @@ std::string http_get(int port, const std::string& path) {
 }
 
 std::map<std::string, std::string> tool_env(const std::map<std::string, std::string>& env) {
-    // Tests never inherit the developer's settings: every variable the configs read is reset.
-    std::map<std::string, std::string> full{{"DATABASE_URL", ""}, {"BACKUP_FILE", ""}, {"MAX_RETRY_COUNT", "0"},
-                                            {"RESTORE_FK_CONSTRAINTS", ""}, {"RESTORE_ANSWERS_AND_KES", ""},
-                                            {"PG_RESTORE_JOBS", "2"}, {"DROP_COMMENTS", ""}, {"LOG_FORMAT", "json"},
-                                            {"REPLICATION_CONFIG", ""}, {"SCALINGO_APP", ""}, {"SCALINGO_API_TOKEN", ""},
-                                            {"PIX_REPLICATION_PLUGIN_PATH", ""}, {"REPLICATION_WORK_DIR", ""}};
+    // Tests never inherit the developer's settings: every variable the host, the shipped
+    // plugins and the shipped configs may read is reset, derived from their option tables.
+    static const std::vector<std::string> vars = [] {
+        pixrep::PluginLoader loader({PIXREP_PLUGIN_DIR});
+        std::vector<pixrep::LoadedStep> steps;
+        for (const auto& name : loader.available()) steps.push_back(loader.load(name));
+        std::vector<std::string> out;
+        for (const char* file : {"/config/local.toml", "/config/production.toml"})
+            for (const auto& v : pixrep::known_variables(pixrep::load_config(std::string(PIXREP_SOURCE_DIR) + file), steps))
+                out.push_back(v);
+        return out;
+    }();
+    std::map<std::string, std::string> full;
+    for (const auto& v : vars) full[v] = "";
+    full["MAX_RETRY_COUNT"] = "0";
+    full["PG_RESTORE_JOBS"] = "2";
+    full["LOG_FORMAT"] = "json";
     for (const auto& [k, v] : env) full[k] = v;
     return full;
 }

@@ -45,7 +45,8 @@ struct Result {
 
 /// Runs the real pix-db-replication binary with `args` and extra environment variables.
 Result run_tool(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {});
-/// The environment run_tool gives the binary: every variable the configs read reset, then `env`.
+/// The environment run_tool gives the binary: every variable the host, the shipped plugins and
+/// the shipped configs read reset (derived from their option tables), then `env`.
 std::map<std::string, std::string> tool_env(const std::map<std::string, std::string>& env);
 /// Runs any command.
 Result run_cmd(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env = {});

@@ -3,18 +3,19 @@
 
 #include <pixrep/plan.hpp>
 
-using pixrep::RestorePlan;
-using pixrep::TocEntry;
+#include "plan_edit.hpp"
+
+using namespace pixrep;
 
 namespace {
 
 TocEntry entry(int id, std::string desc, std::string tag, std::vector<int> deps = {}) {
     TocEntry e;
-    e.id = id;
+    e.id = DumpId{id};
     e.desc = std::move(desc);
     e.schema = "public";
     e.tag = std::move(tag);
-    e.deps = std::move(deps);
+    for (int d : deps) e.deps.push_back(DumpId{d});
     return e;
 }
 
@@ -37,45 +38,62 @@ RestorePlan pix_like() {
     return p;
 }
 
+const TocEntry& at(const RestorePlan& p, int id) { return *p.find(DumpId{id}); }
+auto answers_table = [](const TocEntry& e) { return e.desc == "TABLE" && e.tag == "answers"; };
+
 }  // namespace
 
 TEST(RestorePlan, ExcludingATableTakesItsDependentsOnly) {
     auto p = pix_like();
-    auto n = p.exclude([](const TocEntry& e) { return e.desc == "TABLE" && e.tag == "answers"; }, "answers-kes", "flag");
+    auto n = exclude_entries(p, answers_table, "answers-kes", "flag");
     EXPECT_EQ(n, 10u);
-    for (int id : {2, 3, 5, 6, 7, 8, 9, 11, 13, 14}) EXPECT_FALSE(p.find(id)->kept()) << id;
-    for (int id : {1, 4, 10, 12}) EXPECT_TRUE(p.find(id)->kept()) << id;
-    EXPECT_EQ(p.find(2)->excluded_by, "answers-kes");
-    EXPECT_EQ(p.find(2)->reason, "flag");
-    EXPECT_EQ(p.find(11)->excluded_by, "answers-kes");
-    EXPECT_NE(p.find(6)->reason.find("depends on excluded"), std::string::npos);
-    EXPECT_EQ(p.kept_count(), 4u);
+    for (int id : {2, 3, 5, 6, 7, 8, 9, 11, 13, 14}) EXPECT_FALSE(at(p, id).restored()) << id;
+    for (int id : {1, 4, 10, 12}) EXPECT_TRUE(at(p, id).restored()) << id;
+    EXPECT_EQ(at(p, 2).by, "answers-kes");
+    EXPECT_EQ(at(p, 2).reason, "flag");
+    EXPECT_EQ(at(p, 11).by, "answers-kes");
+    EXPECT_NE(at(p, 6).reason.find("depends on excluded"), std::string::npos);
+    EXPECT_EQ(p.restored_count(), 4u);
 }
 
 TEST(RestorePlan, EarlierExclusionsKeepTheirAuthor) {
     auto p = pix_like();
-    p.exclude([](const TocEntry& e) { return e.desc == "FK CONSTRAINT"; }, "fk-constraints", "no fk");
-    p.exclude([](const TocEntry& e) { return e.desc == "TABLE" && e.tag == "answers"; }, "answers-kes", "flag");
-    EXPECT_EQ(p.find(9)->excluded_by, "fk-constraints");
-    EXPECT_EQ(p.find(5)->excluded_by, "answers-kes");
+    exclude_entries(p, [](const TocEntry& e) { return e.desc == "FK CONSTRAINT"; }, "fk-constraints", "no fk");
+    exclude_entries(p, answers_table, "answers-kes", "flag");
+    EXPECT_EQ(at(p, 9).by, "fk-constraints");
+    EXPECT_EQ(at(p, 5).by, "answers-kes");
 }
 
 TEST(RestorePlan, NoMatchExcludesNothing) {
     auto p = pix_like();
-    EXPECT_EQ(p.exclude([](const TocEntry&) { return false; }, "x", "y"), 0u);
-    EXPECT_EQ(p.kept_count(), p.entries.size());
+    EXPECT_EQ(exclude_entries(p, [](const TocEntry&) { return false; }, "x", "y"), 0u);
+    EXPECT_EQ(p.restored_count(), p.entries.size());
 }
 
 TEST(RestorePlan, DeferredEntriesGoWithWhatTheyDependOn) {
     auto p = pix_like();
-    EXPECT_TRUE(p.defer(9, "fk-constraints", "not valid"));   // answers -> users FK
-    EXPECT_TRUE(p.defer(10, "pg-restore", "unique index"));   // users_pkey
-    EXPECT_FALSE(p.defer(9, "x", "again"));
-    EXPECT_FALSE(p.dropped(9));
-    p.exclude([](const TocEntry& e) { return e.desc == "TABLE" && e.tag == "answers"; }, "answers-kes", "flag");
-    EXPECT_TRUE(p.dropped(9)) << "an FK from an excluded table cannot be created later either";
-    EXPECT_FALSE(p.find(9)->deferred);
-    EXPECT_EQ(p.find(9)->excluded_by, "answers-kes");
-    EXPECT_FALSE(p.dropped(10)) << "users_pkey is still created, by pg-restore's pool";
-    EXPECT_TRUE(p.find(10)->deferred);
+    EXPECT_TRUE(defer_entry(p, DumpId{9}, "fk-constraints", "not valid"));  // answers -> users FK
+    EXPECT_TRUE(defer_entry(p, DumpId{10}, "pg-restore", "unique index"));  // users_pkey
+    EXPECT_FALSE(defer_entry(p, DumpId{9}, "x", "again"));
+    EXPECT_TRUE(at(p, 9).created());
+    exclude_entries(p, answers_table, "answers-kes", "flag");
+    EXPECT_FALSE(at(p, 9).created()) << "an FK from an excluded table cannot be created later either";
+    EXPECT_EQ(at(p, 9).fate, Fate::excluded);
+    EXPECT_EQ(at(p, 9).by, "answers-kes");
+    EXPECT_TRUE(at(p, 10).created()) << "users_pkey is still created, by pg-restore's pool";
+    EXPECT_EQ(at(p, 10).fate, Fate::deferred);
+}
+
+TEST(RestorePlan, DeferredWorkIsDroppedWithWhatItCreatesOrAwaits) {
+    auto p = pix_like();
+    defer_entry(p, DumpId{9}, "fk-constraints", "not valid");
+    std::vector<Deferred> work{{"answers_userId_fkey", "FK CONSTRAINT", {"ALTER ..."}, "", {DumpId{2}}, DumpId{9}},
+                               {"validate", "FK VALIDATE", {"VALIDATE ..."}, "", {DumpId{9}}},
+                               {"users index", "INDEX", {"CREATE INDEX ..."}, "public.users", {}}};
+    EXPECT_TRUE(drop_orphans(work, p).empty());
+    exclude_entries(p, answers_table, "answers-kes", "flag");
+    auto dropped = drop_orphans(work, p);
+    EXPECT_EQ(dropped, (std::vector<std::string>{"answers_userId_fkey", "validate"}));
+    ASSERT_EQ(work.size(), 1u);
+    EXPECT_EQ(work[0].label, "users index");
 }

@@ -1,18 +1,36 @@
 #pragma once
-// What steps share during one run. Steps see this and nothing of the host's internals.
-#include <atomic>
+// What a step sees of a run: a read-only environment, and a few verbs to hand over the backup,
+// shape the restore plan, leave work for the restorer and record figures. Nothing else of the
+// host, and nothing of another step.
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <pixrep/log.hpp>
 #include <pixrep/plan.hpp>
 
 namespace pixrep {
+
+/// A program the run uses, as found on this machine.
+struct Tool {
+    std::filesystem::path path;  ///< Absolute path of the binary.
+    std::string version;         ///< Its version, e.g. "17.6".
+    int major = 0;               ///< Major version, e.g. 17.
+};
+
+/// How to reach the target database; the host derives every form once from DATABASE_URL.
+struct Target {
+    std::string conninfo;         ///< libpq connection string with the password and timeouts: never log it.
+    std::string conninfo_public;  ///< The same without the password, fit for a child's command line.
+    std::string password;         ///< For a child's PGPASSWORD; "" when none.
+    std::string label;            ///< user@host:port/dbname, for messages.
+};
 
 /// The verified backup a source step hands to the following steps.
 struct Backup {
@@ -22,63 +40,114 @@ struct Backup {
     std::string name;                 ///< Human name, e.g. the Scalingo backup name.
     std::string created_at;           ///< RFC 3339 creation time, when known.
     std::int64_t archive_bytes = -1;  ///< Size of the archive as fetched, -1 when unknown.
+    std::string archive_version;      ///< Archive format version, e.g. "1.16".
+    std::string pg_dump_version;      ///< Version of the pg_dump that wrote it, e.g. "17.6".
+    std::string server_version;       ///< Version of the server it was dumped from.
 };
 
-/// SQL a step wants run once the data it needs is in. pg-restore runs these in its own worker
-/// pool, beside pg_restore's jobs, so extra indexes and deferred constraints do not wait for the
-/// whole restore or for each other.
-struct DeferredSql {
-    std::string key;                 ///< Unique name; "toc:<dump id>" when it replaces a TOC entry.
-    std::vector<std::string> sql;    ///< Statements run in order on one connection.
+/// Work a step leaves to the restorer (pg-restore), which runs it on its own connections beside
+/// pg_restore's jobs as soon as what it waits for is there.
+struct Deferred {
+    std::string label;               ///< What it makes, for logs, the plan preview and the report.
+    std::string kind;                ///< Kind in the report: "INDEX", "FK CONSTRAINT", "ANALYZE", "SQL"...
+    std::vector<std::string> sql;    ///< Statements, run in order on one connection.
     std::string table;               ///< "schema.table" whose data must be loaded first; "" = the whole restore.
-    std::vector<int> toc_deps;       ///< Dump ids it depends on; those deferred too ("toc:<id>") must finish first.
-    std::string by;                  ///< Step that asked for it, for logs and the plan preview.
+    std::vector<DumpId> after;       ///< Entries created by other deferred work that must be done first.
+    std::optional<DumpId> replaces;  ///< The entry this work creates instead of pg_restore (set by defer()).
+    std::string by;                  ///< Step that asked for it (set by the host).
 };
 
-/// Timing of one item restored by pg_restore, for the run report.
-struct ItemTiming {
-    int id = 0;                 ///< Dump id.
-    std::string desc;           ///< Kind, e.g. "INDEX".
-    std::string tag;            ///< Object name.
-    double start_s = 0;         ///< Seconds since the restore started.
-    double seconds = 0;         ///< Duration.
+/// Unit of a figure in the run report.
+enum class Unit { count, bytes, seconds };
+
+/// A figure of the run report.
+struct Figure {
+    double value = 0;         ///< The sum of what was recorded.
+    Unit unit = Unit::count;  ///< How to print it.
 };
 
-/// Figures the host prints in the end-of-run report.
+/// One timed item of work (a pg_restore entry, a deferred statement).
+struct Timing {
+    std::string kind;    ///< "TABLE DATA", "INDEX"...
+    std::string name;    ///< Object name.
+    double start_s = 0;  ///< Seconds since the attempt started.
+    double seconds = 0;  ///< Duration.
+};
+
+/// What the end-of-run report is made of.
 struct RunReport {
-    std::vector<std::pair<std::string, double>> step_seconds;  ///< Wall time per step, in order.
-    std::vector<ItemTiming> restore_items;                     ///< pg_restore items, as finished.
-    double restore_wall_seconds = 0;                           ///< Wall time of pg_restore.
-    std::int64_t bytes_downloaded = 0;                         ///< Bytes fetched by the source.
-    std::map<std::string, std::int64_t> rows_restored;         ///< Rows per restored table.
+    std::vector<std::pair<std::string, double>> step_seconds;  ///< "step (phase)" -> seconds, in order.
+    std::map<std::string, Figure> figures;                     ///< "bytes_downloaded", "rows.public.users"...
+    std::vector<Timing> timings;                               ///< Items of work, as they finished.
 };
 
-/// Shared state of one run. The host owns it; each step gets it in prepare/execute/finish.
-struct RunContext {
-    Logger* logger = nullptr;                    ///< Logger tagged with the current step.
-    std::string target_url;                      ///< Target database URL (may hold a password).
-    std::filesystem::path work_dir;              ///< Scratch directory, kept between retries.
-    bool dry_run = false;                        ///< Prepare only: nothing may touch the target.
-    const std::atomic<bool>* stop = nullptr;     ///< Set when SIGTERM/SIGINT asked the run to stop.
-    std::optional<Backup> backup;                ///< Set by the source step during prepare().
-    RestorePlan plan;                            ///< Filled by the source, filtered by other steps.
-    std::vector<DeferredSql> deferred_sql;       ///< Statements run by pg-restore's pool (see DeferredSql).
-    std::map<std::string, std::string> facts;    ///< Free-form values one step hands another.
-    RunReport report;                            ///< Figures for the end-of-run report.
+/// The run's environment, the same for every step, read-only.
+class RunEnv {
+public:
+    virtual ~RunEnv() = default;
+    /// The target database.
+    virtual const Target& target() const = 0;
+    /// This run's own scratch directory (kept across its attempts, removed when it ends).
+    virtual const std::filesystem::path& work_dir() const = 0;
+    /// Prepare only: nothing may touch the target.
+    virtual bool dry_run() const = 0;
+    /// True when the run must stop as soon as possible (a signal, or its lock on the target lost).
+    virtual bool stopping() const = 0;
+    /// 1 for the first attempt, 2 for the first retry...
+    virtual int attempt() const = 0;
+    /// Sleeps `d`, waking early when the run must stop; returns false then.
+    virtual bool sleep_for(std::chrono::milliseconds d) const = 0;
+    /// The pg_restore every step uses to read and restore dumps (PG_RESTORE_BIN, or the newest found).
+    virtual const Tool& pg_restore() const = 0;
+};
 
-    /// The logger of the current step.
-    Logger& log() const { return *logger; }
-    /// True when the run must stop as soon as possible.
-    bool stopping() const { return stop && stop->load(); }
+/// A run as one step sees it, during prepare(), execute() and finish().
+class RunContext {
+public:
+    virtual ~RunContext() = default;
+
+    /// The run's read-only environment.
+    virtual const RunEnv& env() const = 0;
+    /// The logger of the current step (tagged with its name); thread-safe.
+    virtual Logger& log() const = 0;
+
+    /// Source steps, in prepare(): hands over the verified backup and its table of contents.
+    virtual void adopt(Backup backup, RestorePlan plan) = 0;
+    /// The backup handed over by the source, or nullptr.
+    virtual const Backup* backup() const = 0;
+    /// The restore plan (empty until a source adopted a backup).
+    virtual const RestorePlan& plan() const = 0;
+
+    /// Leaves out every restored entry matching `match`, then everything depending on those.
+    /// Returns how many entries it left out. Only before the plan is sealed.
+    virtual std::size_t exclude(const std::function<bool(const TocEntry&)>& match, const std::string& reason) = 0;
+    /// Takes entry `id` out of pg_restore's list: `work` creates it instead, without touching its
+    /// dependents. Returns false when the entry is not restored. Only before the plan is sealed.
+    virtual bool defer(DumpId id, Deferred work, const std::string& reason) = 0;
+    /// Leaves `work` to the restorer, to run once `work.table` is loaded (or after the restore).
+    virtual void add_work(Deferred work) = 0;
+    /// Every piece of deferred work, for the restorer.
+    virtual const std::vector<Deferred>& deferred() const = 0;
+    /// Freezes the plan and returns it: the restorer calls this before writing pg_restore's list,
+    /// and any later exclude() or defer() is a configuration error naming the step.
+    virtual const RestorePlan& seal_plan() = 0;
+
+    /// Adds `value` to figure `name` of the run report; thread-safe.
+    virtual void add_figure(const std::string& name, double value, Unit unit = Unit::count) = 0;
+    /// Records one timed item of work of kind `kind`; thread-safe.
+    virtual void add_timing(const std::string& kind, const std::string& name, std::chrono::steady_clock::time_point start,
+                            double seconds) = 0;
+    /// A copy of the report so far.
+    virtual RunReport report() const = 0;
 };
 
 /// How a run ended, given to every step's finish().
 struct RunOutcome {
-    bool success = false;      ///< True when every step succeeded.
-    std::string error;         ///< The error that ended the run, redacted; empty on success.
-    std::string failed_step;   ///< Config name of the step that failed, if any.
-    double seconds = 0;        ///< Wall time of the run.
-    int attempt = 1;           ///< 1 for the first try, 2 for the first retry...
+    bool success = false;     ///< True when every step succeeded.
+    std::string error;        ///< The error that ended the run, redacted; empty on success.
+    std::string failed_step;  ///< Config name of the step that failed, if any.
+    double seconds = 0;       ///< Wall time of the run.
+    int attempt = 1;          ///< 1 for the first try, 2 for the first retry...
 };
 
 }  // namespace pixrep

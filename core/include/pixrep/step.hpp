@@ -1,10 +1,10 @@
 #pragma once
-// The whole plugin ABI: a step is one class implementing this interface, built as a shared
-// library with PIXREP_STEP(Class) (see step_export.hpp). Bump kStepAbiVersion whenever this
-// header or anything it includes changes in a way that breaks already-built plugins.
+// The whole plugin ABI: a step is one class implementing Step, built as a shared library with
+// PIXREP_STEP(Class) (see step_export.hpp). Bump kStepAbiVersion whenever this header or anything
+// it includes changes in a way that breaks already-built plugins.
+#include <chrono>
 #include <stdexcept>
 #include <string>
-#include <vector>
 
 #include <boost/config.hpp>
 
@@ -16,51 +16,58 @@
 namespace pixrep {
 
 /// Version of the step ABI; the host refuses plugins built for another one.
-constexpr int kStepAbiVersion = 2;
+constexpr int kStepAbiVersion = 3;
 
 /// What went wrong, which decides the exit code and whether a retry may help.
 enum class ErrorKind {
-    config,     ///< Invalid configuration or environment: fix and rerun; never retried.
-    input,      ///< Unusable input (archive, API answer): never retried, target untouched.
+    config,     ///< Invalid configuration or environment: fix and rerun; exit 2, never retried.
+    input,      ///< Unusable input (archive, API answer): exit 2, never retried, target untouched.
     transient,  ///< May heal by itself (network, backup not ready): retried.
-    fatal       ///< Failed; retrying would not help.
+    fatal       ///< Failed; retrying would not help: exit 1.
 };
 
 /// The exception steps throw; its message is one line naming the culprit.
-class StepError : public std::runtime_error {
+class BOOST_SYMBOL_VISIBLE StepError : public std::runtime_error {
 public:
-    /// Builds an error of kind `kind` with a one-line message.
-    StepError(ErrorKind kind, const std::string& msg) : std::runtime_error(msg), kind_(kind) {}
+    /// An error of kind `kind`; a transient one may say how long to wait before a retry.
+    StepError(ErrorKind kind, const std::string& msg, std::chrono::milliseconds retry_after = {})
+        : std::runtime_error(msg), kind_(kind), retry_after_(retry_after) {}
     /// The kind of failure.
     ErrorKind kind() const { return kind_; }
+    /// Shortest wait before a retry can succeed (0 = the host's backoff decides).
+    std::chrono::milliseconds retry_after() const { return retry_after_; }
 
 private:
     ErrorKind kind_;
+    std::chrono::milliseconds retry_after_;
 };
 
 /// How a step describes itself.
 struct StepInfo {
-    std::string name;                 ///< Plugin name, equal to its folder and config name.
-    std::string version;              ///< The plugin's own version.
-    std::string description;          ///< One line, shown by `plugins` and `check`.
-    std::vector<OptionSpec> options;  ///< Every option the step accepts.
+    std::string name;         ///< Plugin name, equal to its folder, library and config name.
+    std::string version;      ///< The plugin's own version.
+    std::string description;  ///< One line, shown by `plugins` and `check`.
 };
 
-/// A replication step. Within a run the host calls prepare() on every step in config order,
-/// then execute() on every step, then finish() on every step whatever happened.
+/// A replication step. Within a run the host calls prepare() on every step in config order, then
+/// execute() on every step, then finish() on every step whatever happened.
 class BOOST_SYMBOL_VISIBLE Step {
 public:
     virtual ~Step() = default;
-    /// Name, version, description and options; callable before configure().
+    /// Name, version and description; callable at any time.
     virtual StepInfo info() const = 0;
-    /// Receives the typed options; checks their meaning. No side effect allowed. Throws StepError.
-    virtual void configure(const Options& options, Logger& log) = 0;
-    /// Before anything touches the target: fetch and verify the backup, shape the restore plan.
-    virtual void prepare(RunContext&) {}
-    /// Acts on the target (skipped on dry runs).
-    virtual void execute(RunContext&) {}
-    /// Always called at the end of a run with its outcome; must not throw.
-    virtual void finish(RunContext&, const RunOutcome&) {}
+    /// Declares every option, each bound to the member that stores it; called once, first.
+    virtual void declare(OptionTable& options) { (void)options; }
+    /// Checks the meaning of the values now stored in the options' members; no side effect.
+    /// Throws StepError(config) naming the option.
+    virtual void configure(Logger& log) { (void)log; }
+    /// Before anything touches the target: fetch and verify the backup, shape the restore plan,
+    /// check and write everything execute() will need.
+    virtual void prepare(RunContext& ctx) { (void)ctx; }
+    /// Acts on the target, under the run's lock; skipped on dry runs.
+    virtual void execute(RunContext& ctx) { (void)ctx; }
+    /// Always called once at the end of a run with its outcome; must not throw.
+    virtual void finish(RunContext& ctx, const RunOutcome& outcome) { (void)ctx, (void)outcome; }
 };
 
 }  // namespace pixrep

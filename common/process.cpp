@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,12 +16,45 @@ extern char** environ;
 namespace pixrep::common {
 namespace {
 
+using Clock = std::chrono::steady_clock;
+
 void feed(std::string& buf, const char* data, std::size_t n, const std::function<void(const std::string&)>& cb) {
     buf.append(data, n);
-    for (std::size_t pos; (pos = buf.find('\n')) != std::string::npos;) {
-        if (cb) cb(buf.substr(0, pos));
-        buf.erase(0, pos + 1);
+    std::size_t start = 0;
+    for (std::size_t pos; (pos = buf.find('\n', start)) != std::string::npos; start = pos + 1)
+        if (cb) cb(buf.substr(start, pos - start));
+    buf.erase(0, start);
+}
+
+std::vector<std::string> child_env(const ProcessSpec& spec) {
+    std::vector<std::string> out;
+    for (char** e = environ; *e; ++e) {
+        std::string kv(*e);
+        bool overridden = false;
+        for (const auto& [k, v] : spec.env) overridden = overridden || kv.rfind(k + "=", 0) == 0;
+        if (!overridden) out.push_back(kv);
     }
+    for (const auto& [k, v] : spec.env) out.push_back(k + "=" + v);
+    return out;
+}
+
+// In the child, between fork and exec: only async-signal-safe calls.
+[[noreturn]] void exec_child(char** argv, char** envp, int out_fd, int err_fd, pid_t parent) {
+    setpgid(0, 0);  // its own group, so a stop reaches pg_restore's parallel workers too
+    // Dies with the tool, however the tool dies (kill -9, OOM): pg_restore's SIGTERM handler then
+    // cancels its workers' queries. Checked after, in case the parent died before the prctl.
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != parent) _exit(128 + SIGTERM);
+    dup2(out_fd, STDOUT_FILENO);
+    dup2(err_fd, STDERR_FILENO);
+    int devnull = open("/dev/null", O_RDONLY);
+    if (devnull >= 0) dup2(devnull, STDIN_FILENO);
+    execvpe(argv[0], argv, envp);
+    const char* msg = "cannot execute ";
+    (void)!write(STDERR_FILENO, msg, strlen(msg));
+    (void)!write(STDERR_FILENO, argv[0], strlen(argv[0]));
+    (void)!write(STDERR_FILENO, "\n", 1);
+    _exit(127);
 }
 
 }  // namespace
@@ -28,37 +62,22 @@ void feed(std::string& buf, const char* data, std::size_t n, const std::function
 int run_process(const ProcessSpec& spec, const ProcessHooks& hooks) {
     if (spec.argv.empty()) throw std::runtime_error("run_process: empty command");
     int out_pipe[2], err_pipe[2];
-    if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0)
+    if (pipe2(out_pipe, O_CLOEXEC) != 0) throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
+    if (pipe2(err_pipe, O_CLOEXEC) != 0) {
+        close(out_pipe[0]), close(out_pipe[1]);
         throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
-
-    std::vector<std::string> env_strings;
-    for (char** e = environ; *e; ++e) {
-        std::string kv(*e);
-        bool overridden = false;
-        for (const auto& [k, v] : spec.env) overridden = overridden || kv.rfind(k + "=", 0) == 0;
-        if (!overridden) env_strings.push_back(kv);
     }
-    for (const auto& [k, v] : spec.env) env_strings.push_back(k + "=" + v);
+    std::vector<std::string> env_strings = child_env(spec), args = spec.argv;
     std::vector<char*> envp, argv;
     for (auto& s : env_strings) envp.push_back(s.data());
     envp.push_back(nullptr);
-    std::vector<std::string> args = spec.argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
 
+    const pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
-    if (pid == 0) {
-        // Own process group, so a stop kills pg_restore's parallel workers too.
-        setpgid(0, 0);
-        dup2(out_pipe[1], STDOUT_FILENO);
-        dup2(err_pipe[1], STDERR_FILENO);
-        int devnull = open("/dev/null", O_RDONLY);
-        if (devnull >= 0) dup2(devnull, STDIN_FILENO);
-        execvpe(argv[0], argv.data(), envp.data());
-        dprintf(STDERR_FILENO, "cannot execute %s: %s\n", argv[0], std::strerror(errno));
-        _exit(127);
-    }
+    if (pid == 0) exec_child(argv.data(), envp.data(), out_pipe[1], err_pipe[1], parent);
     setpgid(pid, pid);
     close(out_pipe[1]);
     close(err_pipe[1]);
@@ -66,37 +85,37 @@ int run_process(const ProcessSpec& spec, const ProcessHooks& hooks) {
     std::string out_buf, err_buf;
     pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
     int open_fds = 2;
-    auto next_tick = std::chrono::steady_clock::now() + hooks.tick;
+    auto next_tick = Clock::now() + hooks.tick;
     bool killed = false;
-    auto kill_deadline = std::chrono::steady_clock::time_point::max();
-    char chunk[65536];
+    auto kill_deadline = Clock::time_point::max();
+    std::vector<char> chunk(1 << 16);
     while (open_fds > 0) {
-        int r = poll(fds, 2, 200);
+        int r = poll(fds, 2, 100);
         if (r < 0 && errno != EINTR) break;
         for (int i = 0; i < 2 && r > 0; ++i) {
             if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-            ssize_t n = read(fds[i].fd, chunk, sizeof chunk);
-            if (n > 0) feed(i == 0 ? out_buf : err_buf, chunk, static_cast<std::size_t>(n), i == 0 ? hooks.on_stdout : hooks.on_stderr);
+            ssize_t n = read(fds[i].fd, chunk.data(), chunk.size());
+            if (n > 0) feed(i == 0 ? out_buf : err_buf, chunk.data(), static_cast<std::size_t>(n), i == 0 ? hooks.on_stdout : hooks.on_stderr);
             else if (n == 0 || errno != EINTR) {
                 close(fds[i].fd);
                 fds[i].fd = -1;
                 --open_fds;
             }
         }
-        auto now = std::chrono::steady_clock::now();
+        auto now = Clock::now();
         if (hooks.on_tick && now >= next_tick) {
             hooks.on_tick();
             next_tick = now + hooks.tick;
         }
-        if (hooks.stop && hooks.stop->load() && !killed) {
+        if (!killed && hooks.stop && hooks.stop()) {
             kill(-pid, SIGTERM);
             killed = true;
-            kill_deadline = now + std::chrono::seconds(5);
+            kill_deadline = now + hooks.grace;
         }
         if (killed && now >= kill_deadline) kill(-pid, SIGKILL);
     }
-    for (int i = 0; i < 2; ++i)
-        if (fds[i].fd >= 0) close(fds[i].fd);
+    for (auto& f : fds)
+        if (f.fd >= 0) close(f.fd);
     if (!out_buf.empty() && hooks.on_stdout) hooks.on_stdout(out_buf);
     if (!err_buf.empty() && hooks.on_stderr) hooks.on_stderr(err_buf);
     int status = 0;

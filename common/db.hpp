@@ -1,0 +1,66 @@
+#pragma once
+// Connections to the target for the steps that run SQL themselves: made with the run's
+// connection settings (timeouts, keepalives), named in pg_stat_activity, and whose running
+// statement is cancelled as soon as the run must stop.
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include <pqxx/pqxx>
+
+#include <pixrep/step.hpp>
+
+namespace pixrep::common {
+
+class Session {
+public:
+    /// Connects to the run's target as "pix-db-replication <purpose>". Throws connect_error().
+    Session(const RunEnv& env, const std::string& purpose);
+    ~Session();
+    Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
+
+    /// The connection, for statements that cannot wait long.
+    pqxx::connection& conn() { return *conn_; }
+    /// Runs `f(conn())`, cancelling its statement when the run must stop; then throws
+    /// StepError(fatal) saying it stopped.
+    template <class F>
+    decltype(auto) run(F&& f) {
+        busy_ = true;
+        try {
+            if constexpr (std::is_void_v<decltype(f(*conn_))>) {
+                f(*conn_);
+                busy_ = false;
+            } else {
+                decltype(auto) r = f(*conn_);
+                busy_ = false;
+                return r;
+            }
+        } catch (...) {
+            busy_ = false;
+            if (cancelled_) throw StepError(ErrorKind::fatal, "stopped: the statement was cancelled");
+            throw;
+        }
+    }
+
+private:
+    void watch();
+    const RunEnv& env_;
+    std::unique_ptr<pqxx::connection> conn_;
+    std::atomic<bool> busy_{false}, cancelled_{false};
+    std::mutex mu_;
+    std::condition_variable cv_;
+    bool closing_ = false;
+    std::thread watcher_;
+};
+
+/// Double-quotes an identifier for SQL.
+std::string quote_ident(const std::string& s);
+
+/// Single-quotes a literal for SQL.
+std::string quote_literal(const std::string& s);
+
+}  // namespace pixrep::common

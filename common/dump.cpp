@@ -1,0 +1,409 @@
+#include "dump.hpp"
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <optional>
+
+namespace pixrep::common {
+namespace fs = std::filesystem;
+namespace {
+
+struct Incomplete {};      // the bytes so far end inside the header or table of contents
+struct Corrupt {           // what is wrong, without the dump's name
+    std::string what;
+};
+
+constexpr int version(int maj, int min) { return maj * 100 + min; }
+
+// Reads the header and table of contents from a buffer that may not hold them whole yet.
+class Cursor {
+public:
+    explicit Cursor(const std::string& b) : b_(b) {}
+    unsigned byte() {
+        if (pos_ >= b_.size()) throw Incomplete{};
+        return static_cast<unsigned char>(b_[pos_++]);
+    }
+    long long integer() {
+        unsigned sign = byte();
+        unsigned long long v = 0;
+        for (int i = 0; i < int_size; ++i) v |= static_cast<unsigned long long>(byte()) << (8 * i);
+        return sign ? -static_cast<long long>(v) : static_cast<long long>(v);
+    }
+    std::optional<std::string> str() {
+        long long n = integer();
+        if (n < 0) return std::nullopt;
+        if (n > (1LL << 30)) throw Corrupt{"a string of " + std::to_string(n) + " bytes in the table of contents"};
+        if (pos_ + static_cast<std::size_t>(n) > b_.size()) throw Incomplete{};
+        std::string s = b_.substr(pos_, static_cast<std::size_t>(n));
+        pos_ += static_cast<std::size_t>(n);
+        return s;
+    }
+    std::string text() { return str().value_or(""); }
+    std::size_t pos() const { return pos_; }
+    int int_size = 4;
+
+private:
+    const std::string& b_;
+    std::size_t pos_ = 0;
+};
+
+void read_header(Cursor& c, DumpHeader& h, const std::function<void(const DumpHeader&)>& on_version) {
+    char magic[5];
+    for (char& m : magic) m = static_cast<char>(c.byte());
+    if (std::memcmp(magic, "PGDMP", 5) != 0) throw Corrupt{"it is not a pg_dump archive (no PGDMP header)"};
+    h.vmaj = static_cast<int>(c.byte());
+    h.vmin = static_cast<int>(c.byte());
+    h.vrev = static_cast<int>(c.byte());
+    if (on_version) on_version(h);
+    const int v = version(h.vmaj, h.vmin);
+    if (v < version(1, 7))
+        throw Corrupt{"it uses archive format " + h.version() + ", older than this tool reads (1.7, pg_dump 8.1)"};
+    if (v > version(1, 16))
+        throw Corrupt{"it uses archive format " + h.version() + ", newer than this tool reads (up to 1.16, pg_dump 17 and 18): "
+                      "upgrade pix-db-replication"};
+    h.int_size = static_cast<int>(c.byte());
+    h.off_size = static_cast<int>(c.byte());
+    if (h.int_size < 1 || h.int_size > 8 || h.off_size < 1 || h.off_size > 8) throw Corrupt{"its header is corrupt"};
+    c.int_size = h.int_size;
+    h.format = static_cast<int>(c.byte());
+    if (h.format != 1 && h.format != 3) throw Corrupt{"its format (" + std::to_string(h.format) + ") is neither custom nor directory"};
+    if (v >= version(1, 15)) h.compression = static_cast<int>(c.byte());
+    else h.compression = c.integer() != 0 ? 1 : 0;
+    if (h.compression > 3) throw Corrupt{"its header names an unknown compression (" + std::to_string(h.compression) + ")"};
+    for (int i = 0; i < 7; ++i) c.integer();  // creation time
+    h.dbname = c.text();
+    if (v >= version(1, 10)) {
+        h.server_version = c.text();
+        h.pg_dump_version = c.text();
+    }
+}
+
+ScannedEntry read_entry(Cursor& c, const DumpHeader& h) {
+    const int v = version(h.vmaj, h.vmin);
+    ScannedEntry e;
+    e.id = static_cast<int>(c.integer());
+    if (e.id <= 0) throw Corrupt{"its table of contents has an entry with id " + std::to_string(e.id)};
+    e.had_dumper = c.integer() != 0;
+    std::string tableoid = v >= version(1, 8) ? c.text() : "0";
+    e.catalog_id = tableoid + " " + c.text();
+    e.tag = c.text();
+    e.desc = c.text();
+    if (v >= version(1, 11)) e.section = static_cast<int>(c.integer());
+    e.defn = c.text();
+    c.text();  // drop statement
+    if (v >= version(1, 3)) e.copy = c.text();
+    if (v >= version(1, 6)) e.schema = c.text();
+    if (v >= version(1, 10)) c.text();  // tablespace
+    if (v >= version(1, 14)) c.text();  // table access method
+    if (v >= version(1, 16)) c.integer();  // relkind
+    e.owner = c.text();
+    if (v >= version(1, 9)) c.text();  // "false": WITH OIDS
+    for (auto d = c.str(); d; d = c.str()) e.deps.push_back(std::atoi(d->c_str()));
+    if (h.format == 1) {  // custom: data offset flag and offset
+        e.data_state = static_cast<int>(c.byte());
+        if (e.data_state < 1 || e.data_state > 3) throw Corrupt{"its table of contents has a bad data flag"};
+        for (int i = 0; i < h.off_size; ++i) c.byte();
+    } else {  // directory: the entry's data file
+        e.filename = c.text();
+        e.data_state = e.filename.empty() ? 3 : 1;
+    }
+    return e;
+}
+
+// Rows of COPY data: one per line (newlines inside values are escaped as \n), less the end
+// marker pg_dump writes after them ("\\.\n\n\n").
+class RowCounter {
+public:
+    void feed(const char* p, std::size_t n) {
+        lines_ += std::count(p, p + n, '\n');
+        tail_.append(p + (n > 8 ? n - 8 : 0), std::min<std::size_t>(n, 8));
+        if (tail_.size() > 8) tail_.erase(0, tail_.size() - 8);
+    }
+    std::int64_t rows() const {
+        auto ends = [&](const char* s) { return tail_.size() >= std::strlen(s) && tail_.compare(tail_.size() - std::strlen(s), std::string::npos, s) == 0; };
+        if (ends("\\.\n\n\n")) return lines_ - 3;
+        if (ends("\\.\n")) return lines_ - 1;
+        return lines_;
+    }
+
+private:
+    std::int64_t lines_ = 0;
+    std::string tail_;
+};
+
+// One zlib stream (custom format: zlib; directory format: gzip), inflated to check its checksum.
+class Inflater {
+public:
+    explicit Inflater(bool gzip) {
+        if (inflateInit2(&zs_, gzip ? 16 + MAX_WBITS : MAX_WBITS) != Z_OK) throw Corrupt{"zlib cannot start"};
+    }
+    ~Inflater() { inflateEnd(&zs_); }
+    Inflater(const Inflater&) = delete;
+    Inflater& operator=(const Inflater&) = delete;
+    template <class Sink>
+    void feed(const char* p, std::size_t n, Sink sink) {
+        zs_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(p));
+        zs_.avail_in = static_cast<uInt>(n);
+        while (zs_.avail_in > 0) {
+            if (ended_) throw Corrupt{"data follows the end of its compressed stream"};
+            zs_.next_out = out_;
+            zs_.avail_out = sizeof out_;
+            int r = inflate(&zs_, Z_NO_FLUSH);
+            if (r != Z_OK && r != Z_STREAM_END && r != Z_BUF_ERROR)
+                throw Corrupt{"does not decompress (" + std::string(zs_.msg ? zs_.msg : "zlib error " + std::to_string(r)) + ")"};
+            sink(reinterpret_cast<const char*>(out_), sizeof out_ - zs_.avail_out);
+            if (r == Z_STREAM_END) ended_ = true;
+            if (r == Z_BUF_ERROR) break;
+        }
+    }
+    bool ended() const { return ended_; }
+
+private:
+    z_stream zs_{};
+    Bytef out_[1 << 16];
+    bool ended_ = false;
+};
+
+}  // namespace
+
+// State of the data part of a custom-format archive: blocks of chunks, read as they come.
+struct DumpScanner::Data {
+    enum class State { block_type, block_id, blob_oid, chunk_len, chunk } state = State::block_type;
+    std::string pending;        // bytes of the integer being read
+    unsigned block_type = 0;
+    std::size_t entry = 0;      // index in entries_ of the block's entry
+    long long left = 0;         // bytes left in the current chunk
+    std::unique_ptr<Inflater> inflater;
+    RowCounter rows;
+    std::map<int, std::size_t> index;
+};
+
+DumpScanner::DumpScanner(std::string label) : label_(std::move(label)) {}
+DumpScanner::~DumpScanner() = default;
+
+void DumpScanner::truncated(const std::string& where) const {
+    throw DumpError("dump '" + label_ + "' is truncated or corrupt: it ends inside " + where + " (after " + std::to_string(offset_) + " bytes)");
+}
+
+void DumpScanner::corrupt(const std::string& what) const {
+    throw DumpError("dump '" + label_ + "' is corrupt: " + what + " (at byte " + std::to_string(offset_) + ")");
+}
+
+std::string DumpScanner::current_entry() const {
+    if (!data_ || data_->state == Data::State::block_type) return "a data block";
+    const auto& e = entries_[data_->entry];
+    return "the data of " + e.desc + " " + (e.schema.empty() ? "" : e.schema + ".") + e.tag;
+}
+
+void DumpScanner::feed(const char* p, std::size_t n) {
+    if (in_data_) return feed_data(p, n), void();
+    head_.append(p, n);
+    offset_ += static_cast<std::int64_t>(n);
+    // Parsing restarts from the top each time; trying only once the buffer doubled keeps it linear.
+    if (head_.size() < next_try_) return;
+    next_try_ = head_.size() * 2;
+    parse_head();
+}
+
+void DumpScanner::parse_head() {
+    Cursor c(head_);
+    std::vector<ScannedEntry> entries;
+    try {
+        read_header(c, header_, on_version_);
+        long long count = c.integer();
+        if (count < 0 || count > 10'000'000) throw Corrupt{"its table of contents claims " + std::to_string(count) + " entries"};
+        for (long long i = 0; i < count; ++i) entries.push_back(read_entry(c, header_));
+    } catch (const Incomplete&) {
+        return;
+    } catch (const Corrupt& e) {
+        throw DumpError("'" + label_ + "' cannot be used: " + e.what);
+    }
+    entries_ = std::move(entries);
+    in_data_ = true;
+    data_ = std::make_unique<Data>();
+    for (std::size_t i = 0; i < entries_.size(); ++i) data_->index[entries_[i].id] = i;
+    std::string rest = head_.substr(c.pos());
+    offset_ = static_cast<std::int64_t>(c.pos());
+    head_.clear();
+    head_.shrink_to_fit();
+    feed_data(rest.data(), rest.size());
+}
+
+void DumpScanner::feed_data(const char* p, std::size_t n) {
+    if (header_.format != 1 && n > 0) corrupt("a directory dump's toc.dat holds data after its table of contents");
+    auto& d = *data_;
+    const std::size_t int_bytes = 1 + static_cast<std::size_t>(header_.int_size);
+    try {
+        while (n > 0) {
+            if (d.state == Data::State::chunk) {
+                std::size_t take = static_cast<std::size_t>(std::min<long long>(d.left, static_cast<long long>(n)));
+                if (d.inflater) d.inflater->feed(p, take, [&](const char* q, std::size_t m) { d.rows.feed(q, m); });
+                else if (header_.compression == 0) d.rows.feed(p, take);
+                p += take, n -= take, d.left -= static_cast<long long>(take), offset_ += static_cast<std::int64_t>(take);
+                if (d.left == 0) d.state = Data::State::chunk_len;
+                continue;
+            }
+            std::size_t need = d.state == Data::State::block_type ? 1 : int_bytes;
+            std::size_t take = std::min(need - d.pending.size(), n);
+            d.pending.append(p, take);
+            p += take, n -= take, offset_ += static_cast<std::int64_t>(take);
+            if (d.pending.size() < need) break;
+            Cursor c(d.pending);
+            c.int_size = header_.int_size;
+            long long value = d.state == Data::State::block_type ? c.byte() : c.integer();
+            d.pending.clear();
+            switch (d.state) {
+            case Data::State::block_type:
+                if (value != 1 && value != 3) throw Corrupt{"an unknown block type (" + std::to_string(value) + ")"};
+                d.block_type = static_cast<unsigned>(value);
+                d.state = Data::State::block_id;
+                break;
+            case Data::State::block_id: {
+                auto it = d.index.find(static_cast<int>(value));
+                if (it == d.index.end()) throw Corrupt{"a data block for entry " + std::to_string(value) + ", which the table of contents lacks"};
+                if (entries_[it->second].data_seen) throw Corrupt{"a second data block for entry " + std::to_string(value)};
+                d.entry = it->second;
+                d.rows = RowCounter();
+                if (d.block_type == 1 && header_.compression == 1) d.inflater = std::make_unique<Inflater>(false);
+                d.state = d.block_type == 1 ? Data::State::chunk_len : Data::State::blob_oid;
+                break;
+            }
+            case Data::State::blob_oid:
+                if (value == 0) {
+                    entries_[d.entry].data_seen = true;
+                    d.state = Data::State::block_type;
+                } else {
+                    if (header_.compression == 1) d.inflater = std::make_unique<Inflater>(false);
+                    d.state = Data::State::chunk_len;
+                }
+                break;
+            case Data::State::chunk_len:
+                if (value < 0 || value > (1LL << 31)) throw Corrupt{"a data chunk of " + std::to_string(value) + " bytes"};
+                if (value > 0) {
+                    d.left = value;
+                    d.state = Data::State::chunk;
+                    break;
+                }
+                if (d.inflater && !d.inflater->ended()) throw Corrupt{"its compressed stream is cut short"};
+                d.inflater.reset();
+                if (d.block_type == 1) {
+                    auto& e = entries_[d.entry];
+                    e.data_seen = true;
+                    if (!e.copy.empty() && header_.compression <= 1) e.rows = d.rows.rows();
+                    d.state = Data::State::block_type;
+                } else {
+                    d.state = Data::State::blob_oid;
+                }
+                break;
+            case Data::State::chunk: break;
+            }
+        }
+    } catch (const Corrupt& e) {
+        corrupt(current_entry() + ": " + e.what);
+    }
+}
+
+void DumpScanner::finish() {
+    if (!in_data_) parse_head();  // the last bytes may not have been tried yet
+    if (!in_data_) {
+        if (head_.size() >= 5 && head_.compare(0, 5, "PGDMP") != 0) throw DumpError("'" + label_ + "' is not a pg_dump archive");
+        try {
+            Cursor c(head_);
+            read_header(c, header_, on_version_);
+        } catch (const Incomplete&) {
+            truncated("its header");
+        } catch (const Corrupt& e) {
+            throw DumpError("'" + label_ + "' cannot be used: " + e.what);
+        }
+        truncated("its table of contents");
+    }
+    if (header_.format != 1) return;
+    if (data_->state != Data::State::block_type || !data_->pending.empty()) truncated(current_entry());
+    for (const auto& e : entries_)
+        if ((e.data_state == 1 || e.data_state == 2) && !e.data_seen)
+            truncated("the data blocks: the data of " + e.desc + " " + (e.schema.empty() ? "" : e.schema + ".") + e.tag + " is missing");
+}
+
+void scan_file(DumpScanner& scanner, const fs::path& file, const std::function<bool()>& stopping) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) throw DumpError("cannot open dump '" + file.string() + "'");
+    std::vector<char> buf(1 << 20);
+    while (in) {
+        if (stopping && stopping()) throw DumpError("stopped while verifying '" + file.string() + "'");
+        in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+        if (in.gcount() > 0) scanner.feed(buf.data(), static_cast<std::size_t>(in.gcount()));
+    }
+    if (in.bad()) throw DumpError("cannot read dump '" + file.string() + "'");
+    scanner.finish();
+}
+
+namespace {
+
+// A directory dump's data file: NNN.dat, possibly with a compression suffix.
+std::optional<fs::path> data_file(const fs::path& dir, const std::string& name) {
+    for (const char* suffix : {"", ".gz", ".lz4", ".zst"}) {
+        std::error_code ec;
+        fs::path p = dir / (name + suffix);
+        if (fs::exists(p, ec)) return p;
+    }
+    return std::nullopt;
+}
+
+void scan_data_file(ScannedEntry& e, const fs::path& file, const std::string& label, const std::function<bool()>& stopping) {
+    const bool gz = file.extension() == ".gz";
+    if (!gz && file.extension() != ".dat") return;  // lz4, zstd: present, not decompressed here
+    std::ifstream in(file, std::ios::binary);
+    std::vector<char> buf(1 << 20);
+    std::optional<Inflater> inflater;
+    if (gz) inflater.emplace(true);
+    RowCounter rows;
+    try {
+        while (in) {
+            if (stopping && stopping()) throw DumpError("stopped while verifying '" + label + "'");
+            in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+            auto n = static_cast<std::size_t>(in.gcount());
+            if (inflater) inflater->feed(buf.data(), n, [&](const char* q, std::size_t m) { rows.feed(q, m); });
+            else rows.feed(buf.data(), n);
+        }
+        if (inflater && !inflater->ended()) throw Corrupt{"its compressed stream is cut short"};
+    } catch (const Corrupt& c) {
+        throw DumpError("directory dump '" + label + "' is corrupt: " + file.filename().string() + " " + c.what);
+    }
+    e.data_seen = true;
+    if (!e.copy.empty()) e.rows = rows.rows();
+}
+
+}  // namespace
+
+void scan_directory(DumpScanner& scanner, const fs::path& dir, const std::function<bool()>& stopping) {
+    scan_file(scanner, dir / "toc.dat", stopping);
+    for (auto& e : scanner.entries()) {
+        if (e.filename.empty()) continue;
+        auto file = data_file(dir, e.filename);
+        if (!file)
+            throw DumpError("directory dump '" + dir.string() + "' is incomplete: no data file for " + e.desc + " " + e.tag + " (" +
+                            e.filename + ")");
+        if (e.desc == "TABLE DATA") scan_data_file(e, *file, dir.string(), stopping);
+    }
+}
+
+FileKind detect_kind(const fs::path& p) {
+    std::error_code ec;
+    if (!fs::exists(p, ec)) return FileKind::missing;
+    if (fs::is_directory(p, ec)) return fs::exists(p / "toc.dat", ec) ? FileKind::directory_dump : FileKind::unknown;
+    std::ifstream in(p, std::ios::binary);
+    char head[512] = {0};
+    in.read(head, sizeof head);
+    auto n = in.gcount();
+    if (n >= 5 && std::memcmp(head, "PGDMP", 5) == 0) return FileKind::custom_dump;
+    if (n >= 2 && static_cast<unsigned char>(head[0]) == 0x1f && static_cast<unsigned char>(head[1]) == 0x8b)
+        return FileKind::gzip_archive;
+    if (n >= 262 && std::memcmp(head + 257, "ustar", 5) == 0) return FileKind::tar_archive;
+    return FileKind::unknown;
+}
+
+}  // namespace pixrep::common

@@ -1,0 +1,98 @@
+#pragma once
+// Reading pg_dump archives ourselves: the header, the table of contents, and every data block,
+// decompressed and checked (zlib's checksum) as the bytes arrive, so that a download or an
+// extraction verifies the dump on the way, with no second pass. Follows pg_dump's
+// pg_backup_archiver.c (ReadHead, ReadToc) and pg_backup_custom.c for archive formats 1.7-1.16.
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace pixrep::common {
+
+/// A dump that cannot be used: truncated, corrupt, or not a pg_dump archive.
+class DumpError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+/// The archive header.
+struct DumpHeader {
+    int vmaj = 0, vmin = 0, vrev = 0;  ///< Archive format version.
+    int int_size = 4, off_size = 8;    ///< Sizes of integers and offsets in the file.
+    int format = 0;                    ///< 1 custom, 3 directory (as pg_dump writes the byte).
+    int compression = 0;               ///< 0 none, 1 gzip, 2 lz4, 3 zstd.
+    std::string dbname, server_version, pg_dump_version;
+    /// "1.16".
+    std::string version() const { return std::to_string(vmaj) + "." + std::to_string(vmin); }
+};
+
+/// One table-of-contents entry as the archive holds it, and what the scan saw of its data.
+struct ScannedEntry {
+    int id = 0;
+    bool had_dumper = false;
+    std::string catalog_id, tag, desc, defn, copy, schema, owner, filename;
+    int section = 0;
+    std::vector<int> deps;
+    int data_state = 3;        ///< pg_dump's offset flag: 1 or 2 = has data, 3 = none.
+    bool data_seen = false;    ///< Its data block (or file) was read whole.
+    std::int64_t rows = -1;    ///< Lines of COPY data, when it has some and they were decompressed.
+};
+
+/// A push parser of a custom-format archive (or a directory dump's toc.dat): feed it the bytes
+/// in order, then call finish(). Throws DumpError naming `label` at the first problem.
+class DumpScanner {
+public:
+    explicit DumpScanner(std::string label);
+    ~DumpScanner();
+    DumpScanner(const DumpScanner&) = delete;
+    DumpScanner& operator=(const DumpScanner&) = delete;
+
+    /// Calls `check` as soon as the archive's format version is read (only vmaj, vmin and vrev
+    /// are set then), so that an archive no installed pg_restore can read is refused at once.
+    void on_version(std::function<void(const DumpHeader&)> check) { on_version_ = std::move(check); }
+    /// The next `n` bytes of the archive.
+    void feed(const char* data, std::size_t n);
+    /// The archive ended: checks that it ended where it should, with every data block read.
+    void finish();
+
+    const DumpHeader& header() const { return header_; }
+    const std::vector<ScannedEntry>& entries() const { return entries_; }
+    std::vector<ScannedEntry>& entries() { return entries_; }
+    /// False when data blocks were walked but not decompressed (lz4 or zstd compression).
+    bool data_checked() const { return header_.compression <= 1; }
+
+private:
+    struct Data;
+    void parse_head();
+    void feed_data(const char* p, std::size_t n);
+    [[noreturn]] void truncated(const std::string& where) const;
+    [[noreturn]] void corrupt(const std::string& what) const;
+    std::string current_entry() const;
+
+    std::string label_;
+    DumpHeader header_;
+    std::vector<ScannedEntry> entries_;
+    std::string head_;            // header and TOC bytes, until they parse
+    std::size_t next_try_ = 64;   // head_ size at which to try parsing again
+    std::function<void(const DumpHeader&)> on_version_;
+    bool in_data_ = false;
+    std::unique_ptr<Data> data_;
+    std::int64_t offset_ = 0;     // bytes fed so far
+};
+
+/// Scans a custom-format dump file whole. `stopping` is checked between chunks.
+void scan_file(DumpScanner& scanner, const std::filesystem::path& file, const std::function<bool()>& stopping);
+
+/// Scans a directory-format dump: its toc.dat into `scanner`, then every data file it names
+/// (gzip-compressed ones decompressed and checked).
+void scan_directory(DumpScanner& scanner, const std::filesystem::path& dir, const std::function<bool()>& stopping);
+
+/// What a path holds, judged by its first bytes (or toc.dat for a directory dump).
+enum class FileKind { custom_dump, directory_dump, tar_archive, gzip_archive, missing, unknown };
+FileKind detect_kind(const std::filesystem::path& p);
+
+}  // namespace pixrep::common

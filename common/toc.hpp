@@ -1,0 +1,21 @@
+#pragma once
+// From a scanned table of contents to the restore plan the steps shape. Pure.
+#include <vector>
+
+#include <pixrep/plan.hpp>
+
+#include "dump.hpp"
+
+namespace pixrep::common {
+
+/// The plan of a scanned dump: every entry in archive order, restored, each tied to the table it
+/// belongs to (itself, or the first TABLE it depends on).
+RestorePlan plan_from_scan(const std::vector<ScannedEntry>& entries);
+
+/// The ids `pg_restore --list` printed, one per entry line ("3456; 0 0 ENCODING ...").
+std::vector<int> listed_ids(const std::string& list_output);
+
+/// The lowest pg_restore major version that reads archive format vmaj.vmin (1.16: 17).
+int pg_restore_major_for(int vmaj, int vmin);
+
+}  // namespace pixrep::common

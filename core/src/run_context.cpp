@@ -1,0 +1,90 @@
+#include "run_context.hpp"
+
+#include <pixrep/step.hpp>
+
+#include "plan_edit.hpp"
+#include "wait.hpp"
+
+namespace pixrep {
+
+bool HostEnv::sleep_for(std::chrono::milliseconds d) const { return sleep_unless(d, stopping_); }
+
+HostRun::HostRun(const HostEnv& env, Logger& log) : env_(env), log_(&log) {}
+
+void HostRun::set_step(const std::string& name, Logger* log) {
+    step_ = name;
+    log_ = log;
+}
+
+void HostRun::adopt(Backup backup, RestorePlan plan) {
+    if (!source_.empty() && source_ != step_)
+        throw StepError(ErrorKind::config, "steps '" + source_ + "' and '" + step_ +
+                                               "' both provide a backup: keep one source step in the config");
+    source_ = step_;
+    backup_ = std::move(backup);
+    plan_ = std::move(plan);
+}
+
+void HostRun::check_open(const char* verb) const {
+    if (!sealed_by_.empty())
+        throw StepError(ErrorKind::config, "step '" + step_ + "' calls " + verb + "() after '" + sealed_by_ +
+                                               "' sealed the restore plan: list '" + step_ + "' before '" + sealed_by_ +
+                                               "' in the config");
+}
+
+std::size_t HostRun::exclude(const std::function<bool(const TocEntry&)>& match, const std::string& reason) {
+    check_open("exclude");
+    return exclude_entries(plan_, match, step_, reason);
+}
+
+bool HostRun::defer(DumpId id, Deferred work, const std::string& reason) {
+    check_open("defer");
+    if (!defer_entry(plan_, id, step_, reason)) return false;
+    work.replaces = id;
+    add_work(std::move(work));
+    return true;
+}
+
+void HostRun::add_work(Deferred work) {
+    work.by = step_;
+    work_.push_back(std::move(work));
+}
+
+const RestorePlan& HostRun::seal_plan() {
+    if (sealed_by_.empty()) {
+        sealed_by_ = step_;
+        for (const auto& label : drop_orphans(work_, plan_))
+            log_->debug("deferred work dropped with what it depends on", {{"work", label}});
+    }
+    return plan_;
+}
+
+void HostRun::end_prepare() {
+    if (sealed_by_.empty()) seal_plan();
+}
+
+void HostRun::add_step_seconds(const std::string& label, double seconds) {
+    std::lock_guard<std::mutex> lock(mu_);
+    report_.step_seconds.emplace_back(label, seconds);
+}
+
+void HostRun::add_figure(const std::string& name, double value, Unit unit) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto& f = report_.figures[name];
+    f.value += value;
+    f.unit = unit;
+}
+
+void HostRun::add_timing(const std::string& kind, const std::string& name, std::chrono::steady_clock::time_point start,
+                         double seconds) {
+    double start_s = std::chrono::duration<double>(start - t0_).count();
+    std::lock_guard<std::mutex> lock(mu_);
+    report_.timings.push_back({kind, name, start_s, seconds});
+}
+
+RunReport HostRun::report() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return report_;
+}
+
+}  // namespace pixrep

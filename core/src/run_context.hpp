@@ -1,0 +1,75 @@
+#pragma once
+// The host's side of RunEnv and RunContext: what steps see of a run, and the verbs they use.
+#include <atomic>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <pixrep/context.hpp>
+
+namespace pixrep {
+
+/// The environment of one run, shared by its attempts and its steps.
+class HostEnv final : public RunEnv {
+public:
+    Target target_;
+    std::filesystem::path work_dir_;
+    bool dry_run_ = false;
+    int attempt_ = 1;
+    Tool pg_restore_;
+    std::function<bool()> stopping_;
+
+    const Target& target() const override { return target_; }
+    const std::filesystem::path& work_dir() const override { return work_dir_; }
+    bool dry_run() const override { return dry_run_; }
+    bool stopping() const override { return stopping_ && stopping_(); }
+    int attempt() const override { return attempt_; }
+    bool sleep_for(std::chrono::milliseconds d) const override;
+    const Tool& pg_restore() const override { return pg_restore_; }
+};
+
+/// One attempt of a run: the backup, the plan, the deferred work and the report so far.
+class HostRun final : public RunContext {
+public:
+    HostRun(const HostEnv& env, Logger& log);
+
+    /// Makes the following calls on behalf of step `name`, logging to `log`.
+    void set_step(const std::string& name, Logger* log);
+    /// Seals the plan if no step did, so that nothing changes it after the prepare phase.
+    void end_prepare();
+    /// Records a step's phase duration.
+    void add_step_seconds(const std::string& label, double seconds);
+    /// When the attempt started.
+    std::chrono::steady_clock::time_point started() const { return t0_; }
+
+    const RunEnv& env() const override { return env_; }
+    Logger& log() const override { return *log_; }
+    void adopt(Backup backup, RestorePlan plan) override;
+    const Backup* backup() const override { return backup_ ? &*backup_ : nullptr; }
+    const RestorePlan& plan() const override { return plan_; }
+    std::size_t exclude(const std::function<bool(const TocEntry&)>& match, const std::string& reason) override;
+    bool defer(DumpId id, Deferred work, const std::string& reason) override;
+    void add_work(Deferred work) override;
+    const std::vector<Deferred>& deferred() const override { return work_; }
+    const RestorePlan& seal_plan() override;
+    void add_figure(const std::string& name, double value, Unit unit = Unit::count) override;
+    void add_timing(const std::string& kind, const std::string& name, std::chrono::steady_clock::time_point start,
+                    double seconds) override;
+    RunReport report() const override;
+
+private:
+    void check_open(const char* verb) const;
+
+    const HostEnv& env_;
+    Logger* log_;
+    std::string step_, source_, sealed_by_;
+    std::optional<Backup> backup_;
+    RestorePlan plan_;
+    std::vector<Deferred> work_;
+    std::chrono::steady_clock::time_point t0_ = std::chrono::steady_clock::now();
+    mutable std::mutex mu_;  // the report: steps record figures and timings from their own threads
+    RunReport report_;
+};
+
+}  // namespace pixrep

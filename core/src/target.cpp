@@ -1,0 +1,153 @@
+#include "target.hpp"
+
+#include <libpq-fe.h>
+
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include <pqxx/pqxx>
+
+#include <pixrep/step.hpp>
+
+#include "pg_errors.hpp"
+#include "wait.hpp"
+
+namespace pixrep {
+namespace {
+
+std::string quote_value(const std::string& v) {
+    std::string out = "'";
+    for (char c : v) {
+        if (c == '\'' || c == '\\') out += '\\';
+        out += c;
+    }
+    return out + "'";
+}
+
+}  // namespace
+
+Target make_target(const std::string& text, const std::string& variable) {
+    char* err = nullptr;
+    PQconninfoOption* opts = PQconninfoParse(text.c_str(), &err);
+    auto invalid = [&](std::string why) {
+        // libpq may quote the whole string, password included.
+        for (auto p = why.find(text); !text.empty() && p != std::string::npos; p = why.find(text)) why.replace(p, text.size(), variable);
+        return StepError(ErrorKind::config, variable + " is not a valid PostgreSQL connection URL or string: " + why);
+    };
+    if (!opts) {
+        std::string msg = err ? common::one_line(err) : "out of memory";
+        if (err) PQfreemem(err);
+        throw invalid(msg);
+    }
+    std::map<std::string, std::string> given;
+    for (auto* o = opts; o->keyword; ++o)
+        if (o->val && *o->val) given[o->keyword] = o->val;
+    PQconninfoFree(opts);
+    // libpq checks numbers only when it connects; `check` must see a bad port now.
+    if (given.count("port") && given["port"].find_first_not_of("0123456789,") != std::string::npos)
+        throw invalid("port '" + given["port"] + "' is not a number");
+    // A silent server or network must not hang a run, nor a stop request.
+    for (const auto& [k, v] : std::map<std::string, std::string>{{"connect_timeout", "10"}, {"keepalives", "1"},
+                                                                   {"keepalives_idle", "30"}, {"keepalives_interval", "10"},
+                                                                   {"keepalives_count", "3"}})
+        given.emplace(k, v);
+    Target t;
+    for (const auto& [k, v] : given) {
+        std::string kv = k + "=" + quote_value(v);
+        t.conninfo += (t.conninfo.empty() ? "" : " ") + kv;
+        if (k == "password") t.password = v;
+        else t.conninfo_public += (t.conninfo_public.empty() ? "" : " ") + kv;
+    }
+    auto get = [&](const char* k, const char* d) { return given.count(k) ? given[k] : std::string(d); };
+    t.label = get("user", "?") + "@" + get("host", "localhost") + ":" + get("port", "5432") + "/" + get("dbname", get("user", "?").c_str());
+    return t;
+}
+
+namespace {
+
+class PgSession final : public TargetSession {
+public:
+    PgSession(Target target, std::chrono::milliseconds keepalive, std::function<bool()> stopping, Logger& log)
+        : target_(std::move(target)), keepalive_(keepalive), stopping_(std::move(stopping)), log_(log) {}
+    ~PgSession() override {
+        {
+            std::lock_guard<std::mutex> lock(mu_);
+            closing_ = true;
+        }
+        cv_.notify_all();
+        if (thread_.joinable()) thread_.join();
+    }
+
+    void lock(std::chrono::milliseconds wait) override {
+        try {
+            conn_ = std::make_unique<pqxx::connection>(target_.conninfo + " application_name='pix-db-replication lock'");
+        } catch (const std::exception& e) {
+            throw common::connect_error(target_.label, e.what());
+        }
+        const auto deadline = std::chrono::steady_clock::now() + wait;
+        for (;;) {
+            pqxx::nontransaction tx(*conn_);
+            if (tx.exec("SELECT pg_try_advisory_lock(" + std::to_string(kLockKey) + ")")[0][0].as<bool>()) break;
+            if (std::chrono::steady_clock::now() >= deadline)
+                throw LockBusy("another replication holds the lock on the target database (advisory lock " +
+                               std::to_string(kLockKey) + "); not starting a second one");
+            if (!sleep_unless(std::chrono::milliseconds(500), stopping_))
+                throw StepError(ErrorKind::fatal, "stopped while waiting for the target's lock");
+        }
+        thread_ = std::thread([this] { keep_alive(); });
+    }
+    bool lost() const override { return lost_; }
+    std::string lost_reason() const override {
+        std::lock_guard<std::mutex> lock(mu_);
+        return reason_;
+    }
+
+private:
+    // The lock lives as long as its session: a query now and then keeps any proxy from closing
+    // it as idle, and tells us at once when it was closed anyway.
+    void keep_alive() {
+        std::unique_lock<std::mutex> lock(mu_);
+        while (!cv_.wait_for(lock, keepalive_, [&] { return closing_; })) {
+            lock.unlock();
+            std::string error;
+            try {
+                pqxx::nontransaction tx(*conn_);
+                tx.exec("SELECT 1");
+            } catch (const std::exception& e) {
+                error = common::one_line(e.what());
+            }
+            lock.lock();
+            if (!error.empty()) {
+                reason_ = "lost the session holding the run's lock on the target (" + error +
+                          "): stopped so as not to go on unguarded";
+                lost_ = true;
+                log_.error(reason_);
+                return;
+            }
+        }
+    }
+
+    Target target_;
+    std::chrono::milliseconds keepalive_;
+    std::function<bool()> stopping_;
+    Logger& log_;
+    std::unique_ptr<pqxx::connection> conn_;
+    std::thread thread_;
+    mutable std::mutex mu_;
+    std::condition_variable cv_;
+    bool closing_ = false;
+    std::atomic<bool> lost_{false};
+    std::string reason_;
+};
+
+}  // namespace
+
+TargetSessionFactory postgres_sessions() {
+    return [](const Target& t, std::chrono::milliseconds keepalive, std::function<bool()> stopping, Logger& log) {
+        return std::unique_ptr<TargetSession>(new PgSession(t, keepalive, std::move(stopping), log));
+    };
+}
+
+}  // namespace pixrep

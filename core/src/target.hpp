@@ -1,0 +1,51 @@
+#pragma once
+// The target database from the host's side: DATABASE_URL parsed once into every form the steps
+// need, and the session that holds the run's lock on the target for the whole run.
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <pixrep/context.hpp>
+
+#include "logger.hpp"
+
+namespace pixrep {
+
+/// Parses a libpq URL or key=value string (as libpq itself does) into a Target, adding a connect
+/// timeout and TCP keepalives unless set. Throws StepError(config) naming `variable` when libpq
+/// cannot parse it; the message never holds the password.
+Target make_target(const std::string& conninfo, const std::string& variable);
+
+/// Thrown when another run holds the target's lock.
+class LockBusy : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+/// The run's hold on the target: an advisory lock, kept alive for the whole run.
+class TargetSession {
+public:
+    virtual ~TargetSession() = default;
+    /// Connects and takes the lock, waiting up to `wait` for another run to end. Throws LockBusy,
+    /// or StepError (config for refused credentials, transient for an unreachable server).
+    virtual void lock(std::chrono::milliseconds wait) = 0;
+    /// True once the lock's session is lost (connection closed): the run must stop.
+    virtual bool lost() const = 0;
+    /// Why it was lost, for the run's error.
+    virtual std::string lost_reason() const = 0;
+};
+
+/// Makes the session of a run on `target`; `stopping` interrupts waits.
+using TargetSessionFactory = std::function<std::unique_ptr<TargetSession>(
+    const Target& target, std::chrono::milliseconds keepalive, std::function<bool()> stopping, Logger& log)>;
+
+/// The real one: a PostgreSQL session holding pg_advisory_lock, with a query every `keepalive`
+/// so that no proxy finds it silent (Scalingo's closes silent sessions after 30 minutes).
+TargetSessionFactory postgres_sessions();
+
+/// The advisory lock key every run takes on its target ("pixrep").
+inline constexpr long long kLockKey = 0x706978726570LL;
+
+}  // namespace pixrep

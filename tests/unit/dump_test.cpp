@@ -1,0 +1,220 @@
+// The dump scanner on archives written byte by byte here (pg_dump's custom format), whole, cut,
+// damaged and fed in pieces; and the plan built from what it read.
+#include <gtest/gtest.h>
+#include <zlib.h>
+
+#include "dump.hpp"
+#include "source.hpp"
+#include "toc.hpp"
+
+using namespace pixrep;
+using namespace pixrep::common;
+
+namespace {
+
+// Writes a custom-format archive the way pg_dump does (pg_backup_archiver.c WriteHead/WriteToc,
+// pg_backup_custom.c): int = sign byte + 4 bytes little-endian; strings = int length + bytes.
+class ArchiveWriter {
+public:
+    ArchiveWriter(int vmin, int compression) : vmin_(vmin), compression_(compression) {}
+    struct Entry {
+        int id;
+        std::string desc, schema, tag, defn, copy;
+        std::vector<int> deps;
+        std::string data;  // COPY rows; "" = no data block
+    };
+    void add(Entry e) { entries_.push_back(std::move(e)); }
+    std::string bytes() const {
+        std::string b = "PGDMP";
+        b += char(1), b += char(vmin_), b += char(0), b += char(4), b += char(8), b += char(1);
+        if (vmin_ >= 15) b += char(compression_);
+        else integer(b, compression_ ? 6 : 0);
+        for (int i = 0; i < 7; ++i) integer(b, 1);
+        str(b, "pix"), str(b, "15.18"), str(b, vmin_ >= 16 ? "17.12" : "15.18");
+        integer(b, static_cast<int>(entries_.size()));
+        for (const auto& e : entries_) {
+            integer(b, e.id), integer(b, e.data.empty() ? 0 : 1);
+            str(b, "1259"), str(b, std::to_string(16000 + e.id)), str(b, e.tag), str(b, e.desc), integer(b, 1);
+            str(b, e.defn), str(b, ""), str(b, e.copy), str(b, e.schema), str(b, ""), str(b, "heap");
+            if (vmin_ >= 16) integer(b, 'r');
+            str(b, "postgres"), str(b, "false");
+            for (int d : e.deps) str(b, std::to_string(d));
+            integer(b, -1);                          // end of dependencies (a null string)
+            b += char(e.data.empty() ? 3 : 1);       // data offset flag: none / position not set
+            b += std::string(8, '\0');
+        }
+        for (const auto& e : entries_) {
+            if (e.data.empty()) continue;
+            b += char(1);
+            integer(b, e.id);
+            std::string payload = compression_ ? deflate(e.data) : e.data;
+            // In chunks, as pg_dump writes them.
+            for (std::size_t off = 0; off < payload.size(); off += 7) {
+                std::string chunk = payload.substr(off, 7);
+                integer(b, static_cast<int>(chunk.size()));
+                b += chunk;
+            }
+            integer(b, 0);
+        }
+        return b;
+    }
+
+private:
+    static void integer(std::string& b, int v) {
+        b += char(v < 0 ? 1 : 0);
+        unsigned u = static_cast<unsigned>(v < 0 ? -v : v);
+        for (int i = 0; i < 4; ++i) b += char((u >> (8 * i)) & 0xff);
+    }
+    static void str(std::string& b, const std::string& s) {
+        integer(b, static_cast<int>(s.size()));
+        b += s;
+    }
+    static std::string deflate(const std::string& s) {
+        uLongf n = compressBound(s.size());
+        std::string out(n, '\0');
+        compress(reinterpret_cast<Bytef*>(out.data()), &n, reinterpret_cast<const Bytef*>(s.data()), s.size());
+        out.resize(n);
+        return out;
+    }
+    int vmin_, compression_;
+    std::vector<Entry> entries_;
+};
+
+ArchiveWriter pix_archive(int vmin = 14, int compression = 1) {
+    ArchiveWriter w(vmin, compression);
+    w.add({1, "TABLE", "public", "users", "CREATE TABLE public.users (\n    id integer NOT NULL\n);", "", {}, ""});
+    w.add({2, "TABLE", "public", "answers", "CREATE TABLE public.answers (id integer);", "", {}, ""});
+    // As pg_dump writes COPY data: the rows, then an end marker.
+    w.add({3, "TABLE DATA", "public", "users", "", "COPY public.users (id) FROM stdin;\n", {1}, "1\n2\n3\n\\.\n\n\n"});
+    w.add({4, "TABLE DATA", "public", "answers", "", "COPY public.answers (id) FROM stdin;\n", {2}, std::string(5000, 'x') + "\n7\n\\.\n\n\n"});
+    w.add({5, "INDEX", "public", "answers_id_idx", "CREATE INDEX answers_id_idx ON public.answers (id);", "", {2}, ""});
+    return w;
+}
+
+std::unique_ptr<DumpScanner> scan(const std::string& bytes, std::size_t piece = 1 << 20) {
+    auto s = std::make_unique<DumpScanner>("test.pgsql");
+    for (std::size_t off = 0; off < bytes.size(); off += piece) s->feed(bytes.data() + off, std::min(piece, bytes.size() - off));
+    s->finish();
+    return s;
+}
+
+std::string error_of(const std::string& bytes) {
+    try {
+        scan(bytes);
+    } catch (const DumpError& e) {
+        return e.what();
+    }
+    return "";
+}
+
+}  // namespace
+
+TEST(DumpScanner, ReadsHeaderTocAndCountsRows) {
+    for (int compression : {0, 1})
+        for (int vmin : {14, 15, 16}) {
+            auto scanned = scan(pix_archive(vmin, compression).bytes());
+            const auto& s = *scanned;
+            EXPECT_EQ(s.header().version(), "1." + std::to_string(vmin));
+            EXPECT_EQ(s.header().compression, compression);
+            EXPECT_EQ(s.header().pg_dump_version, vmin >= 16 ? "17.12" : "15.18");
+            ASSERT_EQ(s.entries().size(), 5u);
+            EXPECT_EQ(s.entries()[0].defn, "CREATE TABLE public.users (\n    id integer NOT NULL\n);");
+            EXPECT_EQ(s.entries()[2].rows, 3);
+            EXPECT_EQ(s.entries()[3].rows, 2);
+            EXPECT_EQ(s.entries()[4].rows, -1);
+            EXPECT_EQ(s.entries()[4].deps, std::vector<int>{2});
+            EXPECT_TRUE(s.entries()[3].data_seen);
+        }
+}
+
+TEST(DumpScanner, TheSameWhenFedOneByteAtATime) {
+    auto bytes = pix_archive().bytes();
+    auto whole = scan(bytes), bytewise = scan(bytes, 1);
+    ASSERT_EQ(bytewise->entries().size(), whole->entries().size());
+    for (std::size_t i = 0; i < whole->entries().size(); ++i) EXPECT_EQ(bytewise->entries()[i].rows, whole->entries()[i].rows);
+}
+
+TEST(DumpScanner, AnArchiveCutAnywhereIsRefused) {
+    auto bytes = pix_archive().bytes();
+    for (std::size_t cut : {std::size_t{3}, std::size_t{40}, bytes.size() / 3, bytes.size() / 2, bytes.size() - 30, bytes.size() - 1}) {
+        auto msg = error_of(bytes.substr(0, cut));
+        EXPECT_NE(msg.find("test.pgsql' is truncated or corrupt"), std::string::npos) << cut << ": " << msg;
+    }
+    EXPECT_NE(error_of(bytes.substr(0, bytes.size() - 30)).find("the data of TABLE DATA public.answers"), std::string::npos)
+        << error_of(bytes.substr(0, bytes.size() - 30));
+}
+
+TEST(DumpScanner, DamagedDataIsFoundByItsChecksum) {
+    auto bytes = pix_archive().bytes();
+    // A byte in the middle of answers' compressed data (the last data block), gzip and tar intact.
+    bytes[bytes.size() - 25] ^= 0x5a;
+    auto msg = error_of(bytes);
+    EXPECT_NE(msg.find("test.pgsql' is corrupt: the data of TABLE DATA public.answers"), std::string::npos) << msg;
+}
+
+TEST(DumpScanner, WhatIsNotADumpOrTooNewSaysSo) {
+    EXPECT_NE(error_of("SELECT 1;\n" + std::string(100, ' ')).find("it is not a pg_dump archive"), std::string::npos);
+    auto bytes = pix_archive().bytes();
+    bytes[6] = 17;
+    EXPECT_NE(error_of(bytes).find("archive format 1.17, newer than this tool reads"), std::string::npos) << error_of(bytes);
+}
+
+TEST(DumpScanner, ASecondDataBlockOrAnUnknownEntryIsCorrupt) {
+    auto w = pix_archive(14, 0);
+    auto bytes = w.bytes();
+    std::string extra;
+    extra += char(1);
+    extra += std::string("\0\x09\0\0\0", 5);  // entry 9: not in the table of contents
+    extra += std::string("\0\0\0\0\0", 5);
+    EXPECT_NE(error_of(bytes + extra).find("which the table of contents lacks"), std::string::npos) << error_of(bytes + extra);
+}
+
+TEST(DumpScanner, RefusesAtOnceAnArchiveThePgRestoreFoundCannotRead) {
+    Tool pg15{"/usr/lib/postgresql/15/bin/pg_restore", "15.18", 15}, pg17{"/usr/lib/postgresql/17/bin/pg_restore", "17.6", 17};
+    auto bytes = pix_archive(16).bytes();
+    auto scanner = scanner_for("new.pgsql", pg15);
+    try {
+        scanner->feed(bytes.data(), 8);  // the first 8 bytes are enough
+        scanner->finish();
+        ADD_FAILURE() << "not refused";
+    } catch (const DumpError& e) {
+        EXPECT_NE(std::string(e.what()).find("uses archive format 1.16, which pg_restore 15.18 (/usr/lib/postgresql/15/bin/pg_restore) "
+                                             "cannot read: it was made by a newer pg_dump (17 or later); install postgresql-client-17"),
+                  std::string::npos)
+            << e.what();
+    }
+    auto ok = scanner_for("new.pgsql", pg17);
+    ok->feed(bytes.data(), bytes.size());
+    ok->finish();
+    EXPECT_EQ(pg_restore_major_for(1, 14), 12);
+    EXPECT_EQ(pg_restore_major_for(1, 15), 16);
+    EXPECT_EQ(pg_restore_major_for(1, 16), 17);
+}
+
+TEST(PlanFromScan, TiesEveryEntryToItsTable) {
+    auto s = scan(pix_archive().bytes());
+    auto plan = plan_from_scan(s->entries());
+    ASSERT_EQ(plan.entries.size(), 5u);
+    EXPECT_EQ(plan.find(DumpId{3})->table, "public.users");
+    EXPECT_EQ(plan.find(DumpId{5})->table, "public.answers");
+    EXPECT_EQ(plan.find(DumpId{4})->rows, 2);
+    EXPECT_EQ(plan.find(DumpId{4})->copy, "COPY public.answers (id) FROM stdin;\n");
+    EXPECT_EQ(plan.find(DumpId{1})->list_line(), "1; 1259 16001 TABLE public users postgres");
+    EXPECT_EQ(plan.table("public.answers")->id, DumpId{2});
+    EXPECT_EQ(plan.restored_count(), 5u);
+}
+
+TEST(PlanFromScan, AConstraintBelongsToTheTableItsTagNames) {
+    // As pg_dump lists them: the referenced table before the constraint's own.
+    std::vector<ScannedEntry> s(3);
+    s[0].id = 216, s[0].desc = "TABLE", s[0].schema = "public", s[0].tag = "users";
+    s[1].id = 218, s[1].desc = "TABLE", s[1].schema = "public", s[1].tag = "schooling-registrations";
+    s[2].id = 3232, s[2].desc = "FK CONSTRAINT", s[2].schema = "public", s[2].tag = "schooling-registrations schooling-registrations_userId_fkey";
+    s[2].deps = {216, 3225, 218};
+    EXPECT_EQ(plan_from_scan(s).find(DumpId{3232})->table, "public.schooling-registrations");
+}
+
+TEST(ListedIds, ReadsPgRestoreListOutput) {
+    EXPECT_EQ(listed_ids(";\n; Archive created at 2026-11-24\n;\n3456; 0 0 ENCODING - ENCODING \n215; 1259 16403 TABLE public users postgres\n"),
+              (std::vector<int>{3456, 215}));
+}

@@ -1,0 +1,225 @@
+// The pipeline in process, with fake steps and a fake hold on the target: phase order, finish()
+// after a failure, retries, exit codes, the sealed plan, a lost lock. No plugin, no database.
+#include <gtest/gtest.h>
+
+#include <sstream>
+#include <thread>
+
+#include "harness.hpp"
+#include "pipeline.hpp"
+#include "run_context.hpp"
+
+using namespace pixrep;
+
+namespace {
+
+struct Journal {
+    std::vector<std::string> calls;
+    int locks = 0;
+    bool busy = false;
+    std::atomic<bool> lose{false};
+    std::string joined() const {
+        std::string s;
+        for (const auto& c : calls) s += (s.empty() ? "" : " ") + c;
+        return s;
+    }
+};
+
+class FakeSession final : public TargetSession {
+public:
+    explicit FakeSession(Journal& j) : j_(j) {}
+    void lock(std::chrono::milliseconds) override {
+        if (j_.busy) throw LockBusy("another replication holds the lock on the target database");
+        ++j_.locks;
+    }
+    bool lost() const override { return j_.lose; }
+    std::string lost_reason() const override { return "lost the session holding the run's lock on the target (test)"; }
+
+private:
+    Journal& j_;
+};
+
+// A step that journals its calls and does what the test asks in a phase.
+class FakeStep final : public Step {
+public:
+    using Act = std::function<void(RunContext&)>;
+    FakeStep(std::string name, Journal& j, std::map<std::string, Act> acts = {}) : name_(std::move(name)), j_(j), acts_(std::move(acts)) {}
+    StepInfo info() const override { return {name_, "1.0.0", "a fake step"}; }
+    void declare(OptionTable& t) override { t.add("flag", flag_, "a flag"); }
+    void prepare(RunContext& ctx) override { act("prepare", ctx); }
+    void execute(RunContext& ctx) override { act("execute", ctx); }
+    void finish(RunContext&, const RunOutcome& o) override {
+        j_.calls.push_back(name_ + ".finish(" + (o.success ? "ok" : "failed:" + o.failed_step) + ")");
+    }
+
+private:
+    void act(const std::string& phase, RunContext& ctx) {
+        j_.calls.push_back(name_ + "." + phase);
+        if (acts_.count(phase)) acts_[phase](ctx);
+    }
+    std::string name_;
+    Journal& j_;
+    std::map<std::string, Act> acts_;
+    bool flag_ = false;
+};
+
+class PipelineTest : public ::testing::Test {
+protected:
+    int run(std::vector<std::pair<std::string, std::map<std::string, FakeStep::Act>>> steps, bool dry_run = false,
+            RawTable extra_run = {}) {
+        PipelineConfig cfg;
+        cfg.file = "test.toml";
+        cfg.run = {{"database_url", std::string("postgresql://u:pw@127.0.0.1:1/db"), 2},
+                   {"work_dir", dir_.path().string(), 3},
+                   {"max_retry_count", std::int64_t{2}, 4},
+                   {"retry_min_delay", std::string("1ms"), 5},
+                   {"retry_max_delay", std::string("2ms"), 6}};
+        cfg.run.insert(cfg.run.end(), extra_run.begin(), extra_run.end());
+        Pipeline p(cfg, log_, [](const std::string&) { return std::nullopt; });
+        for (auto& [name, acts] : steps) p.add_step(name, adopt_step(std::make_unique<FakeStep>(name, j_, acts)));
+        p.set_pg_restore(Tool{"/bin/true", "17.0", 17});
+        p.set_sessions([this](const Target&, std::chrono::milliseconds, std::function<bool()>, Logger&) {
+            return std::unique_ptr<TargetSession>(new FakeSession(j_));
+        });
+        p.validate();
+        return p.run(dry_run, &stop_);
+    }
+    std::string logs() const { return out_.str(); }
+
+    Journal j_;
+    std::ostringstream out_;
+    HostLogger log_{out_, HostLogger::Format::json, Level::debug};
+    pixtest::TempDir dir_;
+    std::atomic<bool> stop_{false};
+};
+
+FakeStep::Act thrower(ErrorKind kind, const std::string& msg, int times = 1000) {
+    auto left = std::make_shared<int>(times);
+    return [=](RunContext&) {
+        if ((*left)-- > 0) throw StepError(kind, msg);
+    };
+}
+
+RestorePlan two_tables() {
+    RestorePlan p;
+    for (int id : {1, 2}) {
+        TocEntry e;
+        e.id = DumpId{id};
+        e.desc = "TABLE";
+        e.schema = "public";
+        e.tag = id == 1 ? "users" : "answers";
+        e.table = "public." + e.tag;
+        p.entries.push_back(e);
+    }
+    return p;
+}
+
+}  // namespace
+
+TEST_F(PipelineTest, PhasesRunInOrderUnderTheLockThenFinish) {
+    EXPECT_EQ(run({{"a", {}}, {"b", {}}}), kExitOk);
+    EXPECT_EQ(j_.joined(), "a.prepare b.prepare a.execute b.execute a.finish(ok) b.finish(ok)");
+    EXPECT_EQ(j_.locks, 1);
+    EXPECT_NE(logs().find("\"msg\":\"replication succeeded\""), std::string::npos);
+}
+
+TEST_F(PipelineTest, FinishRunsAfterAFailureAndTheKindDecidesTheExitCode) {
+    EXPECT_EQ(run({{"a", {}}, {"b", {{"execute", thrower(ErrorKind::fatal, "disk on fire")}}}, {"c", {}}}), kExitRunFailed);
+    EXPECT_EQ(j_.joined(), "a.prepare b.prepare c.prepare a.execute b.execute a.finish(failed:b) b.finish(failed:b) c.finish(failed:b)");
+    EXPECT_NE(logs().find("replication failed: disk on fire"), std::string::npos);
+    j_.calls.clear();
+    EXPECT_EQ(run({{"a", {{"prepare", thrower(ErrorKind::config, "bad option")}}}, {"b", {}}}), kExitInvalid);
+    EXPECT_EQ(j_.joined(), "a.prepare a.finish(failed:a) b.finish(failed:a)") << "nothing executes after a configuration error";
+    j_.calls.clear();
+    EXPECT_EQ(run({{"a", {{"prepare", thrower(ErrorKind::input, "corrupt archive")}}}}), kExitInvalid);
+}
+
+TEST_F(PipelineTest, TransientFailuresAreRetriedThenTheRunSucceeds) {
+    EXPECT_EQ(run({{"a", {{"execute", thrower(ErrorKind::transient, "network down", 2)}}}}), kExitOk);
+    EXPECT_EQ(j_.joined(), "a.prepare a.execute a.prepare a.execute a.prepare a.execute a.finish(ok)");
+    EXPECT_NE(logs().find("\"msg\":\"attempt 1 failed: network down\""), std::string::npos);
+    EXPECT_NE(logs().find("\"msg\":\"attempt 2 failed: network down\""), std::string::npos);
+    EXPECT_NE(logs().find("\"attempts\":3"), std::string::npos);
+    EXPECT_EQ(j_.locks, 1) << "the lock is held across attempts";
+}
+
+TEST_F(PipelineTest, RetriesStopAtMaxRetryCountAndOtherExceptionsAreRetriedToo) {
+    EXPECT_EQ(run({{"a", {{"prepare", [](RunContext&) { throw std::logic_error("surprise"); }}}}}), kExitRunFailed);
+    EXPECT_EQ(std::count(j_.calls.begin(), j_.calls.end(), "a.prepare"), 3);
+    EXPECT_NE(logs().find("replication failed: surprise"), std::string::npos);
+}
+
+TEST_F(PipelineTest, AnotherRunHoldingTheLockMeansExit3BeforeAnythingRuns) {
+    j_.busy = true;
+    EXPECT_EQ(run({{"a", {}}}), kExitLocked);
+    EXPECT_EQ(j_.joined(), "a.finish(failed:)");
+}
+
+TEST_F(PipelineTest, ADryRunPreparesOnlyAndTakesNoLock) {
+    EXPECT_EQ(run({{"a", {}}, {"b", {}}}, true), kExitOk);
+    EXPECT_EQ(j_.joined(), "a.prepare b.prepare a.finish(ok) b.finish(ok)");
+    EXPECT_EQ(j_.locks, 0);
+}
+
+TEST_F(PipelineTest, NoStepChangesThePlanAfterTheRestorerSealedIt) {
+    auto source = [](RunContext& ctx) { ctx.adopt(Backup{}, two_tables()); };
+    auto restorer = [](RunContext& ctx) { EXPECT_EQ(ctx.seal_plan().restored_count(), 1u); };
+    auto shaper = [](RunContext& ctx) { ctx.exclude([](const TocEntry& e) { return e.tag == "answers"; }, "not wanted"); };
+    EXPECT_EQ(run({{"source", {{"prepare", source}}}, {"shaper", {{"prepare", shaper}}}, {"restorer", {{"prepare", restorer}}}}), kExitOk);
+    j_.calls.clear();
+    EXPECT_EQ(run({{"source", {{"prepare", source}}}, {"restorer", {{"prepare", [](RunContext& ctx) { ctx.seal_plan(); }}}},
+                   {"late", {{"prepare", shaper}}}}),
+              kExitInvalid);
+    EXPECT_NE(logs().find("step 'late' calls exclude() after 'restorer' sealed the restore plan: list 'late' before 'restorer'"),
+              std::string::npos)
+        << logs();
+    EXPECT_EQ(std::count(j_.calls.begin(), j_.calls.end(), "late.execute"), 0);
+}
+
+TEST_F(PipelineTest, ALostLockStopsTheRunWithItsReason) {
+    auto restore = [this](RunContext& ctx) {
+        j_.lose = true;
+        while (!ctx.env().stopping()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        throw StepError(ErrorKind::fatal, "restore interrupted by a stop request");
+    };
+    EXPECT_EQ(run({{"a", {{"execute", restore}}}}, false, {{"max_retry_count", std::int64_t{0}, 9}}), kExitRunFailed);
+    EXPECT_NE(logs().find("replication failed: lost the session holding the run's lock on the target (test)"), std::string::npos) << logs();
+}
+
+TEST_F(PipelineTest, DeferredWorkKnowsWhoAskedAndOrphansAreDropped) {
+    std::vector<Deferred> seen;
+    auto source = [](RunContext& ctx) { ctx.adopt(Backup{}, two_tables()); };
+    auto shaper = [](RunContext& ctx) {
+        ctx.add_work({"answers index", "INDEX", {"CREATE INDEX ..."}, "public.answers", {DumpId{2}}});
+        ctx.add_work({"users index", "INDEX", {"CREATE INDEX ..."}, "public.users", {DumpId{1}}});
+        ctx.exclude([](const TocEntry& e) { return e.tag == "answers"; }, "not wanted");
+    };
+    auto restorer = [&seen](RunContext& ctx) {
+        ctx.seal_plan();
+        seen = ctx.deferred();
+    };
+    EXPECT_EQ(run({{"source", {{"prepare", source}}}, {"shaper", {{"prepare", shaper}}}, {"restorer", {{"prepare", restorer}}}}), kExitOk);
+    ASSERT_EQ(seen.size(), 1u);
+    EXPECT_EQ(seen[0].label, "users index");
+    EXPECT_EQ(seen[0].by, "shaper");
+}
+
+TEST(HostRun, FiguresAndTimingsMayComeFromManyThreads) {
+    // pg-restore records timings from its progress reader and from its pool's threads at once.
+    HostEnv env;
+    std::ostringstream out;
+    HostLogger log(out, HostLogger::Format::json, Level::info);
+    HostRun run(env, log);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t)
+        threads.emplace_back([&run] {
+            for (int i = 0; i < 500; ++i) {
+                run.add_timing("INDEX", "idx", std::chrono::steady_clock::now(), 0.001);
+                run.add_figure("rows.public.t", 1);
+            }
+        });
+    for (auto& t : threads) t.join();
+    auto r = run.report();
+    EXPECT_EQ(r.timings.size(), 2000u);
+    EXPECT_EQ(r.figures["rows.public.t"].value, 2000);
+}

@@ -1,0 +1,158 @@
+// pg-restore's units without PostgreSQL: reading pg_restore's progress, scheduling deferred
+// work, deferring keys, and telling what a restore left out.
+#include <gtest/gtest.h>
+
+#include "keys.hpp"
+#include "progress.hpp"
+#include "scheduler.hpp"
+#include "verify.hpp"
+
+using namespace pixrep;
+using namespace pixrep::restore;
+
+namespace {
+
+TocEntry entry(int id, std::string desc, std::string tag, std::vector<int> deps = {}, std::string sql = "", std::string table = "") {
+    TocEntry e;
+    e.id = DumpId{id};
+    e.desc = std::move(desc);
+    e.schema = "public";
+    e.tag = std::move(tag);
+    for (int d : deps) e.deps.push_back(DumpId{d});
+    e.sql = std::move(sql);
+    e.table = std::move(table);
+    return e;
+}
+
+RestorePlan plan() {
+    RestorePlan p;
+    p.entries = {entry(218, "TABLE", "users", {}, "CREATE TABLE public.users (id integer);", "public.users"),
+                 entry(3453, "TABLE DATA", "users", {218}, "", "public.users"),
+                 entry(219, "TABLE", "answers", {}, "CREATE TABLE public.answers (id integer, \"userId\" integer);", "public.answers"),
+                 entry(3454, "TABLE DATA", "answers", {219}, "", "public.answers"),
+                 entry(3300, "CONSTRAINT", "users users_pkey", {218},
+                       "ALTER TABLE ONLY public.users\n    ADD CONSTRAINT users_pkey PRIMARY KEY (id);", "public.users"),
+                 entry(3301, "CONSTRAINT", "answers answers_pkey", {219},
+                       "ALTER TABLE ONLY public.answers\n    ADD CONSTRAINT answers_pkey PRIMARY KEY (id);", "public.answers"),
+                 entry(3400, "FK CONSTRAINT", "answers answers_userId_fkey", {219, 3300},
+                       "ALTER TABLE ONLY public.answers\n    ADD CONSTRAINT \"answers_userId_fkey\" FOREIGN KEY (\"userId\") REFERENCES public.users(id);",
+                       "public.answers"),
+                 entry(3500, "INDEX", "answers_user_idx", {219}, "CREATE INDEX answers_user_idx ON public.answers (\"userId\");", "public.answers")};
+    return p;
+}
+
+}  // namespace
+
+TEST(Progress, FollowsParallelItemsAndLoadedTables) {
+    auto p = plan();
+    Progress pr(p);
+    pr.line("pg_restore: connecting to database for restore", 0);
+    pr.line("pg_restore: processing item 218 TABLE users", 0.1);
+    pr.line("pg_restore: creating TABLE \"public.users\"", 0.1);
+    pr.line("pg_restore: entering main parallel loop", 0.5);
+    pr.line("pg_restore: launching item 3453 TABLE DATA users", 0.5);
+    pr.line("pg_restore: launching item 3454 TABLE DATA answers", 0.6);
+    EXPECT_EQ(pr.running(1.6), "TABLE DATA users (1s); TABLE DATA answers (1s)");
+    pr.line("pg_restore: finished item 3453 TABLE DATA users", 2.5);
+    EXPECT_EQ(pr.take_loaded(), std::vector<std::string>{"public.users"});
+    pr.line("pg_restore: finished item 3454 TABLE DATA answers", 3.0);
+    auto items = pr.take_finished();
+    ASSERT_EQ(items.size(), 3u);
+    EXPECT_EQ(items[0].desc, "TABLE");
+    EXPECT_EQ(items[0].tag, "public.users");
+    EXPECT_DOUBLE_EQ(items[0].end - items[0].start, 0.4);
+    EXPECT_EQ(items[1].desc, "TABLE DATA");
+    EXPECT_DOUBLE_EQ(items[1].end - items[1].start, 2.0);
+    EXPECT_EQ(pr.done(), 3);
+    EXPECT_EQ(pr.errors(), 0);
+}
+
+TEST(Progress, SerialRestoreWithoutIds) {
+    auto p = plan();
+    Progress pr(p);
+    pr.line("pg_restore: creating TABLE \"public.users\"", 0);
+    pr.line("pg_restore: processing data for table \"public.users\"", 1);
+    pr.line("pg_restore: creating INDEX \"public.answers_user_idx\"", 3);
+    pr.end(4);
+    auto items = pr.take_finished();
+    ASSERT_EQ(items.size(), 3u);
+    EXPECT_EQ(items[1].desc, "TABLE DATA");
+    EXPECT_EQ(items[1].tag, "public.users");
+    EXPECT_EQ(pr.take_loaded(), std::vector<std::string>{"public.users"});
+}
+
+TEST(Progress, RealErrorsCountOnlyUnknownSessionSettingsDoNot) {
+    auto p = plan();
+    Progress pr(p);
+    // pg_restore 17 into PostgreSQL 15, as observed: one such error per connection.
+    for (int i = 0; i < 3; ++i) {
+        pr.line("pg_restore: error: could not execute query: ERROR:  unrecognized configuration parameter \"transaction_timeout\"", i);
+        pr.line("Command was: SET transaction_timeout = 0;", i);
+    }
+    pr.line("pg_restore: warning: errors ignored on restore: 3", 4);
+    EXPECT_EQ(pr.errors(), 0);
+    EXPECT_EQ(pr.harmless(), 3);
+    EXPECT_EQ(pr.reported_ignored(), 3);
+    EXPECT_EQ(pr.unknown_settings(), std::vector<std::string>{"transaction_timeout"});
+    // The same error about a statement of the dump is a real one.
+    pr.line("pg_restore: error: could not execute query: ERROR:  unrecognized configuration parameter \"foo\"", 5);
+    pr.line("Command was: ALTER TABLE public.users SET (foo = 1);", 5);
+    pr.line("pg_restore: error: could not execute query: ERROR:  relation \"users\" already exists", 6);
+    EXPECT_EQ(pr.errors(), 2);
+    ASSERT_EQ(pr.first_errors().size(), 2u);
+    EXPECT_NE(pr.first_errors()[1].find("relation \"users\" already exists"), std::string::npos);
+    EXPECT_EQ(pr.take_new_errors().size(), 2u);
+}
+
+TEST(Scheduler, WorkWaitsForItsTableAndForTheWorkItAwaits) {
+    std::vector<Deferred> work{{"users_pkey", "CONSTRAINT", {"CREATE UNIQUE INDEX ..."}, "public.users", {DumpId{218}}, DumpId{3300}},
+                               {"fk", "FK CONSTRAINT", {"ALTER ... NOT VALID"}, "", {DumpId{219}, DumpId{3300}}, DumpId{3400}},
+                               {"answers index", "INDEX", {"CREATE INDEX ..."}, "public.answers", {}}};
+    Scheduler s(work);
+    EXPECT_FALSE(s.take());
+    s.table_loaded("public.answers");
+    EXPECT_EQ(s.take(), std::optional<std::size_t>(2));
+    EXPECT_FALSE(s.take());
+    s.table_loaded("public.users");
+    EXPECT_EQ(s.take(), std::optional<std::size_t>(0));
+    s.restore_over();
+    EXPECT_FALSE(s.take()) << "the foreign key waits for the key it references, built by deferred work";
+    s.done(0);
+    EXPECT_EQ(s.take(), std::optional<std::size_t>(1));
+    EXPECT_EQ(s.waiting(), 0u);
+    EXPECT_EQ(s.pending(), 2u);
+    s.done(1), s.done(2);
+    EXPECT_EQ(s.pending(), 0u);
+}
+
+TEST(KeyDeferrals, KeysNothingRestoredDependsOn) {
+    auto p = plan();
+    auto keys = key_deferrals(p);
+    // users_pkey is referenced by the restored foreign key: left to pg_restore.
+    ASSERT_EQ(keys.size(), 1u);
+    EXPECT_EQ(keys[0].id, DumpId{3301});
+    EXPECT_EQ(keys[0].work.table, "public.answers");
+    EXPECT_EQ(keys[0].work.sql, (std::vector<std::string>{"CREATE UNIQUE INDEX answers_pkey ON public.answers USING btree (id)",
+                                                          "ALTER TABLE ONLY public.answers ADD CONSTRAINT answers_pkey PRIMARY KEY USING INDEX answers_pkey"}));
+    // Once the foreign key is itself deferred, users_pkey can be built as an index too.
+    p.entries[6].fate = Fate::deferred;
+    EXPECT_EQ(key_deferrals(p).size(), 2u);
+    p.entries[0].sql = "CREATE TABLE public.users (id integer) PARTITION BY RANGE (id);";
+    EXPECT_EQ(key_deferrals(p).size(), 1u) << "partitioned tables keep their keys as they are";
+}
+
+TEST(MissingObjects, WhatThePlanCreatesMustBeThere) {
+    auto p = plan();
+    p.entries[1].rows = 3;
+    TargetObjects t;
+    t.relations = {{"public", "users"}, {"public", "answers"}, {"public", "answers_user_idx"}};
+    t.constraints = {{"public", "users", "users_pkey"}, {"public", "answers", "answers_pkey"}, {"public", "answers", "answers_userId_fkey"}};
+    EXPECT_TRUE(missing_objects(p, t).empty());
+    t.relations.erase({"public", "answers_user_idx"});
+    t.constraints.erase({"public", "answers", "answers_userId_fkey"});
+    t.empty_tables = {"public.users"};
+    EXPECT_EQ(missing_objects(p, t), (std::vector<std::string>{"TABLE DATA public.users", "FK CONSTRAINT public.answers answers_userId_fkey",
+                                                              "INDEX public.answers_user_idx"}));
+    p.entries[6].fate = Fate::excluded;
+    EXPECT_EQ(missing_objects(p, t).size(), 2u) << "what the plan leaves out is not expected";
+}

@@ -1,61 +1,100 @@
-// The web process: /health for the platform, /status for people and monitors. Boost.Beast, one
-// request at a time, which is plenty for a health check.
+#include "http_server.hpp"
+
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
 #include <chrono>
+#include <ctime>
+#include <memory>
 #include <thread>
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
-#include "http_server.hpp"
 #include "pipeline.hpp"
 #include "status.hpp"
+#include "status_page.hpp"
 
 namespace pixrep {
+namespace {
 
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = boost::asio::ip::tcp;
 
-int serve_http(int port, const std::string& target_url, const std::filesystem::path& work_dir, HostLogger& log,
-               const std::atomic<bool>* stop) {
+constexpr int kMaxClients = 32;
+constexpr std::chrono::seconds kDatabaseTimeout{3};
+
+void set_timeouts(tcp::socket& s, int seconds) {
+    timeval tv{seconds, 0};
+    ::setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ::setsockopt(s.native_handle(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+}
+
+void answer(int fd, const StatusSource& source) {
+    // Its own io_context: the thread may outlive serve_http's.
+    boost::asio::io_context io;
+    tcp::socket socket(io, tcp::v4(), fd);
+    boost::system::error_code ec;
+    socket.non_blocking(false, ec);
+    set_timeouts(socket, 10);
+    beast::flat_buffer buffer;
+    http::request<http::string_body> req;
+    http::read(socket, buffer, req, ec);
+    if (ec) return;
+    http::response<http::string_body> res;
+    res.version(req.version());
+    res.keep_alive(false);
+    res.set(http::field::content_type, "application/json");
+    res.set(http::field::cache_control, "no-store");
+    std::string target(req.target());
+    if (auto q = target.find('?'); q != std::string::npos) target.erase(q);
+    res.result(http::status::ok);
+    if (target == "/health") {
+        res.body() = R"({"status":"ok"})";
+    } else if (target == "/status") {
+        auto runs = read_history(source.conninfo, source.schema, 10, source.work_dir, kDatabaseTimeout);
+        res.body() = nlohmann::json{{"last_run", runs.empty() ? nlohmann::json(nullptr) : runs[0]}, {"runs", runs}}.dump();
+    } else if (target == "/") {
+        auto runs = read_history(source.conninfo, source.schema, 30, source.work_dir, kDatabaseTimeout);
+        res.set(http::field::content_type, "text/html; charset=utf-8");
+        res.body() = render_status_page(runs, std::time(nullptr));
+    } else {
+        res.result(http::status::not_found);
+        res.body() = R"({"error":"not found; try /, /health or /status"})";
+    }
+    res.prepare_payload();
+    http::write(socket, res, ec);
+    socket.shutdown(tcp::socket::shutdown_both, ec);
+}
+
+}  // namespace
+
+int serve_http(int port, const StatusSource& source, HostLogger& log, const std::atomic<bool>* stop) {
     boost::asio::io_context io;
     tcp::acceptor acceptor(io, tcp::endpoint(tcp::v4(), static_cast<unsigned short>(port)));
     acceptor.non_blocking(true);
     log.info("web endpoint listening", {{"port", static_cast<std::int64_t>(acceptor.local_endpoint().port())}});
+    auto clients = std::make_shared<std::atomic<int>>(0);
     while (!(stop && stop->load())) {
         tcp::socket socket(io);
         boost::system::error_code ec;
         acceptor.accept(socket, ec);
         if (ec == boost::asio::error::would_block || ec == boost::asio::error::try_again) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
             continue;
         }
         if (ec) continue;
-        socket.non_blocking(false);
-        beast::flat_buffer buffer;
-        http::request<http::string_body> req;
-        http::read(socket, buffer, req, ec);
-        if (ec) continue;
-        http::response<http::string_body> res;
-        res.version(req.version());
-        res.set(http::field::content_type, "application/json");
-        res.keep_alive(false);
-        std::string target(req.target());
-        if (target == "/health") {
-            res.result(http::status::ok);
-            res.body() = R"({"status":"ok"})";
-        } else if (target == "/" || target == "/status") {
-            auto status = read_status(target_url, work_dir);
-            res.result(http::status::ok);
-            res.body() = nlohmann::json{{"last_run", status ? *status : nlohmann::json(nullptr)}}.dump();
-        } else {
-            res.result(http::status::not_found);
-            res.body() = R"({"error":"not found; try /health or /status"})";
-        }
-        res.prepare_payload();
-        http::write(socket, res, ec);
-        socket.shutdown(tcp::socket::shutdown_both, ec);
+        if (*clients >= kMaxClients) continue;  // dropped: a flood must not exhaust the process
+        int fd = ::dup(socket.native_handle());
+        if (fd < 0) continue;
+        ++*clients;
+        std::thread([fd, source, clients] {
+            answer(fd, source);
+            --*clients;
+        }).detach();
     }
     log.info("web endpoint stopping: signal received");
     return kExitOk;

@@ -1,5 +1,5 @@
 #pragma once
-// The web process: /health for the platform, /status for people and monitors.
+// The web process: /health for the platform, /status (JSON) for monitors, / (a page) for people.
 #include <atomic>
 #include <filesystem>
 #include <string>
@@ -8,9 +8,16 @@
 
 namespace pixrep {
 
-/// Serves /health and /status (the last run's outcome) on `port` until a stop is requested;
-/// returns the exit code.
-int serve_http(int port, const std::string& target_conninfo, const std::filesystem::path& work_dir, HostLogger& log,
-               const std::atomic<bool>* stop);
+/// Where the web process reads the runs' history.
+struct StatusSource {
+    std::string conninfo;             ///< The target ("" when DATABASE_URL is not set).
+    std::string schema;               ///< The tool's home schema.
+    std::filesystem::path work_dir;   ///< Where last-run.json may be.
+};
+
+/// Serves /health, /status and / on `port` until a stop is requested; returns the exit code.
+/// Each connection gets its own thread and time limits: no client, and no silent database,
+/// keeps /health from answering.
+int serve_http(int port, const StatusSource& source, HostLogger& log, const std::atomic<bool>* stop);
 
 }  // namespace pixrep

@@ -107,9 +107,9 @@ int main(int argc, char** argv) {
         if (*serve) {
             // The web process needs no plugin, and reads the target only if it can.
             auto settings = pixrep::resolve_run_settings(cfg, pixrep::process_env(), nullptr, true);
-            std::string conninfo;
-            if (!settings.database_url.empty()) conninfo = pixrep::make_target(settings.database_url, "DATABASE_URL").conninfo;
-            return exit_for_signal(pixrep::serve_http(port, conninfo, settings.work_dir, log, &g_stop));
+            pixrep::StatusSource source{"", settings.home_schema, settings.work_dir};
+            if (!settings.database_url.empty()) source.conninfo = pixrep::make_target(settings.database_url, "DATABASE_URL").conninfo;
+            return exit_for_signal(pixrep::serve_http(port, source, log, &g_stop));
         }
         if (*plugins) {
             auto settings = pixrep::resolve_run_settings(cfg, pixrep::process_env(), nullptr, true);

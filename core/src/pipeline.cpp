@@ -57,6 +57,9 @@ void RunSettings::declare(OptionTable& t) {
     t.add("time_zone", time_zone, "IANA time zone of the schedule").env("SCHEDULE_TIME_ZONE");
     t.add("pg_restore", pg_restore, "pg_restore binary to use; \"\" = the newest found on PATH or in /usr/lib/postgresql/*/bin")
         .env("PG_RESTORE_BIN");
+    t.add("home_schema", home_schema, "The tool's own schema in the target: run history, access rules; kept across runs")
+        .env("REPLICATION_SCHEMA");
+    t.add("grant_read_to", grant_read_to, "Roles granted read access to everything restored, after each run").env("GRANT_READ_TO");
 }
 
 RunSettings resolve_run_settings(const PipelineConfig& config, const EnvLookup& env, std::vector<std::string>* warnings,
@@ -127,6 +130,8 @@ void Pipeline::validate() {
     }
     if (steps_.empty()) throw StepError(ErrorKind::config, config_.file.string() + ": every step is disabled");
     target_ = make_target(settings_.database_url, "DATABASE_URL");
+    if (settings_.home_schema.empty() || settings_.home_schema == "public" || settings_.home_schema.rfind("pg_", 0) == 0)
+        throw StepError(ErrorKind::config, "REPLICATION_SCHEMA '" + settings_.home_schema + "' cannot be the tool's own schema");
     log_.add_secret(target_.password);
     if (settings_.schedule) {
         try {
@@ -165,7 +170,19 @@ struct Pipeline::Attempt {
     RunOutcome outcome;
 };
 
-void Pipeline::attempt(Attempt& a) {
+namespace {
+
+// The schemas the restore fills: those of what it creates, and public.
+std::vector<std::string> restored_schemas(const RestorePlan& plan) {
+    std::set<std::string> s{"public"};
+    for (const auto& e : plan.entries)
+        if (e.created() && e.schema != "-") s.insert(e.schema);
+    return {s.begin(), s.end()};
+}
+
+}  // namespace
+
+void Pipeline::attempt(Attempt& a, TargetSession* session) {
     auto run_phase = [&](const char* phase, auto&& call) {
         for (auto& s : steps_) {
             if (a.run.env().stopping()) throw StepError(ErrorKind::fatal, "stopped by signal");
@@ -188,7 +205,13 @@ void Pipeline::attempt(Attempt& a) {
     };
     run_phase("prepare", [&](Step& st) { st.prepare(a.run); });
     a.run.end_prepare();
-    if (!a.run.env().dry_run()) run_phase("execute", [&](Step& st) { st.execute(a.run); });
+    if (!a.run.env().dry_run()) {
+        const auto schemas = restored_schemas(a.run.plan());
+        if (session) log_.debug("access rules saved", {{"rules", static_cast<std::int64_t>(session->save_access(schemas))}});
+        run_phase("execute", [&](Step& st) { st.execute(a.run); });
+        if (session)
+            for (const auto& m : session->reapply_access(schemas)) log_.warn("access rule not re-applied: " + m);
+    }
     a.outcome.success = true;
 }
 
@@ -220,6 +243,8 @@ int Pipeline::run(bool dry_run, const std::atomic<bool>* stop) {
     env.work_dir_ = ws->path();
     env.dry_run_ = dry_run;
     env.pg_restore_ = pg_restore_.value_or(Tool{});
+    env.home_schema_ = settings_.home_schema;
+    std::optional<std::int64_t> run_id;
     env.stopping_ = [&] { return signalled() || (session && session->lost()); };
 
     const std::int64_t max_retries = std::max<std::int64_t>(0, settings_.max_retry_count);
@@ -241,11 +266,13 @@ int Pipeline::run(bool dry_run, const std::atomic<bool>* stop) {
             // overlap, and a target that refuses our credentials fails the run at once.
             if (!dry_run && (!session || session->lost())) {
                 session.reset();
-                session = sessions_(target_, settings_.lock_keepalive, signalled, log_);
+                session = sessions_(target_, {settings_.home_schema, settings_.grant_read_to}, settings_.lock_keepalive, signalled, log_);
                 session->lock(settings_.lock_timeout);
                 log_.debug("target lock acquired");
+                // From here on, the target says a run is going: a killed run never leaves a stale "success".
+                if (!run_id) run_id = session->begin();
             }
-            attempt(a);
+            attempt(a, session.get());
         } catch (const LockBusy& e) {
             a.outcome.error = log_.redact(e.what());
             code = kExitLocked;
@@ -289,7 +316,11 @@ int Pipeline::run(bool dry_run, const std::atomic<bool>* stop) {
         auto rep = format_report(a.run.report(), a.outcome);
         log_.info("run report", rep.fields);
         std::cerr << rep.text;
-        if (!dry_run) record_status(target_, settings_.work_dir, status_json(a.run.backup(), a.outcome, code), log_);
+        if (!dry_run) {
+            auto status = status_json(a.run.backup(), a.outcome, code, a.run.report());
+            write_last_run(settings_.work_dir, status, log_);
+            if (session && run_id) session->end(*run_id, status, log_);
+        }
         Fields end{{"duration_ms", ms(a.outcome.seconds)}, {"attempts", static_cast<std::int64_t>(attempt_no)}};
         if (a.outcome.success) {
             log_.info(dry_run ? "plan preview done" : "replication succeeded", end);

@@ -40,6 +40,8 @@ struct RunSettings {
     std::optional<std::string> schedule;
     std::string time_zone = "UTC";
     std::string pg_restore;
+    std::string home_schema = "pix_db_replication";
+    std::vector<std::string> grant_read_to;
 
     /// Declares the [run] options, bound to the fields above.
     void declare(OptionTable& t);
@@ -87,7 +89,7 @@ public:
 
 private:
     struct Attempt;
-    void attempt(Attempt& a);
+    void attempt(Attempt& a, TargetSession* session);
     void finish_all(Attempt& a);
 
     PipelineConfig config_;

@@ -18,6 +18,7 @@ public:
     bool dry_run_ = false;
     int attempt_ = 1;
     Tool pg_restore_;
+    std::string home_schema_;
     std::function<bool()> stopping_;
 
     const Target& target() const override { return target_; }
@@ -27,6 +28,7 @@ public:
     int attempt() const override { return attempt_; }
     bool sleep_for(std::chrono::milliseconds d) const override;
     const Tool& pg_restore() const override { return pg_restore_; }
+    const std::string& home_schema() const override { return home_schema_; }
 };
 
 /// One attempt of a run: the backup, the plan, the deferred work and the report so far.

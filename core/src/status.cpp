@@ -1,21 +1,20 @@
 #include "status.hpp"
 
 #include <cmath>
-#include <cstring>
-#include <ctime>
 #include <fstream>
 
-#include <pqxx/pqxx>
-
-#include "cron.hpp"
+#include "db.hpp"
+#include "files.hpp"
+#include "home.hpp"
+#include "pg_conn.hpp"
 
 namespace pixrep {
 
-nlohmann::json status_json(const Backup* backup, const RunOutcome& outcome, int code) {
+nlohmann::json status_json(const Backup* backup, const RunOutcome& outcome, int code, const RunReport& report) {
+    auto tenths = [](double s) { return std::round(s * 10) / 10; };
     nlohmann::json j;
     j["status"] = outcome.success ? "success" : "failure";
-    j["finished_at"] = format_utc(std::time(nullptr));
-    j["duration_s"] = std::round(outcome.seconds * 10) / 10;
+    j["duration_s"] = tenths(outcome.seconds);
     j["attempts"] = outcome.attempt;
     j["exit_code"] = code;
     j["error"] = outcome.error.empty() ? nlohmann::json(nullptr) : nlohmann::json(outcome.error);
@@ -24,40 +23,44 @@ nlohmann::json status_json(const Backup* backup, const RunOutcome& outcome, int 
         j["backup_name"] = backup->name;
         j["backup_created_at"] = backup->created_at;
     }
+    nlohmann::json steps = nlohmann::json::object(), rows = nlohmann::json::object(), figures = nlohmann::json::object();
+    for (const auto& [label, s] : report.step_seconds) {
+        auto step = label.substr(0, label.find(" ("));
+        steps[step] = tenths(steps.value(step, 0.0) + s);
+    }
+    for (const auto& [name, f] : report.figures) {
+        if (name.rfind("rows.", 0) == 0) rows[name.substr(5)] = static_cast<std::int64_t>(f.value);
+        else figures[name] = f.value;
+    }
+    j["steps"] = steps;
+    j["rows"] = rows;
+    j["figures"] = figures;
     return j;
 }
 
-void record_status(const Target& target, const std::filesystem::path& work_dir, const nlohmann::json& j, Logger& log) {
-    // The web process runs in another container: the target database itself carries the last
-    // run's outcome, as its comment (a database survives DROP OWNED). A copy goes to the work dir.
-    std::ofstream(work_dir / "last-run.json") << j.dump() << "\n";
+void write_last_run(const std::filesystem::path& work_dir, const nlohmann::json& status, Logger& log) {
     try {
-        pqxx::connection c(target.conninfo);
-        pqxx::nontransaction tx(c);
-        tx.exec("COMMENT ON DATABASE " + c.quote_name(tx.exec("SELECT current_database()")[0][0].as<std::string>()) + " IS " +
-                tx.quote(std::string(kStatusPrefix) + j.dump()));
+        common::write_file_checked(work_dir / "last-run.json", status.dump() + "\n");
     } catch (const std::exception& e) {
-        log.warn("could not record the run's outcome in the target database", {{"error", log.redact(e.what())}});
+        log.warn(std::string("could not write last-run.json: ") + e.what());
     }
 }
 
-std::optional<nlohmann::json> read_status(const std::string& conninfo, const std::filesystem::path& work_dir) {
-    try {
-        pqxx::connection c(conninfo);
-        pqxx::nontransaction tx(c);
-        auto r = tx.exec("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = current_database()");
-        if (!r.empty() && !r[0][0].is_null()) {
-            auto text = r[0][0].as<std::string>();
-            if (text.rfind(kStatusPrefix, 0) == 0) return nlohmann::json::parse(text.substr(std::strlen(kStatusPrefix)));
+nlohmann::json read_history(const std::string& conninfo, const std::string& schema, int limit, const std::filesystem::path& work_dir,
+                            std::chrono::milliseconds timeout) {
+    if (!conninfo.empty()) try {
+            PgConn c(conninfo + " application_name='pix-db-replication serve'", "target", timeout, nullptr);
+            c.exec("SET statement_timeout = " + std::to_string(timeout.count()));
+            if (c.scalar("SELECT to_regclass($1) IS NOT NULL", {common::quote_ident(schema) + ".runs"}) == std::optional<std::string>("t"))
+                return read_runs(c, schema, limit);
+        } catch (const std::exception&) {
         }
-    } catch (const std::exception&) {
-    }
     std::ifstream in(work_dir / "last-run.json");
-    if (!in) return std::nullopt;
+    if (!in) return nlohmann::json::array();
     try {
-        return nlohmann::json::parse(in);
+        return nlohmann::json::array({nlohmann::json::parse(in)});
     } catch (const std::exception&) {
-        return std::nullopt;
+        return nlohmann::json::array();
     }
 }
 

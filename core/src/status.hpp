@@ -1,5 +1,5 @@
 #pragma once
-// The last run's outcome, where the web process (another container) can read it.
+// A run's outcome as the history keeps it, and where the web process finds the history.
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -10,16 +10,16 @@
 
 namespace pixrep {
 
-/// Prefix of the target database's comment that carries the last run's outcome.
-inline constexpr const char* kStatusPrefix = "pix-db-replication last run: ";
+/// The outcome of a run as JSON: status, exit code, attempts, error, backup, duration, time per
+/// step, rows per table and the other figures of its report.
+nlohmann::json status_json(const Backup* backup, const RunOutcome& outcome, int code, const RunReport& report);
 
-/// The outcome of a run as JSON.
-nlohmann::json status_json(const Backup* backup, const RunOutcome& outcome, int code);
+/// Writes `status` to <work_dir>/last-run.json (for a look on the machine); failures are logged.
+void write_last_run(const std::filesystem::path& work_dir, const nlohmann::json& status, Logger& log);
 
-/// Stores `status` in the target and in `work_dir`; failures are logged, never thrown.
-void record_status(const Target& target, const std::filesystem::path& work_dir, const nlohmann::json& status, Logger& log);
-
-/// The last run's outcome as recorded on `target_conninfo` (or in `work_dir`), if any.
-std::optional<nlohmann::json> read_status(const std::string& target_conninfo, const std::filesystem::path& work_dir);
+/// The last `limit` runs, newest first: from the tool's home in the target when it answers
+/// within `timeout`, else the local last-run.json, else nothing.
+nlohmann::json read_history(const std::string& conninfo, const std::string& schema, int limit,
+                            const std::filesystem::path& work_dir, std::chrono::milliseconds timeout);
 
 }  // namespace pixrep

@@ -7,10 +7,12 @@
 #include <mutex>
 #include <thread>
 
-#include <pqxx/pqxx>
+#include <unistd.h>
 
 #include <pixrep/step.hpp>
 
+#include "home.hpp"
+#include "pg_conn.hpp"
 #include "pg_errors.hpp"
 #include "wait.hpp"
 
@@ -67,10 +69,12 @@ Target make_target(const std::string& text, const std::string& variable) {
 
 namespace {
 
+constexpr std::chrono::seconds kConnectTimeout{10};
+
 class PgSession final : public TargetSession {
 public:
-    PgSession(Target target, std::chrono::milliseconds keepalive, std::function<bool()> stopping, Logger& log)
-        : target_(std::move(target)), keepalive_(keepalive), stopping_(std::move(stopping)), log_(log) {}
+    PgSession(Target target, HomeSettings home, std::chrono::milliseconds keepalive, std::function<bool()> stopping, Logger& log)
+        : target_(std::move(target)), home_(std::move(home)), keepalive_(keepalive), stopping_(std::move(stopping)), log_(log) {}
     ~PgSession() override {
         {
             std::lock_guard<std::mutex> lock(mu_);
@@ -81,15 +85,10 @@ public:
     }
 
     void lock(std::chrono::milliseconds wait) override {
-        try {
-            conn_ = std::make_unique<pqxx::connection>(target_.conninfo + " application_name='pix-db-replication lock'");
-        } catch (const std::exception& e) {
-            throw common::connect_error(target_.label, e.what());
-        }
+        conn_ = connect("lock");
         const auto deadline = std::chrono::steady_clock::now() + wait;
         for (;;) {
-            pqxx::nontransaction tx(*conn_);
-            if (tx.exec("SELECT pg_try_advisory_lock(" + std::to_string(kLockKey) + ")")[0][0].as<bool>()) break;
+            if (conn_->scalar("SELECT pg_try_advisory_lock(" + std::to_string(kLockKey) + ")") == std::optional<std::string>("t")) break;
             if (std::chrono::steady_clock::now() >= deadline)
                 throw LockBusy("another replication holds the lock on the target database (advisory lock " +
                                std::to_string(kLockKey) + "); not starting a second one");
@@ -104,7 +103,40 @@ public:
         return reason_;
     }
 
+    std::int64_t begin() override {
+        auto c = connect("home");
+        Home home(*c, home_.schema);
+        home.ensure();
+        for (const auto& r : home_.readers)
+            if (c->scalar("SELECT count(*) FROM pg_roles WHERE rolname = $1", {r}) != std::optional<std::string>("1"))
+                throw StepError(ErrorKind::config, "GRANT_READ_TO names role '" + r + "', which does not exist in the target");
+        char host[256] = {0};
+        ::gethostname(host, sizeof host - 1);
+        return home.begin_run(host, static_cast<long>(::getpid()));
+    }
+    std::size_t save_access(const std::vector<std::string>& schemas) override {
+        auto c = connect("home");
+        return Home(*c, home_.schema).save_access_rules(schemas);
+    }
+    std::vector<std::string> reapply_access(const std::vector<std::string>& schemas) override {
+        auto c = connect("home");
+        return Home(*c, home_.schema).reapply_access_rules(schemas, home_.readers);
+    }
+    void end(std::int64_t id, const nlohmann::json& outcome, Logger& log) override {
+        try {
+            auto c = connect("home");
+            Home(*c, home_.schema).end_run(id, outcome);
+        } catch (const std::exception& e) {
+            log.warn("could not record the run's outcome in the target database", {{"error", log.redact(e.what())}});
+        }
+    }
+
 private:
+    std::unique_ptr<PgConn> connect(const std::string& purpose) {
+        return std::make_unique<PgConn>(target_.conninfo + " application_name='pix-db-replication " + purpose + "'", target_.label,
+                                        kConnectTimeout, stopping_);
+    }
+
     // The lock lives as long as its session: a query now and then keeps any proxy from closing
     // it as idle, and tells us at once when it was closed anyway.
     void keep_alive() {
@@ -113,8 +145,7 @@ private:
             lock.unlock();
             std::string error;
             try {
-                pqxx::nontransaction tx(*conn_);
-                tx.exec("SELECT 1");
+                conn_->exec("SELECT 1");
             } catch (const std::exception& e) {
                 error = common::one_line(e.what());
             }
@@ -130,10 +161,11 @@ private:
     }
 
     Target target_;
+    HomeSettings home_;
     std::chrono::milliseconds keepalive_;
     std::function<bool()> stopping_;
     Logger& log_;
-    std::unique_ptr<pqxx::connection> conn_;
+    std::unique_ptr<PgConn> conn_;
     std::thread thread_;
     mutable std::mutex mu_;
     std::condition_variable cv_;
@@ -145,8 +177,8 @@ private:
 }  // namespace
 
 TargetSessionFactory postgres_sessions() {
-    return [](const Target& t, std::chrono::milliseconds keepalive, std::function<bool()> stopping, Logger& log) {
-        return std::unique_ptr<TargetSession>(new PgSession(t, keepalive, std::move(stopping), log));
+    return [](const Target& t, const HomeSettings& home, std::chrono::milliseconds keepalive, std::function<bool()> stopping, Logger& log) {
+        return std::unique_ptr<TargetSession>(new PgSession(t, home, keepalive, std::move(stopping), log));
     };
 }
 

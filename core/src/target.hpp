@@ -1,11 +1,16 @@
 #pragma once
 // The target database from the host's side: DATABASE_URL parsed once into every form the steps
-// need, and the session that holds the run's lock on the target for the whole run.
+// need, and the session that holds the run's lock on the target for the whole run and keeps
+// the run's record in the tool's home.
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include <pixrep/context.hpp>
 
@@ -24,7 +29,14 @@ public:
     using std::runtime_error::runtime_error;
 };
 
-/// The run's hold on the target: an advisory lock, kept alive for the whole run.
+/// What the host keeps in the target besides the replica.
+struct HomeSettings {
+    std::string schema;                ///< The tool's own schema.
+    std::vector<std::string> readers;  ///< Roles granted read access to everything restored (GRANT_READ_TO).
+};
+
+/// The run's hold on the target: an advisory lock kept alive for the whole run, and the run's
+/// record in the tool's home.
 class TargetSession {
 public:
     virtual ~TargetSession() = default;
@@ -35,11 +47,20 @@ public:
     virtual bool lost() const = 0;
     /// Why it was lost, for the run's error.
     virtual std::string lost_reason() const = 0;
+    /// Creates the tool's home if needed, checks the readers exist, records the run as running;
+    /// returns the run's id there.
+    virtual std::int64_t begin() = 0;
+    /// Saves the role's access rules on `schemas` before the emptying; returns how many are saved.
+    virtual std::size_t save_access(const std::vector<std::string>& schemas) = 0;
+    /// Re-applies them after the restore, and the readers' access; returns what could not be.
+    virtual std::vector<std::string> reapply_access(const std::vector<std::string>& schemas) = 0;
+    /// Records how run `id` ended; never throws.
+    virtual void end(std::int64_t id, const nlohmann::json& outcome, Logger& log) = 0;
 };
 
 /// Makes the session of a run on `target`; `stopping` interrupts waits.
 using TargetSessionFactory = std::function<std::unique_ptr<TargetSession>(
-    const Target& target, std::chrono::milliseconds keepalive, std::function<bool()> stopping, Logger& log)>;
+    const Target& target, const HomeSettings& home, std::chrono::milliseconds keepalive, std::function<bool()> stopping, Logger& log)>;
 
 /// The real one: a PostgreSQL session holding pg_advisory_lock, with a query every `keepalive`
 /// so that no proxy finds it silent (Scalingo's closes silent sessions after 30 minutes).

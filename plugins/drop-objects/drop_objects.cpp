@@ -1,53 +1,136 @@
-// Empties the target as the original did (DROP OWNED BY CURRENT_USER CASCADE), in one
-// transaction so a failure leaves the previous copy whole.
+// Empties the target of the previous replica: every object the target role owns outside the
+// system schemas and the tool's own schema, dropped by kind in one transaction, so that a
+// failure (or a stop) leaves the previous copy whole. Not DROP OWNED: that also removed the
+// default privileges the readers' access rests on, and would drop the tool's own schema.
+#include <chrono>
+#include <set>
+
 #include <pixrep/step_export.hpp>
 
 #include "db.hpp"
+#include "drop_sql.hpp"
 
 namespace {
 
 using namespace pixrep;
+using Clock = std::chrono::steady_clock;
+
+std::vector<drop::Object> objects(pqxx::transaction_base& tx, const std::string& sql) {
+    std::vector<drop::Object> out;
+    for (const auto& r : tx.exec(sql))
+        out.push_back({r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::string>(), r[3].as<std::string>(), r[4].as<std::string>()});
+    return out;
+}
+
+std::string listed(const std::vector<std::string>& items) {
+    std::string s;
+    for (std::size_t i = 0; i < std::min<std::size_t>(5, items.size()); ++i) s += (i ? ", " : "") + items[i];
+    return s + (items.size() > 5 ? ", ..." : "");
+}
 
 class DropObjectsStep final : public Step {
 public:
     StepInfo info() const override {
-        return {"drop-objects", "1.0.0", "Drops every object the target role owns, then recreates schema public if it went with them"};
+        return {"drop-objects", "1.0.0", "Drops every object the target role owns (but the tool's own schema), then recreates schema public if needed"};
     }
 
     void declare(OptionTable& t) override {
         t.add("ensure_schemas", schemas_, "Schemas that must exist after the drop (the dump assumes public exists)");
+        t.add("lock_timeout", lock_budget_, "How long the drop may wait, in all, for readers' locks on the replica's tables")
+            .env("DROP_LOCK_TIMEOUT");
+        t.add("lock_try", lock_try_, "How long one try waits for a lock; new readers queue behind it only this long");
+    }
+
+    void configure(Logger&) override {
+        if (lock_try_ < std::chrono::milliseconds(100)) throw StepError(ErrorKind::config, "option 'lock_try' must be at least 100ms");
     }
 
     void prepare(RunContext& ctx) override {
+        const std::string& home = ctx.env().home_schema();
+        if (auto clash = drop::in_schema(ctx.plan(), home); !clash.empty())
+            throw StepError(ErrorKind::input, "the backup holds " + std::to_string(clash.size()) + " object(s) in schema '" + home +
+                                                  "', the tool's own schema in the target (" + listed(clash) +
+                                                  "): set REPLICATION_SCHEMA to another name");
         if (ctx.env().dry_run()) return;
-        // Checked before the source's work is used, and long before anything is dropped.
+        // Checked before anything is dropped: who we are, and what we could not drop.
         common::Session s(ctx.env(), "drop-objects");
-        auto r = s.run([](pqxx::connection& c) {
-            pqxx::nontransaction tx(c);
-            return tx.exec("SELECT current_user, rolsuper FROM pg_roles WHERE rolname = current_user");
+        s.run([&](pqxx::connection& c) {
+            pqxx::read_transaction tx(c);
+            auto r = tx.exec("SELECT current_user, rolsuper FROM pg_roles WHERE rolname = current_user");
+            if (!r.empty() && r[0][1].as<bool>())
+                throw StepError(ErrorKind::config, "DATABASE_URL connects as superuser '" + r[0][0].as<std::string>() +
+                                                       "': refusing to DROP OWNED BY a superuser, which would drop objects of the whole "
+                                                       "cluster; connect as the role that owns the target database");
+            std::set<std::string> schemas{"public"};
+            for (const auto& e : ctx.plan().entries)
+                if (e.created() && e.schema != "-") schemas.insert(e.schema);
+            auto clash = drop::collisions(ctx.plan(), objects(tx, drop::foreign_objects_sql({schemas.begin(), schemas.end()})));
+            if (clash.empty()) return;
+            std::vector<std::string> names;
+            for (const auto& o : clash) names.push_back(o.kind + " " + (o.schema.empty() ? "" : o.schema + ".") + o.name + " (owner " + o.owner + ")");
+            throw StepError(ErrorKind::config, "the target already holds " + std::to_string(clash.size()) +
+                                                   " object(s) the backup brings, owned by another role, which " + r[0][0].as<std::string>() +
+                                                   " cannot drop: " + listed(names) + "; drop them, or have their owner do it");
         });
-        if (!r.empty() && r[0][1].as<bool>())
-            throw StepError(ErrorKind::config, "DATABASE_URL connects as superuser '" + r[0][0].as<std::string>() +
-                                                   "': refusing to DROP OWNED BY a superuser, which would drop objects of the whole cluster; "
-                                                   "connect as the role that owns the target database");
     }
 
     void execute(RunContext& ctx) override {
         common::Session s(ctx.env(), "drop-objects");
-        s.run([&](pqxx::connection& c) {
-            pqxx::work tx(c);
-            auto role = tx.exec("SELECT current_user")[0][0].as<std::string>();
-            auto before = tx.exec("SELECT count(*) FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner WHERE r.rolname = current_user")[0][0]
-                              .as<long long>();
-            tx.exec("DROP OWNED BY CURRENT_USER CASCADE");
-            for (const auto& schema : schemas_) tx.exec("CREATE SCHEMA IF NOT EXISTS " + common::quote_ident(schema));
-            tx.commit();
-            ctx.log().info("dropped every object owned by " + role, {{"relations_dropped", static_cast<std::int64_t>(before)}});
-        });
+        const auto t0 = Clock::now();
+        for (int tries = 1;; ++tries) {
+            try {
+                auto [role, dropped] = drop_all(ctx, s);
+                ctx.log().info("dropped every object owned by " + role + " (but schema " + ctx.env().home_schema() + ")",
+                               {{"objects_dropped", dropped}, {"tries", static_cast<std::int64_t>(tries)}});
+                return;
+            } catch (const pqxx::sql_error& e) {
+                if (e.sqlstate() != "55P03") throw;  // lock_not_available
+            }
+            // Readers hold locks: wait a little and try again, rather than queue every new reader
+            // behind a drop that waits for a long query.
+            if (Clock::now() - t0 >= lock_budget_) throw blocked(s, Clock::now() - t0);
+            if (!ctx.env().sleep_for(std::chrono::seconds(1))) throw StepError(ErrorKind::fatal, "stopped while waiting for readers' locks");
+        }
     }
 
 private:
+    std::pair<std::string, std::int64_t> drop_all(RunContext& ctx, common::Session& s) {
+        return s.run([&](pqxx::connection& c) {
+            pqxx::work tx(c);
+            tx.exec("SET LOCAL lock_timeout = '" + std::to_string(lock_try_.count()) + "ms'");
+            auto role = tx.exec("SELECT current_user")[0][0].as<std::string>();
+            auto owned = objects(tx, drop::owned_objects_sql(ctx.env().home_schema()));
+            for (const auto& o : owned) tx.exec(drop::drop_statement(o));
+            for (const auto& schema : schemas_) tx.exec("CREATE SCHEMA IF NOT EXISTS " + common::quote_ident(schema));
+            tx.commit();
+            return std::make_pair(role, static_cast<std::int64_t>(owned.size()));
+        });
+    }
+
+    // Who holds locks on the replica's tables, for the message.
+    StepError blocked(common::Session& s, Clock::duration waited) {
+        std::vector<std::string> who;
+        s.run([&](pqxx::connection& c) {
+            pqxx::read_transaction tx(c);
+            for (const auto& r : tx.exec(
+                     "SELECT DISTINCT a.pid, coalesce(a.usename::text, '?'), coalesce(a.application_name, ''), coalesce(a.state, ''), "
+                     "coalesce(to_char(a.xact_start, 'HH24:MI:SS'), '') FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+                     "JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.granted AND l.pid <> pg_backend_pid() "
+                     "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+                     "AND c.relowner = (SELECT oid FROM pg_roles WHERE rolname = current_user) ORDER BY 1"))
+                who.push_back("pid " + r[0].as<std::string>() + " (user " + r[1].as<std::string>() +
+                              (r[2].as<std::string>().empty() ? "" : ", application '" + r[2].as<std::string>() + "'") +
+                              (r[3].as<std::string>().empty() ? "" : ", " + r[3].as<std::string>()) +
+                              (r[4].as<std::string>().empty() ? "" : ", transaction since " + r[4].as<std::string>()) + ")");
+        });
+        auto secs = std::chrono::duration_cast<std::chrono::seconds>(waited).count();
+        return StepError(ErrorKind::transient, "the drop waited " + std::to_string(secs) + "s for locks on the replica's tables held by " +
+                                                   (who.empty() ? std::string("sessions now gone") : listed(who)) +
+                                                   "; nothing was dropped (DROP_LOCK_TIMEOUT)");
+    }
+
     std::vector<std::string> schemas_{"public"};
+    std::chrono::milliseconds lock_budget_{120'000}, lock_try_{5'000};
 };
 
 }  // namespace

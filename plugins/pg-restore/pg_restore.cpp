@@ -46,6 +46,8 @@ public:
         t.add("pk_as_unique_index", pk_as_unique_,
               "Build primary keys and unique constraints as unique indexes beside the table's other indexes, then attach them");
         t.add("pool_jobs_during_restore", pool_during_, "Deferred work run at once while pg_restore still runs (afterwards: jobs)");
+        t.add("analyze", analyze_, "ANALYZE each table as soon as its data is loaded, so the first queries get good plans")
+            .env("ANALYZE_AFTER_LOAD");
     }
 
     void configure(Logger&) override {
@@ -75,6 +77,16 @@ public:
             for (auto& k : keys) ctx.defer(k.id, std::move(k.work), "built as a unique index beside the table's other indexes");
             if (!keys.empty()) ctx.log().info("keys built as unique indexes", {{"count", static_cast<std::int64_t>(keys.size())}});
         }
+        if (analyze_) {
+            std::vector<std::string> tables;
+            for (const auto& e : ctx.plan().entries)
+                if (e.restored() && e.desc == "TABLE DATA") tables.push_back(e.table);
+            for (const auto& t : tables) {
+                const TocEntry* table = ctx.plan().table(t);
+                if (!table) continue;
+                ctx.add_work({t, "ANALYZE", {"ANALYZE " + common::quote_ident(table->schema) + "." + common::quote_ident(table->tag)}, t});
+            }
+        }
         // The list pg_restore will read is written now, checked, before anything touches the target.
         const RestorePlan& plan = ctx.seal_plan();
         std::string list;
@@ -86,14 +98,18 @@ public:
     void execute(RunContext& ctx) override {
         const auto& plan = ctx.plan();
         const auto total = static_cast<std::int64_t>(plan.restored_count());
+        auto settings = settings_;
+        // PostgreSQL 14+ checks that a session's client is still there during long statements:
+        // killed with the tool, the restore's and the pool's sessions stop at once.
+        if (server_version(ctx) >= 140000) settings.emplace_back("client_connection_check_interval", "2s");
         ctx.log().info("restore started", {{"jobs", jobs_}, {"items", total}, {"dump", ctx.backup()->dump.string()},
                                            {"pg_restore", ctx.env().pg_restore().version}});
         std::vector<std::string> set_sql;
-        for (const auto& [k, v] : settings_) set_sql.push_back(k + " = '" + v + "'");
+        for (const auto& [k, v] : settings) set_sql.push_back(k + " = '" + v + "'");
         restore::Pool pool(ctx, ctx.deferred(), set_sql, static_cast<int>(pool_during_), static_cast<int>(jobs_));
         restore::Progress progress(plan);
         const auto t0 = Clock::now();
-        int rc = run_pg_restore(ctx, progress, pool, t0, total);
+        int rc = run_pg_restore(ctx, settings, progress, pool, t0, total);
         progress.end(since(t0));
         report_items(ctx, progress, t0);
         if (ctx.env().stopping()) pool.abandon();
@@ -108,7 +124,13 @@ public:
     }
 
 private:
-    int run_pg_restore(RunContext& ctx, restore::Progress& progress, restore::Pool& pool, Clock::time_point t0, std::int64_t total) {
+    static int server_version(RunContext& ctx) {
+        common::Session s(ctx.env(), "pg-restore");
+        return s.conn().server_version();
+    }
+
+    int run_pg_restore(RunContext& ctx, const std::vector<std::pair<std::string, std::string>>& settings, restore::Progress& progress,
+                       restore::Pool& pool, Clock::time_point t0, std::int64_t total) {
         const auto& target = ctx.env().target();
         common::ProcessSpec spec;
         // The password travels in the environment, never on a command line anyone can read.
@@ -118,7 +140,7 @@ private:
         spec.argv.push_back(ctx.backup()->dump.string());
         if (!target.password.empty()) spec.env.emplace_back("PGPASSWORD", target.password);
         std::string pgoptions = session_options_;
-        for (const auto& [k, v] : settings_) pgoptions += (pgoptions.empty() ? "" : " ") + std::string("-c ") + k + "=" + v;
+        for (const auto& [k, v] : settings) pgoptions += (pgoptions.empty() ? "" : " ") + std::string("-c ") + k + "=" + v;
         if (!pgoptions.empty()) spec.env.emplace_back("PGOPTIONS", pgoptions);
 
         std::int64_t last_pct = 0;
@@ -175,7 +197,7 @@ private:
     }
 
     std::int64_t jobs_ = 0, parallel_workers_ = -1, pool_during_ = 1;
-    bool drop_comments_ = false, exit_on_error_ = false, pk_as_unique_ = true;
+    bool drop_comments_ = false, exit_on_error_ = false, pk_as_unique_ = true, analyze_ = true;
     std::chrono::milliseconds heartbeat_{60'000};
     std::string maintenance_work_mem_, synchronous_commit_ = "off", session_options_;
     std::vector<std::pair<std::string, std::string>> settings_;

@@ -207,11 +207,23 @@ TEST_F(Replication, SuperuserTargetIsRefused) {
 }
 
 TEST_F(Replication, RestoreErrorsFailTheRunShowingTheFirstOnes) {
-    // A table the role cannot replace makes pg_restore fail on CREATE TABLE users.
+    // Every CREATE VIEW fails during the restore (an event trigger owned by the superuser).
     auto& pg = TempPostgres::instance();
-    pg.exec(db_, "CREATE TABLE users (id integer); ALTER TABLE users OWNER TO postgres");
-    auto r = replicate(sources().orig_tar);
+    pg.exec(db_, "CREATE FUNCTION no_views() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'views are not allowed here'; END $$; "
+                 "CREATE EVENT TRIGGER no_views ON ddl_command_start WHEN TAG IN ('CREATE VIEW') EXECUTE FUNCTION no_views()");
+    auto r = replicate(sources().pix_tar);
     EXPECT_EQ(r.code, 1);
     EXPECT_NE(r.out.find("pg_restore failed with"), std::string::npos) << r.out;
-    EXPECT_NE(r.out.find("relation \\\"users\\\" already exists"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("views are not allowed here"), std::string::npos) << r.out;
+}
+
+TEST_F(Replication, AnotherRolesObjectTheBackupBringsIsRefusedBeforeTheDrop) {
+    // Once, this dropped the target, then failed on "relation users already exists", ten times.
+    auto& pg = TempPostgres::instance();
+    pg.exec(db_, "CREATE TABLE users (id integer); ALTER TABLE users OWNER TO postgres");
+    auto r = replicate(sources().orig_tar, {{"MAX_RETRY_COUNT", "3"}});
+    expect_failed(r, 2, "the target already holds 1 object(s) the backup brings, owned by another role, which " +
+                            TempPostgres::instance().scalar(db_, "SELECT relowner::regrole::text FROM pg_class WHERE relname = 'keep_me'") +
+                            " cannot drop: TABLE public.users (owner postgres)");
+    EXPECT_EQ(r.out.find("attempt 1 failed"), std::string::npos) << "not retried:\n" << r.out;
 }

@@ -34,6 +34,21 @@ public:
     }
     bool lost() const override { return j_.lose; }
     std::string lost_reason() const override { return "lost the session holding the run's lock on the target (test)"; }
+    std::int64_t begin() override {
+        j_.calls.push_back("home.begin");
+        return 7;
+    }
+    std::size_t save_access(const std::vector<std::string>&) override {
+        j_.calls.push_back("home.save_access");
+        return 0;
+    }
+    std::vector<std::string> reapply_access(const std::vector<std::string>&) override {
+        j_.calls.push_back("home.reapply_access");
+        return {};
+    }
+    void end(std::int64_t id, const nlohmann::json& outcome, Logger&) override {
+        j_.calls.push_back("home.end(" + std::to_string(id) + "," + outcome["status"].get<std::string>() + ")");
+    }
 
 private:
     Journal& j_;
@@ -78,7 +93,7 @@ protected:
         Pipeline p(cfg, log_, [](const std::string&) { return std::nullopt; });
         for (auto& [name, acts] : steps) p.add_step(name, adopt_step(std::make_unique<FakeStep>(name, j_, acts)));
         p.set_pg_restore(Tool{"/bin/true", "17.0", 17});
-        p.set_sessions([this](const Target&, std::chrono::milliseconds, std::function<bool()>, Logger&) {
+        p.set_sessions([this](const Target&, const HomeSettings&, std::chrono::milliseconds, std::function<bool()>, Logger&) {
             return std::unique_ptr<TargetSession>(new FakeSession(j_));
         });
         p.validate();
@@ -118,25 +133,31 @@ RestorePlan two_tables() {
 
 TEST_F(PipelineTest, PhasesRunInOrderUnderTheLockThenFinish) {
     EXPECT_EQ(run({{"a", {}}, {"b", {}}}), kExitOk);
-    EXPECT_EQ(j_.joined(), "a.prepare b.prepare a.execute b.execute a.finish(ok) b.finish(ok)");
+    // The run is recorded as running before anything, access rules are saved before the first
+    // execute and re-applied after the last, the outcome recorded at the end.
+    EXPECT_EQ(j_.joined(), "home.begin a.prepare b.prepare home.save_access a.execute b.execute home.reapply_access a.finish(ok) "
+                           "b.finish(ok) home.end(7,success)");
     EXPECT_EQ(j_.locks, 1);
     EXPECT_NE(logs().find("\"msg\":\"replication succeeded\""), std::string::npos);
 }
 
 TEST_F(PipelineTest, FinishRunsAfterAFailureAndTheKindDecidesTheExitCode) {
     EXPECT_EQ(run({{"a", {}}, {"b", {{"execute", thrower(ErrorKind::fatal, "disk on fire")}}}, {"c", {}}}), kExitRunFailed);
-    EXPECT_EQ(j_.joined(), "a.prepare b.prepare c.prepare a.execute b.execute a.finish(failed:b) b.finish(failed:b) c.finish(failed:b)");
+    EXPECT_EQ(j_.joined(), "home.begin a.prepare b.prepare c.prepare home.save_access a.execute b.execute a.finish(failed:b) "
+                           "b.finish(failed:b) c.finish(failed:b) home.end(7,failure)");
     EXPECT_NE(logs().find("replication failed: disk on fire"), std::string::npos);
     j_.calls.clear();
     EXPECT_EQ(run({{"a", {{"prepare", thrower(ErrorKind::config, "bad option")}}}, {"b", {}}}), kExitInvalid);
-    EXPECT_EQ(j_.joined(), "a.prepare a.finish(failed:a) b.finish(failed:a)") << "nothing executes after a configuration error";
+    EXPECT_EQ(j_.joined(), "home.begin a.prepare a.finish(failed:a) b.finish(failed:a) home.end(7,failure)")
+        << "nothing executes after a configuration error";
     j_.calls.clear();
     EXPECT_EQ(run({{"a", {{"prepare", thrower(ErrorKind::input, "corrupt archive")}}}}), kExitInvalid);
 }
 
 TEST_F(PipelineTest, TransientFailuresAreRetriedThenTheRunSucceeds) {
     EXPECT_EQ(run({{"a", {{"execute", thrower(ErrorKind::transient, "network down", 2)}}}}), kExitOk);
-    EXPECT_EQ(j_.joined(), "a.prepare a.execute a.prepare a.execute a.prepare a.execute a.finish(ok)");
+    EXPECT_EQ(j_.joined(), "home.begin a.prepare home.save_access a.execute a.prepare home.save_access a.execute a.prepare "
+                           "home.save_access a.execute home.reapply_access a.finish(ok) home.end(7,success)");
     EXPECT_NE(logs().find("\"msg\":\"attempt 1 failed: network down\""), std::string::npos);
     EXPECT_NE(logs().find("\"msg\":\"attempt 2 failed: network down\""), std::string::npos);
     EXPECT_NE(logs().find("\"attempts\":3"), std::string::npos);

@@ -99,6 +99,8 @@ public:
     virtual bool sleep_for(std::chrono::milliseconds d) const = 0;
     /// The pg_restore every step uses to read and restore dumps (PG_RESTORE_BIN, or the newest found).
     virtual const Tool& pg_restore() const = 0;
+    /// The tool's own schema in the target (run history...): emptying steps must leave it alone.
+    virtual const std::string& home_schema() const = 0;
 };
 
 /// A run as one step sees it, during prepare(), execute() and finish().

@@ -1,0 +1,44 @@
+#pragma once
+// The rules the target role set for others (its grants on the restored schemas' objects, its
+// default privileges): saved before the emptying, re-applied by name once the restore is done,
+// so that analysts' and Metabase's read-only roles keep reading every morning. And the read
+// access GRANT_READ_TO asks for.
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pixrep {
+
+class PgConn;
+
+/// One privilege the target role granted to another role.
+struct AccessRule {
+    std::string kind;       ///< "schema", "table", "sequence", "function", or "default" (ALTER DEFAULT PRIVILEGES).
+    std::string schema;     ///< "" for a default privilege of the whole database.
+    std::string name;       ///< Object name; for "default", the object type letter (r, S, f, T, n).
+    std::string args;       ///< A function's identity arguments.
+    std::string grantee;    ///< Role name, or "PUBLIC".
+    std::string privilege;  ///< SELECT, USAGE, EXECUTE...
+    bool grantable = false;
+};
+
+/// The SQL that lists the role's rules on `schemas` (text columns in AccessRule's order; $1 is
+/// the schemas as a text array).
+const std::string& capture_rules_sql();
+
+/// The GRANT (or ALTER DEFAULT PRIVILEGES ... GRANT) that re-applies `rule`. Pure.
+std::string grant_sql(const AccessRule& rule);
+
+/// SQL returning true when the object of `rule` exists (always true for defaults). Pure.
+std::string exists_sql(const AccessRule& rule);
+
+/// The statements that grant `role` read access to everything in `schemas`. Pure.
+std::vector<std::string> read_access_sql(const std::string& role, const std::vector<std::string>& schemas);
+
+/// A text[] literal of `items`, for a query parameter.
+std::string text_array(const std::vector<std::string>& items);
+
+/// Re-applies `rules` one by one; returns what could not be: "TABLE public.x no longer exists".
+std::vector<std::string> reapply(PgConn& conn, const std::vector<AccessRule>& rules);
+
+}  // namespace pixrep

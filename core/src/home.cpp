@@ -1,0 +1,154 @@
+#include "home.hpp"
+
+#include <pixrep/step.hpp>
+
+#include "db.hpp"
+#include "pg_conn.hpp"
+#include "target.hpp"
+
+namespace pixrep {
+namespace {
+
+using common::quote_ident;
+using common::quote_literal;
+
+std::optional<std::string> text_or_null(const nlohmann::json& j, const char* key) {
+    if (!j.contains(key) || j[key].is_null()) return std::nullopt;
+    return j[key].is_string() ? j[key].get<std::string>() : j[key].dump();
+}
+
+}  // namespace
+
+namespace {
+
+const char* kTables[][2] = {
+    {"runs", "(id bigserial PRIMARY KEY, started_at timestamptz NOT NULL DEFAULT now(), finished_at timestamptz, status text NOT NULL, "
+             "exit_code integer, attempts integer, error text, backup_id text, backup_name text, backup_created_at text, "
+             "duration_s double precision, host text, pid integer, steps jsonb, rows jsonb, figures jsonb)"},
+    {"access_rules", "(kind text NOT NULL, schema_name text NOT NULL, name text NOT NULL, args text NOT NULL, grantee text NOT NULL, "
+                     "privilege text NOT NULL, grantable boolean NOT NULL, saved_at timestamptz NOT NULL DEFAULT now())"},
+    {"state", "(step text NOT NULL, key text NOT NULL, value text NOT NULL, updated_at timestamptz NOT NULL DEFAULT now(), "
+              "PRIMARY KEY (step, key))"}};
+
+}  // namespace
+
+std::vector<std::string> home_ddl(const std::string& schema) {
+    // One statement makes the schema and its tables, atomically.
+    const std::string s = quote_ident(schema);
+    std::string create = "CREATE SCHEMA " + s;
+    for (const auto& t : kTables) create += std::string(" CREATE TABLE ") + t[0] + " " + t[1];
+    return {create, "COMMENT ON SCHEMA " + s + " IS " +
+                        quote_literal("pix-db-replication: the history of the runs that restored this database, and what they keep "
+                                      "from one run to the next. Kept across runs; see the runs table for how fresh the data is.")};
+}
+
+std::string Home::table(const std::string& name) const { return quote_ident(schema_) + "." + name; }
+
+void Home::ensure() {
+    try {
+        if (conn_.scalar("SELECT count(*) FROM pg_namespace WHERE nspname = $1", {schema_}) == std::optional<std::string>("0")) {
+            for (const auto& sql : home_ddl(schema_)) conn_.exec(sql);
+            return;
+        }
+        // A home made by an older version may lack a table.
+        for (const auto& t : kTables)
+            if (conn_.scalar("SELECT to_regclass($1) IS NULL", {table(t[0])}) == std::optional<std::string>("t"))
+                conn_.exec("CREATE TABLE " + table(t[0]) + " " + t[1]);
+    } catch (const std::exception& e) {
+        throw StepError(ErrorKind::config, "cannot create the tool's schema '" + schema_ + "' in the target (" + e.what() +
+                                               "): grant CREATE on the database to the role of DATABASE_URL, or set REPLICATION_SCHEMA "
+                                               "to a schema it owns");
+    }
+}
+
+std::int64_t Home::begin_run(const std::string& host, long pid) {
+    return std::stoll(*conn_.scalar("INSERT INTO " + table("runs") + " (status, host, pid) VALUES ('running', $1, $2) RETURNING id",
+                                    {host, std::to_string(pid)}));
+}
+
+void Home::end_run(std::int64_t id, const nlohmann::json& o) {
+    conn_.exec("UPDATE " + table("runs") +
+                   " SET finished_at = now(), status = $2, exit_code = $3, attempts = $4, error = $5, backup_id = $6, backup_name = $7, "
+                   "backup_created_at = $8, duration_s = $9, steps = $10, rows = $11, figures = $12 WHERE id = $1",
+               {std::to_string(id), text_or_null(o, "status"), text_or_null(o, "exit_code"), text_or_null(o, "attempts"),
+                text_or_null(o, "error"), text_or_null(o, "backup_id"), text_or_null(o, "backup_name"), text_or_null(o, "backup_created_at"),
+                text_or_null(o, "duration_s"), text_or_null(o, "steps"), text_or_null(o, "rows"), text_or_null(o, "figures")});
+}
+
+std::size_t Home::save_access_rules(const std::vector<std::string>& schemas) {
+    // The saved set is replaced only when the previous one was re-applied: after a run that
+    // failed between its drop and its re-apply, the catalog has lost the rules, the home not.
+    auto applied = conn_.scalar("SELECT value FROM " + table("state") + " WHERE step = '' AND key = 'access_rules_applied'");
+    if (applied == std::optional<std::string>("false"))
+        return std::stoul(*conn_.scalar("SELECT count(*) FROM " + table("access_rules")));
+    conn_.exec("BEGIN");
+    try {
+        conn_.exec("DELETE FROM " + table("access_rules"));
+        auto rows = conn_.exec("INSERT INTO " + table("access_rules") + " (kind, schema_name, name, args, grantee, privilege, grantable) " +
+                                   capture_rules_sql() + " RETURNING 1",
+                               {text_array(schemas)});
+        conn_.exec("INSERT INTO " + table("state") + " (step, key, value) VALUES ('', 'access_rules_applied', 'false') "
+                   "ON CONFLICT (step, key) DO UPDATE SET value = 'false', updated_at = now()");
+        conn_.exec("COMMIT");
+        return rows.size();
+    } catch (...) {
+        conn_.exec("ROLLBACK");
+        throw;
+    }
+}
+
+std::vector<std::string> Home::reapply_access_rules(const std::vector<std::string>& schemas, const std::vector<std::string>& readers) {
+    std::vector<AccessRule> rules;
+    for (const auto& row : conn_.exec("SELECT kind, schema_name, name, args, grantee, privilege, grantable FROM " + table("access_rules")))
+        rules.push_back({*row[0], *row[1], *row[2], *row[3], *row[4], *row[5], row[6] == std::optional<std::string>("t")});
+    auto missing = reapply(conn_, rules);
+    std::vector<std::string> with_home = schemas;
+    with_home.push_back(schema_);
+    for (const auto& role : readers)
+        for (const auto& sql : read_access_sql(role, with_home)) conn_.exec(sql);
+    conn_.exec("INSERT INTO " + table("state") + " (step, key, value) VALUES ('', 'access_rules_applied', 'true') "
+               "ON CONFLICT (step, key) DO UPDATE SET value = 'true', updated_at = now()");
+    return missing;
+}
+
+std::map<std::string, std::string> Home::recall(const std::string& step) {
+    std::map<std::string, std::string> out;
+    for (const auto& row : conn_.exec("SELECT key, value FROM " + table("state") + " WHERE step = $1", {step})) out[*row[0]] = *row[1];
+    return out;
+}
+
+void Home::remember(const std::map<std::string, std::map<std::string, std::string>>& by_step) {
+    for (const auto& [step, values] : by_step)
+        for (const auto& [k, v] : values)
+            conn_.exec("INSERT INTO " + table("state") + " (step, key, value) VALUES ($1, $2, $3) "
+                       "ON CONFLICT (step, key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()",
+                       {step, k, v});
+}
+
+nlohmann::json read_runs(PgConn& conn, const std::string& schema, int limit) {
+    // A run still "running" whose lock no session holds was killed: say so.
+    const std::string held = "EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND database = "
+                             "(SELECT oid FROM pg_database WHERE datname = current_database()) AND classid = " +
+                             std::to_string(kLockKey >> 32) + " AND objid = " + std::to_string(kLockKey & 0xffffffff) + " AND objsubid = 1)";
+    auto rows = conn.exec(
+        "SELECT id, to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
+        "to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
+        "CASE WHEN status = 'running' AND NOT " + held + " THEN 'interrupted' ELSE status END, exit_code, attempts, error, backup_id, "
+        "backup_name, backup_created_at, duration_s, coalesce(steps, '{}'), coalesce(rows, '{}'), coalesce(figures, '{}') FROM " +
+            quote_ident(schema) + ".runs ORDER BY id DESC LIMIT " + std::to_string(limit));
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& r : rows) {
+        auto text = [&](std::size_t i) { return r[i] ? nlohmann::json(*r[i]) : nlohmann::json(nullptr); };
+        auto number = [&](std::size_t i) { return r[i] ? nlohmann::json(std::stod(*r[i])) : nlohmann::json(nullptr); };
+        nlohmann::json j{{"id", std::stoll(*r[0])}, {"started_at", text(1)}, {"finished_at", text(2)}, {"status", text(3)},
+                         {"exit_code", r[4] ? nlohmann::json(std::stoi(*r[4])) : nlohmann::json(nullptr)},
+                         {"attempts", r[5] ? nlohmann::json(std::stoi(*r[5])) : nlohmann::json(nullptr)},
+                         {"error", text(6)}, {"backup_id", text(7)}, {"backup_name", text(8)}, {"backup_created_at", text(9)},
+                         {"duration_s", number(10)}, {"steps", nlohmann::json::parse(*r[11])}, {"rows", nlohmann::json::parse(*r[12])},
+                         {"figures", nlohmann::json::parse(*r[13])}};
+        out.push_back(j);
+    }
+    return out;
+}
+
+}  // namespace pixrep

@@ -1,0 +1,57 @@
+#pragma once
+// The tool's own schema in the target ("pix_db_replication" unless REPLICATION_SCHEMA says
+// otherwise): one row per run (start, end, outcome, backup, time per step, rows per table), the
+// access rules to re-apply, and what steps remember between runs. Every run leaves it in
+// place; readers may query it ("how fresh is this data?").
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "access_rules.hpp"
+
+namespace pixrep {
+
+class PgConn;
+
+/// The statements that create the home `schema` when missing. Pure.
+std::vector<std::string> home_ddl(const std::string& schema);
+
+class Home {
+public:
+    Home(PgConn& conn, std::string schema) : conn_(conn), schema_(std::move(schema)) {}
+
+    /// Creates the schema and its tables when missing. Throws StepError(config) when the role may not.
+    void ensure();
+    /// Records a run starting now ("running"); returns its id.
+    std::int64_t begin_run(const std::string& host, long pid);
+    /// Records how run `id` ended: `outcome` holds status, exit_code, attempts, error, backup_*,
+    /// duration_s, steps, rows, figures.
+    void end_run(std::int64_t id, const nlohmann::json& outcome);
+
+    /// Saves the role's access rules on `schemas`, replacing the saved set only when the last
+    /// saved set was re-applied: after a failed run the catalog lacks the rules, the home keeps them.
+    std::size_t save_access_rules(const std::vector<std::string>& schemas);
+    /// Re-applies the saved rules, then grants read access on `schemas` to `readers`; returns
+    /// what could not be re-applied.
+    std::vector<std::string> reapply_access_rules(const std::vector<std::string>& schemas, const std::vector<std::string>& readers);
+
+    /// What step `step` remembered.
+    std::map<std::string, std::string> recall(const std::string& step);
+    /// Stores what steps remember.
+    void remember(const std::map<std::string, std::map<std::string, std::string>>& by_step);
+
+private:
+    std::string table(const std::string& name) const;
+    PgConn& conn_;
+    std::string schema_;
+};
+
+/// The last `limit` runs recorded in `schema`, newest first, each as JSON; a run still marked
+/// running whose lock nobody holds any more is reported as "interrupted".
+nlohmann::json read_runs(PgConn& conn, const std::string& schema, int limit);
+
+}  // namespace pixrep

@@ -1,0 +1,81 @@
+#include "pg_conn.hpp"
+
+#include <poll.h>
+
+#include <stdexcept>
+
+#include <pixrep/step.hpp>
+
+#include "pg_errors.hpp"
+
+namespace pixrep {
+
+PgConn::PgConn(const std::string& conninfo, const std::string& label, std::chrono::milliseconds timeout,
+               const std::function<bool()>& stopping) {
+    conn_ = PQconnectStart(conninfo.c_str());
+    if (!conn_) throw StepError(ErrorKind::transient, "cannot connect to the target database " + label + ": out of memory");
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (PostgresPollingStatusType st = PGRES_POLLING_WRITING;;) {
+        if (PQstatus(conn_) == CONNECTION_BAD) st = PGRES_POLLING_FAILED;
+        if (st == PGRES_POLLING_OK) break;
+        if (st == PGRES_POLLING_FAILED) {
+            std::string msg = PQerrorMessage(conn_);
+            PQfinish(conn_);
+            conn_ = nullptr;
+            throw common::connect_error(label, msg);
+        }
+        pollfd p{PQsocket(conn_), static_cast<short>(st == PGRES_POLLING_READING ? POLLIN : POLLOUT), 0};
+        int r = poll(&p, 1, 100);
+        if (stopping && stopping()) {
+            PQfinish(conn_);
+            conn_ = nullptr;
+            throw StepError(ErrorKind::fatal, "stopped while connecting to the target database " + label);
+        }
+        if (std::chrono::steady_clock::now() >= deadline) {
+            PQfinish(conn_);
+            conn_ = nullptr;
+            throw StepError(ErrorKind::transient, "cannot connect to the target database " + label + ": no answer within " +
+                                                      std::to_string(timeout.count() / 1000) + "s");
+        }
+        if (r > 0) st = PQconnectPoll(conn_);
+    }
+    cancel_ = PQgetCancel(conn_);
+}
+
+PgConn::~PgConn() {
+    if (cancel_) PQfreeCancel(cancel_);
+    if (conn_) PQfinish(conn_);
+}
+
+PgRows PgConn::exec(const std::string& sql, const std::vector<std::optional<std::string>>& params) {
+    std::vector<const char*> values;
+    for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+    PGresult* r = PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr, nullptr, 0);
+    auto st = PQresultStatus(r);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+        std::string msg = common::one_line(r ? PQresultErrorMessage(r) : PQerrorMessage(conn_));
+        PQclear(r);
+        throw std::runtime_error(msg.empty() ? common::one_line(PQerrorMessage(conn_)) : msg);
+    }
+    PgRows rows;
+    for (int i = 0; i < PQntuples(r); ++i) {
+        auto& row = rows.emplace_back();
+        for (int j = 0; j < PQnfields(r); ++j)
+            row.push_back(PQgetisnull(r, i, j) ? std::nullopt : std::optional<std::string>(PQgetvalue(r, i, j)));
+    }
+    PQclear(r);
+    return rows;
+}
+
+std::optional<std::string> PgConn::scalar(const std::string& sql, const std::vector<std::optional<std::string>>& params) {
+    auto rows = exec(sql, params);
+    if (rows.empty() || rows[0].empty()) return std::nullopt;
+    return rows[0][0];
+}
+
+void PgConn::cancel() {
+    char err[256];
+    if (cancel_) PQcancel(cancel_, err, sizeof err);
+}
+
+}  // namespace pixrep

@@ -1,0 +1,39 @@
+#pragma once
+// What emptying the target means, as SQL: the objects the target role owns in the schemas the
+// replica lives in, by kind (views, tables, sequences, routines, types, schemas...), never the
+// tool's own schema nor extension members; and the checks before it. Pure.
+#include <string>
+#include <vector>
+
+#include <pixrep/plan.hpp>
+
+namespace pixrep::drop {
+
+/// An object of the target, as the catalog names it.
+struct Object {
+    std::string kind;    ///< "TABLE", "VIEW", "MATERIALIZED VIEW", "FOREIGN TABLE", "SEQUENCE", "FUNCTION", "PROCEDURE",
+                         ///< "AGGREGATE", "TYPE", "DOMAIN", "SCHEMA", "INDEX"
+    std::string schema;  ///< Its schema ("" for a schema).
+    std::string name;    ///< Its name.
+    std::string args;    ///< A routine's identity arguments.
+    std::string owner;   ///< Its owner.
+};
+
+/// The query listing the objects the current role owns outside the system schemas and
+/// `keep_schema`, in the order they are dropped (columns as in Object, owner last). Pure.
+std::string owned_objects_sql(const std::string& keep_schema);
+
+/// The query listing objects of other roles in the schemas `plan` restores into (same columns).
+std::string foreign_objects_sql(const std::vector<std::string>& schemas);
+
+/// DROP ... IF EXISTS ... CASCADE for `o`.
+std::string drop_statement(const Object& o);
+
+/// The objects of `others` (owned by other roles) that `plan` would create again: a restore
+/// would fail on each with "already exists". Pure.
+std::vector<Object> collisions(const RestorePlan& plan, const std::vector<Object>& others);
+
+/// Entries of `plan` in schema `home`, which the backup must not bring.
+std::vector<std::string> in_schema(const RestorePlan& plan, const std::string& home);
+
+}  // namespace pixrep::drop

@@ -2,6 +2,7 @@
 // system schemas and the tool's own schema, dropped by kind in one transaction, so that a
 // failure (or a stop) leaves the previous copy whole. Not DROP OWNED: that also removed the
 // default privileges the readers' access rests on, and would drop the tool's own schema.
+#include <algorithm>
 #include <chrono>
 #include <set>
 
@@ -79,7 +80,8 @@ public:
         const auto t0 = Clock::now();
         for (int tries = 1;; ++tries) {
             try {
-                auto [role, dropped] = drop_all(ctx, s);
+                auto left = std::chrono::duration_cast<std::chrono::milliseconds>(lock_budget_ - (Clock::now() - t0));
+                auto [role, dropped] = drop_all(ctx, s, std::clamp(left, std::chrono::milliseconds(100), lock_try_));
                 ctx.log().info("dropped every object owned by " + role + " (but schema " + ctx.env().home_schema() + ")",
                                {{"objects_dropped", dropped}, {"tries", static_cast<std::int64_t>(tries)}});
                 return;
@@ -94,10 +96,10 @@ public:
     }
 
 private:
-    std::pair<std::string, std::int64_t> drop_all(RunContext& ctx, common::Session& s) {
+    std::pair<std::string, std::int64_t> drop_all(RunContext& ctx, common::Session& s, std::chrono::milliseconds lock_wait) {
         return s.run([&](pqxx::connection& c) {
             pqxx::work tx(c);
-            tx.exec("SET LOCAL lock_timeout = '" + std::to_string(lock_try_.count()) + "ms'");
+            tx.exec("SET LOCAL lock_timeout = '" + std::to_string(lock_wait.count()) + "ms'");
             auto role = tx.exec("SELECT current_user")[0][0].as<std::string>();
             auto owned = objects(tx, drop::owned_objects_sql(ctx.env().home_schema()));
             for (const auto& o : owned) tx.exec(drop::drop_statement(o));

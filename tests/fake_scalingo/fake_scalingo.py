@@ -9,8 +9,9 @@ STATE: {"api_token": "...", "apps": {"<app>": [<addon>...]}, "backups": {"<addon
         "faults": {"<endpoint>": [<fault>...]}}
 endpoints: exchange, addons, addon_token, backups, archive, download. POST /hooks/<name> records
 webhook bodies (/hooks/broken answers 500). A fault is consumed by one
-request: an HTTP status (429 adds Retry-After: 1), "html" (500 with an HTML body), or for download
-"cut" (half the body, then the connection is closed).
+request: an HTTP status (429 adds Retry-After: 1), "html" (500 with an HTML body), "stall" (no answer,
+ever), or for download "cut" (half the body, then the connection is closed) and "stall" (half the
+body, then nothing, ever).
 """
 import base64, json, os, re, secrets, sys, threading, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -65,8 +66,11 @@ class Handler(BaseHTTPRequestHandler):
 
     def fault(self, endpoint):
         f = take_fault(endpoint)
-        if f is None or f == "cut":
+        if f is None or f == "cut" or (f == "stall" and endpoint == "download"):
             return f
+        if f == "stall":
+            time.sleep(3600)
+            return "sent"
         if f == "html":
             self.send(500, "<html><body>Internal Server Error</body></html>", "text/html")
         elif f == 429:
@@ -192,9 +196,11 @@ class Handler(BaseHTTPRequestHandler):
             for k, v in extra.items():
                 self.send_header(k, v)
             self.end_headers()
-            if f == "cut":
+            if f in ("cut", "stall"):
                 self.wfile.write(part[: len(part) // 2])
                 self.wfile.flush()
+                if f == "stall":
+                    time.sleep(3600)
                 self.close_connection = True
                 return
             if throttle:

@@ -93,6 +93,9 @@ TempPostgres::TempPostgres() {
     auto r = run_cmd(as_server_user({bin("initdb"), "-D", (dir_ / "data").string(), "-U", "postgres", "-A", "trust", "-E", "UTF8",
                                      "--no-sync", "--locale=C"}));
     if (r.code != 0) throw std::runtime_error("initdb failed: " + r.out);
+    // As on Scalingo, roles log in with their password; the superuser keeps trust for the tests.
+    write_file(dir_ / "data" / "pg_hba.conf",
+               "local all all trust\nhost all postgres 127.0.0.1/32 trust\nhost all all 127.0.0.1/32 scram-sha-256\n");
     for (int attempt = 0; attempt < 5 && !running_; ++attempt) {
         port_ = free_port();
         r = run_cmd(as_server_user({bin("pg_ctl"), "-D", (dir_ / "data").string(), "-w", "-t", "60", "-l", (dir_ / "server.log").string(),

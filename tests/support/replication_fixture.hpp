@@ -104,7 +104,7 @@ protected:
                      const std::string& config = kLocal) {
         env["DATABASE_URL"] = env.count("DATABASE_URL") ? env["DATABASE_URL"] : target_;
         env["BACKUP_FILE"] = backup.string();
-        env["REPLICATION_WORK_DIR"] = work_.path().string();
+        env.emplace("REPLICATION_WORK_DIR", work_.path().string());
         std::vector<std::string> full{"--config", config};
         full.insert(full.end(), args.begin(), args.end());
         auto r = pixtest::run_tool(full, env);
@@ -133,9 +133,41 @@ protected:
                                  [](const auto& e) { return e.path().string().find(".partial") != std::string::npos; }))
             << "a partial file was left";
     }
+    // The real binary in the background, with the fixture's target, work directory and backup.
+    std::map<std::string, std::string> env(std::map<std::string, std::string> extra = {}) {
+        extra.emplace("DATABASE_URL", target_);
+        extra.emplace("BACKUP_FILE", sources().orig_tar.string());
+        extra.emplace("REPLICATION_WORK_DIR", work_.path().string());
+        extra.emplace("REPLICATION_CONFIG", kLocal);
+        return pixtest::tool_env(extra);
+    }
+    std::unique_ptr<pixtest::Background> start(const std::vector<std::string>& args, std::map<std::string, std::string> extra = {}) {
+        std::vector<std::string> argv{PIXREP_BINARY};
+        argv.insert(argv.end(), args.begin(), args.end());
+        return std::make_unique<pixtest::Background>(argv, env(std::move(extra)));
+    }
+    // Makes every CREATE TABLE of the restore take `seconds` (an event trigger owned by the superuser).
+    void slow_restore(int seconds) {
+        TempPostgres::instance().exec(db_, "CREATE FUNCTION public.slow() RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER "
+                                           "SET search_path = public AS $$ BEGIN PERFORM pg_sleep(" + std::to_string(seconds) + "); END $$; "
+                                           "CREATE EVENT TRIGGER slow ON ddl_command_end WHEN TAG IN ('CREATE TABLE') EXECUTE FUNCTION public.slow()");
+    }
+    long long advisory_locks() {
+        return count(TempPostgres::instance().url("postgres"), "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'");
+    }
     std::string db_, target_;
     TempDir work_;
 };
+
+// True while a pg_restore reading from `work_dir` runs.
+inline bool pg_restore_running_for(const fs::path& work_dir) {
+    for (const auto& e : fs::directory_iterator("/proc")) {
+        auto cmdline = pixtest::read_file(e.path() / "cmdline");
+        std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+        if (cmdline.find("pg_restore") != std::string::npos && cmdline.find(work_dir.string()) != std::string::npos) return true;
+    }
+    return false;
+}
 
 }  // namespace pixtest_fixture
 using namespace pixtest_fixture;

@@ -6,11 +6,12 @@
 
 namespace pixrep {
 
-std::string format_plan(const Backup* backup, const RestorePlan& plan, const std::vector<Deferred>& work) {
+std::string format_plan(const Backup* backup, const RestorePlan& plan, const std::vector<Deferred>& work, const Tool& pg_restore) {
     std::ostringstream out;
     if (backup)
         out << "backup: " << backup->name << " (" << backup->dump.string() << "), made by pg_dump " << backup->pg_dump_version
-            << ", archive format " << backup->archive_version << "\n";
+            << ", archive format " << backup->archive_version << ", restored with pg_restore " << pg_restore.version << " ("
+            << pg_restore.path.string() << ")\n";
     if (!plan.loaded()) {
         out << "no restore plan (no source step loaded a dump)\n";
         return out.str();

@@ -45,7 +45,9 @@ void Progress::error(const std::string& text) {
 }
 
 void Progress::line(const std::string& raw, double now) {
-    std::string m = starts(raw, "pg_restore: ") ? raw.substr(12) : raw;
+    // Parallel workers write to the same stderr: a line may start "pg_restore:pg_restore: ".
+    std::string m = raw;
+    while (starts(m, "pg_restore:")) m.erase(0, m.size() > 11 && m[11] == ' ' ? 12 : 11);
     if (!pending_setting_.empty()) {
         std::string setting = pending_setting_;
         pending_setting_.clear();

@@ -251,3 +251,26 @@ TEST_F(Scalingo, RunReportMatchesWhatHappened) {
     EXPECT_NE(r.out.find("run report (success"), std::string::npos);
     EXPECT_NE(r.out.find("restore by kind"), std::string::npos);
 }
+
+TEST_F(Scalingo, ProductionWaitsForTheNightsBackupInsteadOfRestoringYesterdaysAgain) {
+    auto s = state();
+    for (auto& b : s["backups"]["ad-pg-1"]) b["created_at"] = rfc3339(std::time(nullptr) - 21 * 3600, 0);  // all from yesterday
+    FakeScalingo fake(s);
+    auto r = replicate_from(fake, {{"MAX_RETRY_COUNT", "1"}, {"BACKUP_WAIT", "1s"}, {"RETRY_MIN_DELAY", "10ms"}});
+    expect_failed(r, 1, "older than max_backup_age: today's backup is not done yet; looking again in 0 min (BACKUP_WAIT)");
+    EXPECT_NE(r.out.find("\"retry_in_ms\":1000"), std::string::npos) << "waits BACKUP_WAIT, not the short backoff:\n" << r.out;
+    EXPECT_TRUE(fake.requests("download").empty());
+}
+
+TEST_F(Scalingo, TheRegionComesFromScalingosOwnVariableAndIsNeverGuessed) {
+    // Without base URL overrides, as in production.
+    auto env = pixtest::tool_env({{"DATABASE_URL", target_}, {"SCALINGO_APP", "pix-api-production"}, {"SCALINGO_API_TOKEN", kToken}});
+    auto r = pixtest::run_cmd({PIXREP_BINARY, "--config", std::string(PIXREP_SOURCE_DIR) + "/config/production.toml", "check"}, env);
+    EXPECT_EQ(r.code, 2) << r.out;
+    EXPECT_NE(r.out.find("no Scalingo region: set SCALINGO_REGION (osc-fr1, osc-secnum-fr1); REGION_NAME, which Scalingo sets in its "
+                         "containers, is not set either"), std::string::npos) << r.out;
+    env["REGION_NAME"] = "osc-secnum-fr1";
+    r = pixtest::run_cmd({PIXREP_BINARY, "--config", std::string(PIXREP_SOURCE_DIR) + "/config/production.toml", "check"}, env);
+    EXPECT_EQ(r.code, 0) << r.out;
+    EXPECT_NE(r.out.find("region = osc-secnum-fr1"), std::string::npos) << r.out;
+}

@@ -42,7 +42,7 @@ public:
     }
     std::string base() const { return "http://127.0.0.1:" + std::to_string(port_); }
     std::map<std::string, std::string> env(const std::string& app = "pix-api-production") const {
-        return {{"SCALINGO_APP", app}, {"SCALINGO_API_TOKEN", kToken}, {"SCALINGO_AUTH_URL", base()},
+        return {{"SCALINGO_APP", app}, {"SCALINGO_API_TOKEN", kToken}, {"SCALINGO_REGION", "osc-fr1"}, {"SCALINGO_AUTH_URL", base()},
                 {"SCALINGO_API_URL", base()}, {"SCALINGO_DB_URL", base()}, {"RETRY_MIN_DELAY", "100ms"}};
     }
     std::vector<json> requests(const std::string& endpoint = "") const {

@@ -29,7 +29,7 @@ namespace pixtest {
 namespace fs = std::filesystem;
 namespace {
 
-TempPostgres* g_server = nullptr;
+std::vector<TempPostgres*> g_servers;
 
 int free_port() {
     int s = socket(AF_INET, SOCK_STREAM, 0);
@@ -53,35 +53,46 @@ std::vector<std::string> as_server_user(std::vector<std::string> argv) {
 }
 
 void stop_on_signal(int sig) {
-    if (g_server) g_server->stop();
+    for (auto* s : g_servers) s->stop();
     std::signal(sig, SIG_DFL);
     std::raise(sig);
 }
 
 }  // namespace
 
-std::string TempPostgres::bin(const std::string& name) {
-    for (const char* v : {"15", "16", "17"}) {
-        fs::path p = fs::path("/usr/lib/postgresql") / v / "bin" / name;
-        if (fs::exists(p)) return p.string();
+std::string TempPostgres::bin_dir(int major) {
+    if (major == 17) {
+        const char* env = std::getenv("PIXREP_PG17_BIN");
+        std::string dir = env && *env ? env : "/var/cache/pix-db-replication/pg17/usr/lib/postgresql/17/bin";
+        if (!fs::exists(fs::path(dir) / "postgres"))
+            throw std::runtime_error("PostgreSQL 17 is not set up in " + dir + ": scripts/test.sh sets it up (scripts/lib/pg17.sh)");
+        return dir;
     }
-    throw std::runtime_error("PostgreSQL server binary '" + name + "' not found under /usr/lib/postgresql/*/bin: install postgresql");
+    std::string dir = "/usr/lib/postgresql/" + std::to_string(major) + "/bin";
+    if (!fs::exists(fs::path(dir) / "postgres"))
+        throw std::runtime_error("PostgreSQL " + std::to_string(major) + " server not found in " + dir + ": install postgresql");
+    return dir;
 }
 
-TempPostgres& TempPostgres::instance() {
-    static std::unique_ptr<TempPostgres> server;
+std::string TempPostgres::bin(const std::string& name, int major) { return bin_dir(major) + "/" + name; }
+
+TempPostgres& TempPostgres::instance(int major) {
+    static std::map<int, std::unique_ptr<TempPostgres>> servers;
+    auto& server = servers[major];
     if (!server) {
-        server.reset(new TempPostgres());
-        g_server = server.get();
-        std::atexit([] {
-            if (g_server) g_server->stop();
-        });
-        for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGABRT, SIGSEGV, SIGBUS}) std::signal(sig, stop_on_signal);
+        if (g_servers.empty()) {
+            std::atexit([] {
+                for (auto* s : g_servers) s->stop();
+            });
+            for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGABRT, SIGSEGV, SIGBUS}) std::signal(sig, stop_on_signal);
+        }
+        server.reset(new TempPostgres(major));
+        g_servers.push_back(server.get());
     }
     return *server;
 }
 
-TempPostgres::TempPostgres() {
+TempPostgres::TempPostgres(int major) : major_(major) {
     char tmpl[] = "/tmp/pixrep-pg-XXXXXX";
     if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
     dir_ = tmpl;
@@ -90,7 +101,7 @@ TempPostgres::TempPostgres() {
         if (!pw) throw std::runtime_error("no 'postgres' system user: install postgresql");
         if (chown(dir_.c_str(), pw->pw_uid, pw->pw_gid) != 0) throw std::runtime_error("chown failed");
     }
-    auto r = run_cmd(as_server_user({bin("initdb"), "-D", (dir_ / "data").string(), "-U", "postgres", "-A", "trust", "-E", "UTF8",
+    auto r = run_cmd(as_server_user({bin("initdb", major_), "-D", (dir_ / "data").string(), "-U", "postgres", "-A", "trust", "-E", "UTF8",
                                      "--no-sync", "--locale=C"}));
     if (r.code != 0) throw std::runtime_error("initdb failed: " + r.out);
     // As on Scalingo, roles log in with their password; the superuser keeps trust for the tests.
@@ -98,7 +109,7 @@ TempPostgres::TempPostgres() {
                "local all all trust\nhost all postgres 127.0.0.1/32 trust\nhost all all 127.0.0.1/32 scram-sha-256\n");
     for (int attempt = 0; attempt < 5 && !running_; ++attempt) {
         port_ = free_port();
-        r = run_cmd(as_server_user({bin("pg_ctl"), "-D", (dir_ / "data").string(), "-w", "-t", "60", "-l", (dir_ / "server.log").string(),
+        r = run_cmd(as_server_user({bin("pg_ctl", major_), "-D", (dir_ / "data").string(), "-w", "-t", "60", "-l", (dir_ / "server.log").string(),
                                     "-o", "-p " + std::to_string(port_) + " -k " + dir_.string() +
                                               " -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off",
                                     "start"}));
@@ -112,7 +123,7 @@ TempPostgres::~TempPostgres() { stop(); }
 void TempPostgres::stop() {
     if (running_) {
         running_ = false;
-        run_cmd(as_server_user({bin("pg_ctl"), "-D", (dir_ / "data").string(), "-m", "immediate", "-w", "stop"}));
+        run_cmd(as_server_user({bin("pg_ctl", major_), "-D", (dir_ / "data").string(), "-m", "immediate", "-w", "stop"}));
     }
     if (!dir_.empty()) {
         std::error_code ec;

@@ -8,12 +8,15 @@
 namespace pixtest {
 
 /// A real PostgreSQL server on a free loopback port in a temporary directory, stopped and
-/// removed when the test program exits (normally or on a fatal signal).
+/// removed when the test program exits (normally or on a fatal signal). Version 15 comes from
+/// Debian 12; version 17 from Debian 13's packages, set up by scripts/lib/pg17.sh.
 class TempPostgres {
 public:
-    /// The server of this test program, started on first use. Throws when it cannot start:
-    /// a test that needs PostgreSQL fails, it never skips.
-    static TempPostgres& instance();
+    /// The server of version `major` of this test program, started on first use. Throws when it
+    /// cannot start: a test that needs PostgreSQL fails, it never skips.
+    static TempPostgres& instance(int major = 15);
+    /// Its major version.
+    int major() const { return major_; }
 
     ~TempPostgres();
     int port() const { return port_; }
@@ -26,12 +29,15 @@ public:
     std::string scalar(const std::string& db, const std::string& sql) const;
     /// Creates (afresh) role `role` (not a superuser) owning database `db`; returns its URL.
     std::string create_target(const std::string& db, const std::string& role, const std::string& password = "tpw") const;
-    /// Path of a PostgreSQL server binary (initdb, pg_dump...).
-    static std::string bin(const std::string& name);
+    /// Path of a PostgreSQL binary (initdb, pg_dump...) of version `major`.
+    static std::string bin(const std::string& name, int major = 15);
+    /// The bin directory of version `major`.
+    static std::string bin_dir(int major);
     void stop();
 
 private:
-    TempPostgres();
+    explicit TempPostgres(int major);
+    int major_;
     std::filesystem::path dir_;
     int port_ = 0;
     bool running_ = false;

@@ -89,7 +89,7 @@ TEST(Progress, RealErrorsCountOnlyUnknownSessionSettingsDoNot) {
         pr.line("pg_restore: error: could not execute query: ERROR:  unrecognized configuration parameter \"transaction_timeout\"", i);
         pr.line("Command was: SET transaction_timeout = 0;", i);
     }
-    pr.line("pg_restore: warning: errors ignored on restore: 3", 4);
+    pr.line("pg_restore:pg_restore: warning: errors ignored on restore: 3", 4);  // two workers' lines run together
     EXPECT_EQ(pr.errors(), 0);
     EXPECT_EQ(pr.harmless(), 3);
     EXPECT_EQ(pr.reported_ignored(), 3);

@@ -3,6 +3,7 @@
 
 #include <pixrep/step.hpp>
 
+#include "cpus.hpp"
 #include "pg_errors.hpp"
 #include "target.hpp"
 #include "tools.hpp"
@@ -65,4 +66,15 @@ TEST(Tools, VersionsAreReadAndTheNewestWins) {
     auto candidates = pg_restore_candidates("/opt/pg/bin:/usr/bin");
     ASSERT_GE(candidates.size(), 2u);
     EXPECT_EQ(candidates[candidates.size() - 2], "/opt/pg/bin/pg_restore");
+}
+
+TEST(Cpus, AContainersQuotaNotTheHostsCount) {
+    EXPECT_EQ(common::cpus_from_cpu_max("200000 100000"), 2);
+    EXPECT_EQ(common::cpus_from_cpu_max("150000 100000"), 2) << "1.5 CPUs: two jobs";
+    EXPECT_EQ(common::cpus_from_cpu_max("50000 100000"), 1);
+    EXPECT_FALSE(common::cpus_from_cpu_max("max 100000"));
+    EXPECT_FALSE(common::cpus_from_cpu_max(""));
+    EXPECT_EQ(common::cpus_from_cfs("400000", "100000"), 4);
+    EXPECT_FALSE(common::cpus_from_cfs("-1", "100000"));
+    EXPECT_GE(common::usable_cpus(), 1);
 }

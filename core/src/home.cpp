@@ -24,7 +24,8 @@ namespace {
 const char* kTables[][2] = {
     {"runs", "(id bigserial PRIMARY KEY, started_at timestamptz NOT NULL DEFAULT now(), finished_at timestamptz, status text NOT NULL, "
              "exit_code integer, attempts integer, error text, backup_id text, backup_name text, backup_created_at text, "
-             "duration_s double precision, host text, pid integer, steps jsonb, rows jsonb, figures jsonb)"},
+             "duration_s double precision, host text, pid integer, steps jsonb, rows jsonb, figures jsonb, "
+             "notes jsonb)"},
     {"access_rules", "(kind text NOT NULL, schema_name text NOT NULL, name text NOT NULL, args text NOT NULL, grantee text NOT NULL, "
                      "privilege text NOT NULL, grantable boolean NOT NULL, saved_at timestamptz NOT NULL DEFAULT now())"},
     {"state", "(step text NOT NULL, key text NOT NULL, value text NOT NULL, updated_at timestamptz NOT NULL DEFAULT now(), "
@@ -54,6 +55,10 @@ void Home::ensure() {
         for (const auto& t : kTables)
             if (conn_.scalar("SELECT to_regclass($1) IS NULL", {table(t[0])}) == std::optional<std::string>("t"))
                 conn_.exec("CREATE TABLE " + table(t[0]) + " " + t[1]);
+        // ... or a column (checked first: ALTER TABLE would queue behind the page's readers).
+        if (conn_.scalar("SELECT count(*) FROM pg_attribute WHERE attrelid = $1::regclass AND attname = 'notes'", {table("runs")}) ==
+            std::optional<std::string>("0"))
+            conn_.exec("ALTER TABLE " + table("runs") + " ADD COLUMN notes jsonb");
     } catch (const std::exception& e) {
         throw StepError(ErrorKind::config, "cannot create the tool's schema '" + schema_ + "' in the target (" + e.what() +
                                                "): grant CREATE on the database to the role of DATABASE_URL, or set REPLICATION_SCHEMA "
@@ -69,10 +74,11 @@ std::int64_t Home::begin_run(const std::string& host, long pid) {
 void Home::end_run(std::int64_t id, const nlohmann::json& o) {
     conn_.exec("UPDATE " + table("runs") +
                    " SET finished_at = now(), status = $2, exit_code = $3, attempts = $4, error = $5, backup_id = $6, backup_name = $7, "
-                   "backup_created_at = $8, duration_s = $9, steps = $10, rows = $11, figures = $12 WHERE id = $1",
+                   "backup_created_at = $8, duration_s = $9, steps = $10, rows = $11, figures = $12, notes = $13 WHERE id = $1",
                {std::to_string(id), text_or_null(o, "status"), text_or_null(o, "exit_code"), text_or_null(o, "attempts"),
                 text_or_null(o, "error"), text_or_null(o, "backup_id"), text_or_null(o, "backup_name"), text_or_null(o, "backup_created_at"),
-                text_or_null(o, "duration_s"), text_or_null(o, "steps"), text_or_null(o, "rows"), text_or_null(o, "figures")});
+                text_or_null(o, "duration_s"), text_or_null(o, "steps"), text_or_null(o, "rows"), text_or_null(o, "figures"),
+                text_or_null(o, "notes")});
 }
 
 std::size_t Home::save_access_rules(const std::vector<std::string>& schemas) {
@@ -111,9 +117,9 @@ std::vector<std::string> Home::reapply_access_rules(const std::vector<std::strin
     return missing;
 }
 
-std::map<std::string, std::string> Home::recall(const std::string& step) {
-    std::map<std::string, std::string> out;
-    for (const auto& row : conn_.exec("SELECT key, value FROM " + table("state") + " WHERE step = $1", {step})) out[*row[0]] = *row[1];
+std::map<std::string, std::map<std::string, std::string>> Home::recall_all() {
+    std::map<std::string, std::map<std::string, std::string>> out;
+    for (const auto& row : conn_.exec("SELECT step, key, value FROM " + table("state") + " WHERE step <> ''")) out[*row[0]][*row[1]] = *row[2];
     return out;
 }
 
@@ -134,7 +140,7 @@ nlohmann::json read_runs(PgConn& conn, const std::string& schema, int limit) {
         "SELECT id, to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
         "to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
         "CASE WHEN status = 'running' AND NOT " + held + " THEN 'interrupted' ELSE status END, exit_code, attempts, error, backup_id, "
-        "backup_name, backup_created_at, duration_s, coalesce(steps, '{}'), coalesce(rows, '{}'), coalesce(figures, '{}') FROM " +
+        "backup_name, backup_created_at, duration_s, coalesce(steps, '{}'), coalesce(rows, '{}'), coalesce(figures, '{}'), coalesce(notes, '[]') FROM " +
             quote_ident(schema) + ".runs ORDER BY id DESC LIMIT " + std::to_string(limit));
     nlohmann::json out = nlohmann::json::array();
     for (const auto& r : rows) {
@@ -145,7 +151,7 @@ nlohmann::json read_runs(PgConn& conn, const std::string& schema, int limit) {
                          {"attempts", r[5] ? nlohmann::json(std::stoi(*r[5])) : nlohmann::json(nullptr)},
                          {"error", text(6)}, {"backup_id", text(7)}, {"backup_name", text(8)}, {"backup_created_at", text(9)},
                          {"duration_s", number(10)}, {"steps", nlohmann::json::parse(*r[11])}, {"rows", nlohmann::json::parse(*r[12])},
-                         {"figures", nlohmann::json::parse(*r[13])}};
+                         {"figures", nlohmann::json::parse(*r[13])}, {"notes", nlohmann::json::parse(*r[14])}};
         out.push_back(j);
     }
     return out;

@@ -39,8 +39,8 @@ public:
     /// what could not be re-applied.
     std::vector<std::string> reapply_access_rules(const std::vector<std::string>& schemas, const std::vector<std::string>& readers);
 
-    /// What step `step` remembered.
-    std::map<std::string, std::string> recall(const std::string& step);
+    /// What every step remembered, by step (the host's own entries, step "", left out).
+    std::map<std::string, std::map<std::string, std::string>> recall_all();
     /// Stores what steps remember.
     void remember(const std::map<std::string, std::map<std::string, std::string>>& by_step);
 

@@ -209,8 +209,10 @@ void Pipeline::attempt(Attempt& a, TargetSession* session) {
         const auto schemas = restored_schemas(a.run.plan());
         if (session) log_.debug("access rules saved", {{"rules", static_cast<std::int64_t>(session->save_access(schemas))}});
         run_phase("execute", [&](Step& st) { st.execute(a.run); });
-        if (session)
+        if (session) {
             for (const auto& m : session->reapply_access(schemas)) log_.warn("access rule not re-applied: " + m);
+            session->remember(a.run.remembered());
+        }
     }
     a.outcome.success = true;
 }
@@ -245,6 +247,8 @@ int Pipeline::run(bool dry_run, const std::atomic<bool>* stop) {
     env.pg_restore_ = pg_restore_.value_or(Tool{});
     env.home_schema_ = settings_.home_schema;
     std::optional<std::int64_t> run_id;
+    // What steps remembered in earlier runs; a dry run reads it too, if the target answers.
+    HostRun::State recalled = dry_run ? read_state(target_.conninfo, settings_.home_schema, std::chrono::seconds(10)) : HostRun::State{};
     env.stopping_ = [&] { return signalled() || (session && session->lost()); };
 
     const std::int64_t max_retries = std::max<std::int64_t>(0, settings_.max_retry_count);
@@ -257,7 +261,7 @@ int Pipeline::run(bool dry_run, const std::atomic<bool>* stop) {
 
     for (int attempt_no = 1;; ++attempt_no) {
         env.attempt_ = attempt_no;
-        Attempt a{HostRun(env, log_), {}};
+        Attempt a{HostRun(env, log_, &recalled), {}};
         int code = kExitOk;
         ErrorKind kind = ErrorKind::fatal;
         std::chrono::milliseconds hint{0};
@@ -270,7 +274,10 @@ int Pipeline::run(bool dry_run, const std::atomic<bool>* stop) {
                 session->lock(settings_.lock_timeout);
                 log_.debug("target lock acquired");
                 // From here on, the target says a run is going: a killed run never leaves a stale "success".
-                if (!run_id) run_id = session->begin();
+                if (!run_id) {
+                    run_id = session->begin();
+                    recalled = session->recall_all();
+                }
             }
             attempt(a, session.get());
         } catch (const LockBusy& e) {
@@ -312,7 +319,7 @@ int Pipeline::run(bool dry_run, const std::atomic<bool>* stop) {
             code = kExitSigterm;
         }
         finish_all(a);
-        if (a.outcome.success && dry_run) std::cerr << format_plan(a.run.backup(), a.run.plan(), a.run.deferred(), env.pg_restore());
+        if (a.outcome.success && dry_run) std::cerr << format_plan(a.run.backup(), a.run.plan(), a.run.deferred(), a.run.appends(), env.pg_restore());
         auto rep = format_report(a.run.report(), a.outcome);
         log_.info("run report", rep.fields);
         std::cerr << rep.text;

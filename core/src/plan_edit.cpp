@@ -44,6 +44,24 @@ bool defer_entry(RestorePlan& plan, DumpId id, const std::string& by, const std:
     return false;
 }
 
+bool keep_entry(RestorePlan& plan, DumpId id, const std::string& by, const std::string& reason) {
+    for (auto& e : plan.entries)
+        if (e.id == id && e.restored()) {
+            e.fate = Fate::kept, e.by = by, e.reason = reason;
+            return true;
+        }
+    return false;
+}
+
+void drop_orphan_appends(std::vector<Append>& appends, const RestorePlan& plan) {
+    appends.erase(std::remove_if(appends.begin(), appends.end(),
+                                 [&](const Append& a) {
+                                     const TocEntry* e = plan.find(a.data);
+                                     return !e || e->fate != Fate::kept;
+                                 }),
+                  appends.end());
+}
+
 std::vector<std::string> drop_orphans(std::vector<Deferred>& work, const RestorePlan& plan) {
     auto gone = [&](DumpId id) {
         const TocEntry* e = plan.find(id);

@@ -6,7 +6,8 @@
 
 namespace pixrep {
 
-std::string format_plan(const Backup* backup, const RestorePlan& plan, const std::vector<Deferred>& work, const Tool& pg_restore) {
+std::string format_plan(const Backup* backup, const RestorePlan& plan, const std::vector<Deferred>& work, const std::vector<Append>& appends,
+                        const Tool& pg_restore) {
     std::ostringstream out;
     if (backup)
         out << "backup: " << backup->name << " (" << backup->dump.string() << "), made by pg_dump " << backup->pg_dump_version
@@ -29,10 +30,16 @@ std::string format_plan(const Backup* backup, const RestorePlan& plan, const std
     for (const auto& [t, rows] : tables) out << "  " << t << (rows >= 0 ? "  (" + std::to_string(rows) + " rows)" : "") << "\n";
     std::map<std::string, std::vector<const TocEntry*>> by_step;
     for (const auto& e : plan.entries)
-        if (!e.restored()) by_step[(e.fate == Fate::excluded ? "excluded by " : "created by ") + e.by].push_back(&e);
+        if (!e.restored())
+            by_step[(e.fate == Fate::excluded ? "excluded by " : e.fate == Fate::kept ? "kept on the target by " : "created by ") + e.by]
+                .push_back(&e);
     for (const auto& [who, list] : by_step) {
         out << who << ": " << list.size() << "\n";
         for (const auto* e : list) out << "  " << e->desc << " " << e->qualified() << "  (" << e->reason << ")\n";
+    }
+    if (!appends.empty()) {
+        out << "new rows appended to kept tables, beside pg_restore: " << appends.size() << "\n";
+        for (const auto& a : appends) out << "  [" << a.by << "] " << a.table << ": rows whose " << a.key << " is above " << a.above << "\n";
     }
     if (!work.empty()) {
         out << "deferred work, run beside or after pg_restore: " << work.size() << "\n";

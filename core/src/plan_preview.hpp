@@ -9,6 +9,7 @@
 namespace pixrep {
 
 /// The plan preview, as text; `pg_restore` is the one the run would restore with.
-std::string format_plan(const Backup* backup, const RestorePlan& plan, const std::vector<Deferred>& work, const Tool& pg_restore);
+std::string format_plan(const Backup* backup, const RestorePlan& plan, const std::vector<Deferred>& work, const std::vector<Append>& appends,
+                        const Tool& pg_restore);
 
 }  // namespace pixrep

@@ -12,7 +12,7 @@ std::int64_t ms(double s) { return static_cast<std::int64_t>(s * 1000); }
 
 // Kinds shown on their own line; everything else is "other".
 const char* kind_group(const std::string& kind) {
-    for (const char* k : {"TABLE DATA", "INDEX", "CONSTRAINT", "FK CONSTRAINT", "SEQUENCE SET", "ANALYZE"})
+    for (const char* k : {"TABLE DATA", "APPEND", "INDEX", "CONSTRAINT", "FK CONSTRAINT", "SEQUENCE SET", "ANALYZE"})
         if (kind == k) return k;
     return "other";
 }
@@ -82,6 +82,12 @@ void figures_section(std::ostringstream& out, const RunReport& r, Fields& f) {
     }
 }
 
+void notes_section(std::ostringstream& out, const RunReport& r) {
+    if (r.notes.empty()) return;
+    out << "  decisions:\n";
+    for (const auto& [step, text] : r.notes) out << "    " << step << ": " << text << "\n";
+}
+
 }  // namespace
 
 std::string fmt_seconds(double s) {
@@ -118,6 +124,7 @@ FormattedReport format_report(const RunReport& r, const RunOutcome& outcome) {
     steps_section(out, r, rep.fields);
     timings_section(out, r, rep.fields);
     figures_section(out, r, rep.fields);
+    notes_section(out, r);
     if (!outcome.success) out << "  error: " << outcome.error << "\n";
     rep.text = out.str();
     return rep;

@@ -9,7 +9,7 @@ namespace pixrep {
 
 bool HostEnv::sleep_for(std::chrono::milliseconds d) const { return sleep_unless(d, stopping_); }
 
-HostRun::HostRun(const HostEnv& env, Logger& log) : env_(env), log_(&log) {}
+HostRun::HostRun(const HostEnv& env, Logger& log, const State* recalled) : env_(env), log_(&log), recalled_(recalled) {}
 
 void HostRun::set_step(const std::string& name, Logger* log) {
     step_ = name;
@@ -50,9 +50,37 @@ void HostRun::add_work(Deferred work) {
     work_.push_back(std::move(work));
 }
 
+bool HostRun::keep(DumpId id, const std::string& reason) {
+    check_open("keep");
+    return keep_entry(plan_, id, step_, reason);
+}
+
+bool HostRun::append(Append a, const std::string& reason) {
+    check_open("append");
+    if (!keep_entry(plan_, a.data, step_, reason)) return false;
+    a.by = step_;
+    appends_.push_back(std::move(a));
+    return true;
+}
+
+std::optional<std::string> HostRun::recall(const std::string& key) const {
+    if (!recalled_) return std::nullopt;
+    auto step = recalled_->find(step_);
+    if (step == recalled_->end()) return std::nullopt;
+    auto it = step->second.find(key);
+    if (it == step->second.end()) return std::nullopt;
+    return it->second;
+}
+
+void HostRun::remember(const std::string& key, const std::string& value) {
+    std::lock_guard<std::mutex> lock(mu_);
+    remembered_[step_][key] = value;
+}
+
 const RestorePlan& HostRun::seal_plan() {
     if (sealed_by_.empty()) {
         sealed_by_ = step_;
+        drop_orphan_appends(appends_, plan_);
         for (const auto& label : drop_orphans(work_, plan_))
             log_->debug("deferred work dropped with what it depends on", {{"work", label}});
     }
@@ -80,6 +108,11 @@ void HostRun::add_timing(const std::string& kind, const std::string& name, std::
     double start_s = std::chrono::duration<double>(start - t0_).count();
     std::lock_guard<std::mutex> lock(mu_);
     report_.timings.push_back({kind, name, start_s, seconds});
+}
+
+void HostRun::add_note(const std::string& text) {
+    std::lock_guard<std::mutex> lock(mu_);
+    report_.notes.emplace_back(step_, text);
 }
 
 RunReport HostRun::report() const {

@@ -2,6 +2,8 @@
 // The host's side of RunEnv and RunContext: what steps see of a run, and the verbs they use.
 #include <atomic>
 #include <functional>
+#include <map>
+#include <optional>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -34,7 +36,12 @@ public:
 /// One attempt of a run: the backup, the plan, the deferred work and the report so far.
 class HostRun final : public RunContext {
 public:
-    HostRun(const HostEnv& env, Logger& log);
+    /// What steps remembered in earlier runs, by step.
+    using State = std::map<std::string, std::map<std::string, std::string>>;
+
+    HostRun(const HostEnv& env, Logger& log, const State* recalled = nullptr);
+    /// What steps asked to remember during this attempt, by step.
+    const State& remembered() const { return remembered_; }
 
     /// Makes the following calls on behalf of step `name`, logging to `log`.
     void set_step(const std::string& name, Logger* log);
@@ -53,12 +60,18 @@ public:
     std::size_t exclude(const std::function<bool(const TocEntry&)>& match, const std::string& reason) override;
     bool defer(DumpId id, Deferred work, const std::string& reason) override;
     void add_work(Deferred work) override;
+    bool keep(DumpId id, const std::string& reason) override;
+    bool append(Append append, const std::string& reason) override;
+    const std::vector<Append>& appends() const override { return appends_; }
     const std::vector<Deferred>& deferred() const override { return work_; }
     const RestorePlan& seal_plan() override;
     void add_figure(const std::string& name, double value, Unit unit = Unit::count) override;
     void add_timing(const std::string& kind, const std::string& name, std::chrono::steady_clock::time_point start,
                     double seconds) override;
+    void add_note(const std::string& text) override;
     RunReport report() const override;
+    std::optional<std::string> recall(const std::string& key) const override;
+    void remember(const std::string& key, const std::string& value) override;
 
 private:
     void check_open(const char* verb) const;
@@ -69,6 +82,9 @@ private:
     std::optional<Backup> backup_;
     RestorePlan plan_;
     std::vector<Deferred> work_;
+    std::vector<Append> appends_;
+    const State* recalled_;
+    State remembered_;
     std::chrono::steady_clock::time_point t0_ = std::chrono::steady_clock::now();
     mutable std::mutex mu_;  // the report: steps record figures and timings from their own threads
     RunReport report_;

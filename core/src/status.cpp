@@ -35,6 +35,9 @@ nlohmann::json status_json(const Backup* backup, const RunOutcome& outcome, int 
     j["steps"] = steps;
     j["rows"] = rows;
     j["figures"] = figures;
+    nlohmann::json notes = nlohmann::json::array();
+    for (const auto& [step, text] : report.notes) notes.push_back({{"step", step}, {"note", text}});
+    j["notes"] = notes;
     return j;
 }
 
@@ -62,6 +65,17 @@ nlohmann::json read_history(const std::string& conninfo, const std::string& sche
     } catch (const std::exception&) {
         return nlohmann::json::array();
     }
+}
+
+std::map<std::string, std::map<std::string, std::string>> read_state(const std::string& conninfo, const std::string& schema,
+                                                                      std::chrono::milliseconds timeout) {
+    try {
+        PgConn c(conninfo + " application_name='pix-db-replication plan'", "target", timeout, nullptr);
+        if (c.scalar("SELECT to_regclass($1) IS NOT NULL", {common::quote_ident(schema) + ".state"}) == std::optional<std::string>("t"))
+            return Home(c, schema).recall_all();
+    } catch (const std::exception&) {
+    }
+    return {};
 }
 
 }  // namespace pixrep

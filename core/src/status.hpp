@@ -1,6 +1,8 @@
 #pragma once
 // A run's outcome as the history keeps it, and where the web process finds the history.
+#include <chrono>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -21,5 +23,10 @@ void write_last_run(const std::filesystem::path& work_dir, const nlohmann::json&
 /// within `timeout`, else the local last-run.json, else nothing.
 nlohmann::json read_history(const std::string& conninfo, const std::string& schema, int limit,
                             const std::filesystem::path& work_dir, std::chrono::milliseconds timeout);
+
+/// What steps remembered in the tool's home, by step; empty when the target does not answer
+/// within `timeout` or has no home yet (for dry runs, which hold no session).
+std::map<std::string, std::map<std::string, std::string>> read_state(const std::string& conninfo, const std::string& schema,
+                                                                      std::chrono::milliseconds timeout);
 
 }  // namespace pixrep

@@ -60,6 +60,12 @@ void last_run(std::ostringstream& out, const nlohmann::json& runs, std::time_t n
             << fmt_seconds(number(r, "duration_s")) << ", " << static_cast<int>(number(r, "attempts")) << " attempt(s)";
     out << ".</p>";
     if (!text(r, "error").empty()) out << "<p class=\"error\">" << html_escape(text(r, "error")) << "</p>";
+    // How tables were restored (kept, appended, reloaded in full and why): what an analyst asks.
+    if (r.contains("notes") && r["notes"].is_array() && !r["notes"].empty()) {
+        out << "<ul id=\"decisions\">";
+        for (const auto& n : r["notes"]) out << "<li>" << html_escape(text(n, "note")) << "</li>";
+        out << "</ul>";
+    }
     // Freshness: the backup of the last run that succeeded.
     for (const auto& run : runs)
         if (text(run, "status") == "success") {

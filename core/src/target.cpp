@@ -122,6 +122,14 @@ public:
         auto c = connect("home");
         return Home(*c, home_.schema).reapply_access_rules(schemas, home_.readers);
     }
+    std::map<std::string, std::map<std::string, std::string>> recall_all() override {
+        auto c = connect("home");
+        return Home(*c, home_.schema).recall_all();
+    }
+    void remember(const std::map<std::string, std::map<std::string, std::string>>& by_step) override {
+        auto c = connect("home");
+        Home(*c, home_.schema).remember(by_step);
+    }
     void end(std::int64_t id, const nlohmann::json& outcome, Logger& log) override {
         try {
             auto c = connect("home");

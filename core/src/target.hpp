@@ -54,6 +54,10 @@ public:
     virtual std::size_t save_access(const std::vector<std::string>& schemas) = 0;
     /// Re-applies them after the restore, and the readers' access; returns what could not be.
     virtual std::vector<std::string> reapply_access(const std::vector<std::string>& schemas) = 0;
+    /// What steps remembered in earlier runs, by step.
+    virtual std::map<std::string, std::map<std::string, std::string>> recall_all() = 0;
+    /// Stores what steps asked to remember, once a run succeeded.
+    virtual void remember(const std::map<std::string, std::map<std::string, std::string>>& by_step) = 0;
     /// Records how run `id` ended; never throws.
     virtual void end(std::int64_t id, const nlohmann::json& outcome, Logger& log) = 0;
 };

@@ -46,6 +46,11 @@ public:
         j_.calls.push_back("home.reapply_access");
         return {};
     }
+    std::map<std::string, std::map<std::string, std::string>> recall_all() override { return {{"a", {{"seen", "yes"}}}}; }
+    void remember(const std::map<std::string, std::map<std::string, std::string>>& by_step) override {
+        for (const auto& [step, values] : by_step)
+            for (const auto& [k, v] : values) j_.calls.push_back("home.remember(" + step + "." + k + "=" + v + ")");
+    }
     void end(std::int64_t id, const nlohmann::json& outcome, Logger&) override {
         j_.calls.push_back("home.end(" + std::to_string(id) + "," + outcome["status"].get<std::string>() + ")");
     }
@@ -223,6 +228,19 @@ TEST_F(PipelineTest, DeferredWorkKnowsWhoAskedAndOrphansAreDropped) {
     ASSERT_EQ(seen.size(), 1u);
     EXPECT_EQ(seen[0].label, "users index");
     EXPECT_EQ(seen[0].by, "shaper");
+}
+
+TEST_F(PipelineTest, StepsRememberWhatTheyLearntOnlyWhenTheRunSucceeds) {
+    auto learn = [this](RunContext& ctx) {
+        j_.calls.push_back("recalled " + ctx.recall("seen").value_or("nothing"));
+        ctx.remember("last_full_reload", "2026-11-26");
+    };
+    EXPECT_EQ(run({{"a", {{"prepare", learn}}}}), kExitOk);
+    EXPECT_NE(j_.joined().find("recalled yes"), std::string::npos) << j_.joined();
+    EXPECT_NE(j_.joined().find("home.reapply_access home.remember(a.last_full_reload=2026-11-26)"), std::string::npos) << j_.joined();
+    j_.calls.clear();
+    EXPECT_EQ(run({{"a", {{"prepare", learn}, {"execute", thrower(ErrorKind::fatal, "late failure")}}}}), kExitRunFailed);
+    EXPECT_EQ(j_.joined().find("home.remember"), std::string::npos) << j_.joined();
 }
 
 TEST(HostRun, FiguresAndTimingsMayComeFromManyThreads) {

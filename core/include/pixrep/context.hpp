@@ -57,6 +57,15 @@ struct Deferred {
     std::string by;                  ///< Step that asked for it (set by the host).
 };
 
+/// New rows of a table kept on the target, appended from the dump by the restorer.
+struct Append {
+    DumpId data{};           ///< The table's TABLE DATA entry in the dump.
+    std::string table;       ///< "schema.table".
+    std::string key;         ///< Key column: the rows whose key is greater than `above` are appended.
+    std::int64_t above = 0;  ///< The target's largest key when the plan was made.
+    std::string by;          ///< Step that asked for it (set by the host).
+};
+
 /// Unit of a figure in the run report.
 enum class Unit { count, bytes, seconds };
 
@@ -79,6 +88,7 @@ struct RunReport {
     std::vector<std::pair<std::string, double>> step_seconds;  ///< "step (phase)" -> seconds, in order.
     std::map<std::string, Figure> figures;                     ///< "bytes_downloaded", "rows.public.users"...
     std::vector<Timing> timings;                               ///< Items of work, as they finished.
+    std::vector<std::pair<std::string, std::string>> notes;    ///< (step, decision and why), in order.
 };
 
 /// The run's environment, the same for every step, read-only.
@@ -128,6 +138,15 @@ public:
     virtual bool defer(DumpId id, Deferred work, const std::string& reason) = 0;
     /// Leaves `work` to the restorer, to run once `work.table` is loaded (or after the restore).
     virtual void add_work(Deferred work) = 0;
+    /// Marks entry `id` as already on the target and kept: pg_restore does not create it, and
+    /// what depends on it stays in the plan. Returns false when the entry is not restored.
+    /// Only before the plan is sealed.
+    virtual bool keep(DumpId id, const std::string& reason) = 0;
+    /// Keeps a table's data entry on the target and has the restorer append the dump's rows
+    /// whose key is greater than `append.above`. Only before the plan is sealed.
+    virtual bool append(Append append, const std::string& reason) = 0;
+    /// Every append asked for, for the restorer.
+    virtual const std::vector<Append>& appends() const = 0;
     /// Every piece of deferred work, for the restorer.
     virtual const std::vector<Deferred>& deferred() const = 0;
     /// Freezes the plan and returns it: the restorer calls this before writing pg_restore's list,
@@ -139,8 +158,15 @@ public:
     /// Records one timed item of work of kind `kind`; thread-safe.
     virtual void add_timing(const std::string& kind, const std::string& name, std::chrono::steady_clock::time_point start,
                             double seconds) = 0;
+    /// Adds a decision and its reason to the run report ("public.answers: incremental, ..."); thread-safe.
+    virtual void add_note(const std::string& text) = 0;
     /// A copy of the report so far.
     virtual RunReport report() const = 0;
+
+    /// What this step remembered under `key` in an earlier run (kept in the tool's schema).
+    virtual std::optional<std::string> recall(const std::string& key) const = 0;
+    /// Remembers `value` under `key` for later runs of this step, once this run succeeds.
+    virtual void remember(const std::string& key, const std::string& value) = 0;
 };
 
 /// How a run ended, given to every step's finish().

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,7 @@ enum class Fate {
     restore,   ///< pg_restore restores it.
     excluded,  ///< Left out, with everything that depends on it.
     deferred,  ///< Left out of pg_restore's list; a step's deferred work creates it instead.
+    kept,      ///< Already on the target, kept as it is (an incremental table and what it needs).
 };
 
 /// One entry of the dump's table of contents.
@@ -36,6 +38,7 @@ struct TocEntry {
     std::string copy;           ///< COPY statement of a data entry ("" for others or INSERT-style data).
     std::string table;          ///< "schema.table" the entry belongs to, "" when none.
     std::int64_t rows = -1;     ///< Rows of a data entry, counted while the dump was verified; -1 unknown.
+    std::optional<std::int64_t> first_key_max;  ///< Largest integer of a data entry's first column, when every row starts with one.
     Fate fate = Fate::restore;  ///< What becomes of it.
     std::string by;             ///< Step that excluded or deferred it.
     std::string reason;         ///< Why, for the plan preview.

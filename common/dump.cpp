@@ -3,7 +3,9 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstring>
+#include <string_view>
 #include <fstream>
 #include <map>
 #include <optional>
@@ -115,24 +117,64 @@ ScannedEntry read_entry(Cursor& c, const DumpHeader& h) {
 }
 
 // Rows of COPY data: one per line (newlines inside values are escaped as \n), less the end
-// marker pg_dump writes after them ("\\.\n\n\n").
+// marker pg_dump writes after them ("\\.\n\n\n"); and the largest integer starting a row,
+// while every row starts with one. Only each line's first field is read byte by byte.
 class RowCounter {
 public:
     void feed(const char* p, std::size_t n) {
-        lines_ += std::count(p, p + n, '\n');
-        tail_.append(p + (n > 8 ? n - 8 : 0), std::min<std::size_t>(n, 8));
-        if (tail_.size() > 8) tail_.erase(0, tail_.size() - 8);
+        const char* end = p + n;
+        while (p < end) {
+            if (in_rest_) {
+                const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
+                if (!nl) return;
+                p = nl + 1;
+                new_line();
+                continue;
+            }
+            char c = *p++;
+            if (c == '\t' || c == '\n') {
+                end_field();
+                if (c == '\n') new_line();
+                else in_rest_ = true;
+            } else if (len_ < 24) {
+                field_[len_++] = c;
+            } else {
+                integers_ = false;
+            }
+        }
     }
-    std::int64_t rows() const {
-        auto ends = [&](const char* s) { return tail_.size() >= std::strlen(s) && tail_.compare(tail_.size() - std::strlen(s), std::string::npos, s) == 0; };
-        if (ends("\\.\n\n\n")) return lines_ - 3;
-        if (ends("\\.\n")) return lines_ - 1;
-        return lines_;
+    std::int64_t rows() const { return lines_ - markers_; }
+    std::optional<std::int64_t> first_max() const {
+        if (!integers_ || !any_) return std::nullopt;
+        return max_;
     }
 
 private:
-    std::int64_t lines_ = 0;
-    std::string tail_;
+    void new_line() {
+        ++lines_;
+        in_rest_ = false;
+        len_ = 0;
+    }
+    void end_field() {
+        std::string_view f(field_, len_);
+        if (f == "\\." || (f.empty() && after_marker_)) {  // the end marker and the blank lines after it
+            ++markers_;
+            after_marker_ = true;
+            return;
+        }
+        std::int64_t v = 0;
+        auto [ptr, ec] = std::from_chars(f.data(), f.data() + f.size(), v);
+        if (ec != std::errc() || ptr != f.data() + f.size() || f.empty()) {
+            integers_ = false;
+            return;
+        }
+        max_ = any_ ? std::max(max_, v) : v;
+        any_ = true;
+    }
+    std::int64_t lines_ = 0, markers_ = 0, max_ = 0;
+    char field_[24];
+    std::size_t len_ = 0;
+    bool in_rest_ = false, integers_ = true, any_ = false, after_marker_ = false;
 };
 
 // One zlib stream (custom format: zlib; directory format: gzip), inflated to check its checksum.
@@ -178,6 +220,7 @@ struct DumpScanner::Data {
     std::size_t entry = 0;      // index in entries_ of the block's entry
     long long left = 0;         // bytes left in the current chunk
     std::unique_ptr<Inflater> inflater;
+    bool skip = false;          // tap mode: another entry's data, walked without decompressing
     RowCounter rows;
     std::map<int, std::size_t> index;
 };
@@ -241,8 +284,13 @@ void DumpScanner::feed_data(const char* p, std::size_t n) {
         while (n > 0) {
             if (d.state == Data::State::chunk) {
                 std::size_t take = static_cast<std::size_t>(std::min<long long>(d.left, static_cast<long long>(n)));
-                if (d.inflater) d.inflater->feed(p, take, [&](const char* q, std::size_t m) { d.rows.feed(q, m); });
-                else if (header_.compression == 0) d.rows.feed(p, take);
+                auto use = [&](const char* q, std::size_t m) { tap_ ? tap_(q, m) : d.rows.feed(q, m); };
+                if (d.skip) {
+                } else if (d.inflater) {
+                    d.inflater->feed(p, take, use);
+                } else if (header_.compression == 0) {
+                    use(p, take);
+                }
                 p += take, n -= take, d.left -= static_cast<long long>(take), offset_ += static_cast<std::int64_t>(take);
                 if (d.left == 0) d.state = Data::State::chunk_len;
                 continue;
@@ -268,7 +316,8 @@ void DumpScanner::feed_data(const char* p, std::size_t n) {
                 if (entries_[it->second].data_seen) throw Corrupt{"a second data block for entry " + std::to_string(value)};
                 d.entry = it->second;
                 d.rows = RowCounter();
-                if (d.block_type == 1 && header_.compression == 1) d.inflater = std::make_unique<Inflater>(false);
+                d.skip = tap_ && (d.block_type != 1 || static_cast<int>(value) != tap_id_);
+                if (d.block_type == 1 && header_.compression == 1 && !d.skip) d.inflater = std::make_unique<Inflater>(false);
                 d.state = d.block_type == 1 ? Data::State::chunk_len : Data::State::blob_oid;
                 break;
             }
@@ -277,7 +326,7 @@ void DumpScanner::feed_data(const char* p, std::size_t n) {
                     entries_[d.entry].data_seen = true;
                     d.state = Data::State::block_type;
                 } else {
-                    if (header_.compression == 1) d.inflater = std::make_unique<Inflater>(false);
+                    if (header_.compression == 1 && !d.skip) d.inflater = std::make_unique<Inflater>(false);
                     d.state = Data::State::chunk_len;
                 }
                 break;
@@ -293,7 +342,10 @@ void DumpScanner::feed_data(const char* p, std::size_t n) {
                 if (d.block_type == 1) {
                     auto& e = entries_[d.entry];
                     e.data_seen = true;
-                    if (!e.copy.empty() && header_.compression <= 1) e.rows = d.rows.rows();
+                    if (!e.copy.empty() && header_.compression <= 1 && !tap_) {
+                        e.rows = d.rows.rows();
+                        e.first_key_max = d.rows.first_max();
+                    }
                     d.state = Data::State::block_type;
                 } else {
                     d.state = Data::State::blob_oid;
@@ -374,7 +426,10 @@ void scan_data_file(ScannedEntry& e, const fs::path& file, const std::string& la
         throw DumpError("directory dump '" + label + "' is corrupt: " + file.filename().string() + " " + c.what);
     }
     e.data_seen = true;
-    if (!e.copy.empty()) e.rows = rows.rows();
+    if (!e.copy.empty()) {
+        e.rows = rows.rows();
+        e.first_key_max = rows.first_max();
+    }
 }
 
 }  // namespace
@@ -389,6 +444,23 @@ void scan_directory(DumpScanner& scanner, const fs::path& dir, const std::functi
                             e.filename + ")");
         if (e.desc == "TABLE DATA") scan_data_file(e, *file, dir.string(), stopping);
     }
+}
+
+DumpHeader read_dump_header(const fs::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    std::string head(4096, '\0');
+    in.read(head.data(), static_cast<std::streamsize>(head.size()));
+    head.resize(static_cast<std::size_t>(in.gcount()));
+    DumpHeader h;
+    try {
+        Cursor c(head);
+        read_header(c, h, {});
+    } catch (const Incomplete&) {
+        throw DumpError("'" + file.string() + "' is cut short in its header");
+    } catch (const Corrupt& e) {
+        throw DumpError("'" + file.string() + "' cannot be used: " + e.what);
+    }
+    return h;
 }
 
 FileKind detect_kind(const fs::path& p) {

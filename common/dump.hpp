@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -40,6 +41,7 @@ struct ScannedEntry {
     int data_state = 3;        ///< pg_dump's offset flag: 1 or 2 = has data, 3 = none.
     bool data_seen = false;    ///< Its data block (or file) was read whole.
     std::int64_t rows = -1;    ///< Lines of COPY data, when it has some and they were decompressed.
+    std::optional<std::int64_t> first_key_max;  ///< Largest integer starting a row, when every row starts with one.
 };
 
 /// A push parser of a custom-format archive (or a directory dump's toc.dat): feed it the bytes
@@ -54,6 +56,9 @@ public:
     /// Calls `check` as soon as the archive's format version is read (only vmaj, vmin and vrev
     /// are set then), so that an archive no installed pg_restore can read is refused at once.
     void on_version(std::function<void(const DumpHeader&)> check) { on_version_ = std::move(check); }
+    /// Reads entry `id`'s data for a caller instead of checking every entry: its decompressed
+    /// bytes go to `sink` in order, and no other entry's data is decompressed. Call before feeding.
+    void tap(int id, std::function<void(const char*, std::size_t)> sink) { tap_id_ = id, tap_ = std::move(sink); }
     /// The next `n` bytes of the archive.
     void feed(const char* data, std::size_t n);
     /// The archive ended: checks that it ended where it should, with every data block read.
@@ -79,6 +84,8 @@ private:
     std::string head_;            // header and TOC bytes, until they parse
     std::size_t next_try_ = 64;   // head_ size at which to try parsing again
     std::function<void(const DumpHeader&)> on_version_;
+    int tap_id_ = 0;
+    std::function<void(const char*, std::size_t)> tap_;
     bool in_data_ = false;
     std::unique_ptr<Data> data_;
     std::int64_t offset_ = 0;     // bytes fed so far
@@ -90,6 +97,9 @@ void scan_file(DumpScanner& scanner, const std::filesystem::path& file, const st
 /// Scans a directory-format dump: its toc.dat into `scanner`, then every data file it names
 /// (gzip-compressed ones decompressed and checked).
 void scan_directory(DumpScanner& scanner, const std::filesystem::path& dir, const std::function<bool()>& stopping);
+
+/// The header of a custom-format dump file or a directory dump's toc.dat. Throws DumpError.
+DumpHeader read_dump_header(const std::filesystem::path& file);
 
 /// What a path holds, judged by its first bytes (or toc.dat for a directory dump).
 enum class FileKind { custom_dump, directory_dump, tar_archive, gzip_archive, missing, unknown };

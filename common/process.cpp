@@ -18,11 +18,12 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-void feed(std::string& buf, const char* data, std::size_t n, const std::function<void(const std::string&)>& cb) {
+// One reused line: a table's rows stream through here by the million.
+void feed(std::string& buf, std::string& line, const char* data, std::size_t n, const std::function<void(const std::string&)>& cb) {
     buf.append(data, n);
     std::size_t start = 0;
     for (std::size_t pos; (pos = buf.find('\n', start)) != std::string::npos; start = pos + 1)
-        if (cb) cb(buf.substr(start, pos - start));
+        if (cb) cb(line.assign(buf, start, pos - start));
     buf.erase(0, start);
 }
 
@@ -82,42 +83,54 @@ int run_process(const ProcessSpec& spec, const ProcessHooks& hooks) {
     close(out_pipe[1]);
     close(err_pipe[1]);
 
-    std::string out_buf, err_buf;
+    std::string out_buf, err_buf, line;
     pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
-    int open_fds = 2;
-    auto next_tick = Clock::now() + hooks.tick;
     bool killed = false;
-    auto kill_deadline = Clock::time_point::max();
-    std::vector<char> chunk(1 << 16);
-    while (open_fds > 0) {
-        int r = poll(fds, 2, 100);
-        if (r < 0 && errno != EINTR) break;
-        for (int i = 0; i < 2 && r > 0; ++i) {
-            if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-            ssize_t n = read(fds[i].fd, chunk.data(), chunk.size());
-            if (n > 0) feed(i == 0 ? out_buf : err_buf, chunk.data(), static_cast<std::size_t>(n), i == 0 ? hooks.on_stdout : hooks.on_stderr);
-            else if (n == 0 || errno != EINTR) {
-                close(fds[i].fd);
-                fds[i].fd = -1;
-                --open_fds;
+    try {
+        int open_fds = 2;
+        auto next_tick = Clock::now() + hooks.tick;
+        auto kill_deadline = Clock::time_point::max();
+        std::vector<char> chunk(1 << 16);
+        while (open_fds > 0) {
+            int r = poll(fds, 2, 100);
+            if (r < 0 && errno != EINTR) break;
+            for (int i = 0; i < 2 && r > 0; ++i) {
+                if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+                ssize_t n = read(fds[i].fd, chunk.data(), chunk.size());
+                if (n > 0)
+                    feed(i == 0 ? out_buf : err_buf, line, chunk.data(), static_cast<std::size_t>(n), i == 0 ? hooks.on_stdout : hooks.on_stderr);
+                else if (n == 0 || errno != EINTR) {
+                    close(fds[i].fd);
+                    fds[i].fd = -1;
+                    --open_fds;
+                }
             }
+            auto now = Clock::now();
+            if (hooks.on_tick && now >= next_tick) {
+                hooks.on_tick();
+                next_tick = now + hooks.tick;
+            }
+            if (!killed && hooks.stop && hooks.stop()) {
+                kill(-pid, SIGTERM);
+                killed = true;
+                kill_deadline = now + hooks.grace;
+            }
+            if (killed && now >= kill_deadline) kill(-pid, SIGKILL);
         }
-        auto now = Clock::now();
-        if (hooks.on_tick && now >= next_tick) {
-            hooks.on_tick();
-            next_tick = now + hooks.tick;
+        if (!out_buf.empty() && hooks.on_stdout) hooks.on_stdout(out_buf);
+        if (!err_buf.empty() && hooks.on_stderr) hooks.on_stderr(err_buf);
+    } catch (...) {
+        // A hook gave up (a bad row, a failed COPY): the child must not outlive the call.
+        kill(-pid, SIGKILL);
+        for (auto& f : fds)
+            if (f.fd >= 0) close(f.fd);
+        int ignored = 0;
+        while (waitpid(pid, &ignored, 0) < 0 && errno == EINTR) {
         }
-        if (!killed && hooks.stop && hooks.stop()) {
-            kill(-pid, SIGTERM);
-            killed = true;
-            kill_deadline = now + hooks.grace;
-        }
-        if (killed && now >= kill_deadline) kill(-pid, SIGKILL);
+        throw;
     }
     for (auto& f : fds)
         if (f.fd >= 0) close(f.fd);
-    if (!out_buf.empty() && hooks.on_stdout) hooks.on_stdout(out_buf);
-    if (!err_buf.empty() && hooks.on_stderr) hooks.on_stderr(err_buf);
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }

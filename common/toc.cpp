@@ -22,6 +22,7 @@ RestorePlan plan_from_scan(const std::vector<ScannedEntry>& scanned) {
         while (!e.sql.empty() && (e.sql.back() == '\n' || e.sql.back() == ' ')) e.sql.pop_back();
         e.copy = s.copy;
         e.rows = s.rows;
+        e.first_key_max = s.first_key_max;
         if (e.desc == "TABLE") e.table = e.schema + "." + e.tag;
         index[s.id] = plan.entries.size();
         plan.entries.push_back(std::move(e));

@@ -1,7 +1,10 @@
 // The dump scanner on archives written byte by byte here (pg_dump's custom format), whole, cut,
 // damaged and fed in pieces; and the plan built from what it read.
 #include <gtest/gtest.h>
+#include <unistd.h>
 #include <zlib.h>
+
+#include <fstream>
 
 #include "dump.hpp"
 #include "source.hpp"
@@ -85,11 +88,17 @@ ArchiveWriter pix_archive(int vmin = 14, int compression = 1) {
     w.add({1, "TABLE", "public", "users", "CREATE TABLE public.users (\n    id integer NOT NULL\n);", "", {}, ""});
     w.add({2, "TABLE", "public", "answers", "CREATE TABLE public.answers (id integer);", "", {}, ""});
     // As pg_dump writes COPY data: the rows, then an end marker.
-    w.add({3, "TABLE DATA", "public", "users", "", "COPY public.users (id) FROM stdin;\n", {1}, "1\n2\n3\n\\.\n\n\n"});
+    w.add({3, "TABLE DATA", "public", "users", "", "COPY public.users (id) FROM stdin;\n", {1}, "1\tx\n3\ty\\tz\n2\t\\N\n\\.\n\n\n"});
     w.add({4, "TABLE DATA", "public", "answers", "", "COPY public.answers (id) FROM stdin;\n", {2}, std::string(5000, 'x') + "\n7\n\\.\n\n\n"});
     w.add({5, "INDEX", "public", "answers_id_idx", "CREATE INDEX answers_id_idx ON public.answers (id);", "", {2}, ""});
     return w;
 }
+
+struct TempDirForHeader {
+    std::filesystem::path path = std::filesystem::temp_directory_path() / ("pixrep-dump-test-" + std::to_string(::getpid()));
+    TempDirForHeader() { std::filesystem::create_directories(path); }
+    ~TempDirForHeader() { std::filesystem::remove_all(path); }
+};
 
 std::unique_ptr<DumpScanner> scan(const std::string& bytes, std::size_t piece = 1 << 20) {
     auto s = std::make_unique<DumpScanner>("test.pgsql");
@@ -120,7 +129,9 @@ TEST(DumpScanner, ReadsHeaderTocAndCountsRows) {
             ASSERT_EQ(s.entries().size(), 5u);
             EXPECT_EQ(s.entries()[0].defn, "CREATE TABLE public.users (\n    id integer NOT NULL\n);");
             EXPECT_EQ(s.entries()[2].rows, 3);
+            EXPECT_EQ(s.entries()[2].first_key_max, 3);
             EXPECT_EQ(s.entries()[3].rows, 2);
+            EXPECT_FALSE(s.entries()[3].first_key_max) << "a row that does not start with an integer";
             EXPECT_EQ(s.entries()[4].rows, -1);
             EXPECT_EQ(s.entries()[4].deps, std::vector<int>{2});
             EXPECT_TRUE(s.entries()[3].data_seen);
@@ -217,4 +228,31 @@ TEST(PlanFromScan, AConstraintBelongsToTheTableItsTagNames) {
 TEST(ListedIds, ReadsPgRestoreListOutput) {
     EXPECT_EQ(listed_ids(";\n; Archive created at 2026-11-24\n;\n3456; 0 0 ENCODING - ENCODING \n215; 1259 16403 TABLE public users postgres\n"),
               (std::vector<int>{3456, 215}));
+}
+
+TEST(DumpScanner, ATapReadsOneEntrysDataAndDecompressesNoOther) {
+    for (int compression : {0, 1}) {
+        auto bytes = pix_archive(15, compression).bytes();
+        for (std::size_t piece : {std::size_t(1) << 20, std::size_t(3)}) {
+            DumpScanner s("test.pgsql");
+            std::string got;
+            s.tap(3, [&](const char* p, std::size_t n) { got.append(p, n); });
+            for (std::size_t off = 0; off < bytes.size(); off += piece) s.feed(bytes.data() + off, std::min(piece, bytes.size() - off));
+            s.finish();
+            EXPECT_EQ(got, "1\tx\n3\ty\\tz\n2\t\\N\n\\.\n\n\n") << "compression " << compression << ", pieces of " << piece;
+            EXPECT_EQ(s.entries()[3].rows, -1) << "the other entry was only walked";
+            EXPECT_TRUE(s.entries()[3].data_seen);
+        }
+    }
+}
+
+TEST(DumpHeader, ReadFromTheFileAlone) {
+    TempDirForHeader dir;
+    auto path = dir.path / "d.pgsql";
+    std::ofstream(path, std::ios::binary) << pix_archive(16, 1).bytes();
+    auto h = read_dump_header(path);
+    EXPECT_EQ(h.version(), "1.16");
+    EXPECT_EQ(h.compression, 1);
+    std::ofstream(path, std::ios::binary) << "PGDMP";
+    EXPECT_THROW(read_dump_header(path), DumpError);
 }

@@ -1,0 +1,52 @@
+#include "copy_text.hpp"
+
+#include <charconv>
+
+namespace pixrep::common {
+
+std::vector<std::string> copy_columns(const std::string& header) {
+    if (header.rfind("COPY ", 0) != 0) return {};
+    auto open = header.find(" (");
+    if (open == std::string::npos) return {};
+    std::vector<std::string> out;
+    std::string cur;
+    bool quoted = false;
+    for (std::size_t i = open + 2; i < header.size(); ++i) {
+        char c = header[i];
+        if (quoted) {
+            if (c == '"' && i + 1 < header.size() && header[i + 1] == '"') cur += '"', ++i;
+            else if (c == '"') quoted = false;
+            else cur += c;
+        } else if (c == '"') {
+            quoted = true;
+        } else if (c == ',' || c == ')') {
+            out.push_back(cur);
+            cur.clear();
+            if (c == ')') return out;
+            while (i + 1 < header.size() && header[i + 1] == ' ') ++i;
+        } else {
+            cur += c;
+        }
+    }
+    return {};
+}
+
+std::optional<std::string_view> copy_field(std::string_view row, std::size_t index) {
+    std::size_t start = 0;
+    for (std::size_t i = 0; i < index; ++i) {
+        auto tab = row.find('\t', start);
+        if (tab == std::string_view::npos) return std::nullopt;
+        start = tab + 1;
+    }
+    auto tab = row.find('\t', start);
+    return row.substr(start, tab == std::string_view::npos ? std::string_view::npos : tab - start);
+}
+
+std::optional<std::int64_t> integer_field(std::string_view f) {
+    std::int64_t v = 0;
+    auto [p, ec] = std::from_chars(f.data(), f.data() + f.size(), v);
+    if (f.empty() || ec != std::errc() || p != f.data() + f.size()) return std::nullopt;
+    return v;
+}
+
+}  // namespace pixrep::common

@@ -1,35 +1,78 @@
-// The big tables (answers, knowledge-elements) are restored only when RESTORE_ANSWERS_AND_KES=true.
-// Tables are matched by identity (schema and exact name) and everything that depends on them goes
-// with them; the original's regular expression also caught unrelated objects such as
-// "user-answers-stats".
+// The big tables. Without BACKUP_MODE, as in 2020: answers and knowledge-elements are restored
+// only when RESTORE_ANSWERS_AND_KES=true (with their analytics indexes). With BACKUP_MODE, as
+// the original's later versions: each table it names is left out ("none") or kept on the target
+// with only its new rows appended from the backup ("incremental"), unless it must be reloaded
+// in full, which the run says and explains. Tables are matched by identity (schema and exact
+// name), never by a pattern that also catches "user-answers-stats".
 #include <algorithm>
+#include <ctime>
 
 #include <pixrep/step_export.hpp>
+
+#include "backup_mode.hpp"
+#include "copy_text.hpp"
+#include "db.hpp"
+#include "entry_stream.hpp"
+#include "incremental.hpp"
 
 namespace {
 
 using namespace pixrep;
-
-std::string qualified(const std::string& name) { return name.find('.') == std::string::npos ? "public." + name : name; }
+using answers::Mode;
 
 class AnswersKesStep final : public Step {
 public:
     StepInfo info() const override {
-        return {"answers-kes", "1.0.0", "Leaves the big tables out unless asked, or restores them with their analytics indexes"};
+        return {"answers-kes", "1.0.0", "Big tables: left out, restored with their analytics indexes, or kept with only their new rows (BACKUP_MODE)"};
     }
 
     void declare(OptionTable& t) override {
-        t.add("restore", restore_, "Restore the tables; only the exact value 'true' enables it").env("RESTORE_ANSWERS_AND_KES");
+        t.add("restore", restore_, "Restore the tables; only the exact value 'true' enables it (when BACKUP_MODE is unset)")
+            .env("RESTORE_ANSWERS_AND_KES");
         t.add("tables", tables_, "Tables concerned, as name or schema.name");
         t.add("analytics_indexes", indexes_, "When restored, also build the original's analytics indexes on answers and knowledge-elements");
+        t.add("backup_mode", backup_mode_, "JSON object of tables to \"incremental\" or \"none\"; when set, it decides alone").env("BACKUP_MODE");
+        t.add("key_columns", key_columns_, "Key column of an incremental table without a single-column integer primary key, as table:column");
+        t.add("full_reload_every", full_reload_every_, "Reload an incremental table in full this often, to catch updates and deletes; 0 = never")
+            .env("INCREMENTAL_FULL_RELOAD_EVERY");
     }
 
-    void configure(Logger&) override {
+    void configure(Logger& log) override {
         if (tables_.empty()) throw StepError(ErrorKind::config, "option 'tables' is empty");
-        for (auto& t : tables_) t = qualified(t);
+        for (auto& t : tables_) t = answers::qualified(t);
+        modes_.clear();
+        if (backup_mode_) {
+            modes_ = answers::parse_backup_mode(*backup_mode_);
+            if (restore_) log.warn("RESTORE_ANSWERS_AND_KES is ignored: BACKUP_MODE decides which tables are left out or kept");
+        }
+        for (const auto& kc : key_columns_)
+            if (kc.find(':') == std::string::npos)
+                throw StepError(ErrorKind::config, "option 'key_columns': '" + kc + "' is not table:column");
     }
 
     void prepare(RunContext& ctx) override {
+        if (!backup_mode_) return without_backup_mode(ctx);
+        std::vector<std::string> full;
+        for (const auto& m : modes_) {
+            const TocEntry* table = ctx.plan().table(m.table);
+            if (!table)
+                throw StepError(ErrorKind::config, "BACKUP_MODE names table '" + m.table + "', which the backup does not have");
+            if (m.mode == Mode::none) {
+                const DumpId id = table->id;
+                auto n = ctx.exclude([id](const TocEntry& e) { return e.id == id; }, "BACKUP_MODE: none");
+                ctx.log().info("table left out (BACKUP_MODE none)", {{"table", m.table}, {"entries_excluded", static_cast<std::int64_t>(n)}});
+                ctx.add_note(m.table + ": left out (BACKUP_MODE none)");
+            } else if (!incremental(ctx, *table)) {
+                full.push_back(m.table);
+            }
+        }
+        // Tables restored in full get their analytics indexes, as in the original.
+        for (const auto& e : ctx.plan().entries)
+            if (e.desc == "TABLE" && e.restored() && std::find(tables_.begin(), tables_.end(), e.table) != tables_.end()) analytics(ctx, e);
+    }
+
+private:
+    void without_backup_mode(RunContext& ctx) {
         auto listed = [&](const std::string& t) { return std::find(tables_.begin(), tables_.end(), t) != tables_.end(); };
         if (!restore_) {
             auto n = ctx.exclude([&](const TocEntry& e) { return e.desc == "TABLE" && listed(e.table); }, "RESTORE_ANSWERS_AND_KES is not 'true'");
@@ -38,24 +81,118 @@ public:
             ctx.log().info("big tables left out", {{"tables", names}, {"entries_excluded", static_cast<std::int64_t>(n)}});
             return;
         }
+        for (const auto& e : ctx.plan().entries)
+            if (e.desc == "TABLE" && e.restored() && listed(e.table)) analytics(ctx, e);
+    }
+
+    // The original built these after the restore, one by one; the restorer starts each as soon
+    // as its table's data is in, beside the other indexes.
+    void analytics(RunContext& ctx, const TocEntry& table) {
         if (!indexes_) return;
-        // The original built these after the restore, one by one; the restorer starts each as
-        // soon as its table's data is in, beside the other indexes.
-        const TocEntry* kes = ctx.plan().table("public.knowledge-elements");
-        if (kes && kes->restored() && listed(kes->table))
+        if (table.table == "public.knowledge-elements")
             ctx.add_work({"knowledge-elements_createdAt_idx", "INDEX",
                           {"CREATE INDEX \"knowledge-elements_createdAt_idx\" ON public.\"knowledge-elements\" "
                            "((cast(\"createdAt\" AT TIME ZONE 'UTC+1' AS date)) DESC)"},
-                          kes->table});
-        const TocEntry* answers = ctx.plan().table("public.answers");
-        if (answers && answers->restored() && listed(answers->table))
+                          table.table});
+        if (table.table == "public.answers")
             ctx.add_work({"answers_challengeId_idx", "INDEX", {"CREATE INDEX \"answers_challengeId_idx\" ON public.answers (\"challengeId\")"},
-                          answers->table});
+                          table.table});
     }
 
-private:
+    const TocEntry* data_of(const RunContext& ctx, const TocEntry& table) const {
+        for (const auto& e : ctx.plan().entries)
+            if (e.desc == "TABLE DATA" && e.table == table.table && e.created()) return &e;
+        return nullptr;
+    }
+
+    // Reads what the target holds of the table; decides; keeps it (new rows appended) or lets it
+    // be reloaded in full. Returns true when kept.
+    bool incremental(RunContext& ctx, const TocEntry& table) {
+        const TocEntry* data = data_of(ctx, table);
+        if (!data) throw StepError(ErrorKind::config, "BACKUP_MODE: table '" + table.table + "' has no data entry in the backup");
+        answers::TargetTable target;
+        std::string key = key_override(table.table);
+        common::Session s(ctx.env(), "answers-kes");
+        s.run([&](pqxx::connection& c) { target = read_target(c, table, key); });
+        // The backup's largest key matters only when the target has rows (and so a key).
+        answers::BackupTable backup{answers::columns_of(table.sql), target.empty ? std::nullopt : backup_max(ctx, *data, key)};
+        const std::string memo = "last_full_reload." + table.table;
+        std::optional<std::time_t> last_full;
+        if (auto v = ctx.recall(memo)) last_full = static_cast<std::time_t>(std::stoll(*v));
+        const std::time_t now = std::time(nullptr);
+        auto d = answers::decide(target, backup, last_full, now,
+                                 std::chrono::duration_cast<std::chrono::seconds>(full_reload_every_), key.empty() ? "key" : key);
+        if (d.incremental) {
+            ctx.keep(table.id, "kept on the target (BACKUP_MODE incremental)");
+            ctx.append({data->id, table.table, key, *target.max_key}, "new rows appended: " + d.reason);
+            ctx.log().info(table.table + ": incremental, " + d.reason, {{"table", table.table}, {"mode", std::string("incremental")}});
+            ctx.add_note(table.table + ": incremental, " + d.reason);
+            return true;
+        }
+        ctx.remember(memo, std::to_string(now));
+        ctx.log().info(table.table + ": reloaded in full: " + d.reason, {{"table", table.table}, {"mode", std::string("full")}, {"why", d.reason}});
+        ctx.add_note(table.table + ": reloaded in full: " + d.reason);
+        return false;
+    }
+
+    std::string key_override(const std::string& table) const {
+        for (const auto& kc : key_columns_) {
+            auto colon = kc.rfind(':');
+            if (answers::qualified(kc.substr(0, colon)) == table) return kc.substr(colon + 1);
+        }
+        return "";
+    }
+
+    answers::TargetTable read_target(pqxx::connection& c, const TocEntry& table, std::string& key) {
+        answers::TargetTable t;
+        pqxx::read_transaction tx(c);
+        tx.exec("SET LOCAL search_path = ''");  // types come out qualified, as pg_dump writes them
+        const std::string name = common::quote_ident(table.schema) + "." + common::quote_ident(table.tag);
+        t.exists = tx.exec("SELECT to_regclass(" + tx.quote(name) + ") IS NOT NULL")[0][0].as<bool>();
+        if (!t.exists) return t;
+        for (const auto& r : tx.exec("SELECT quote_ident(attname) || ' ' || format_type(atttypid, atttypmod) FROM pg_attribute "
+                                     "WHERE attrelid = " + tx.quote(name) + "::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum"))
+            t.columns.push_back(r[0].as<std::string>());
+        if (key.empty()) {
+            auto r = tx.exec("SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] "
+                             "WHERE i.indrelid = " + tx.quote(name) + "::regclass AND i.indisprimary AND i.indnatts = 1 "
+                             "AND a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype)");
+            if (r.empty())
+                throw StepError(ErrorKind::config, "BACKUP_MODE: table '" + table.table + "' has no single-column integer primary key on "
+                                                       "the target; name its key column with option key_columns (" + table.tag + ":column)");
+            key = r[0][0].as<std::string>();
+        }
+        t.empty = !tx.exec("SELECT EXISTS (SELECT 1 FROM " + name + ")")[0][0].as<bool>();
+        auto m = tx.exec("SELECT max(" + common::quote_ident(key) + ")::bigint FROM " + name);
+        if (!m[0][0].is_null()) t.max_key = m[0][0].as<std::int64_t>();
+        return t;
+    }
+
+    // The backup's largest key: known from the dump's check when the key is the first column,
+    // else read from the dump (one more pass over that table's rows).
+    std::optional<std::int64_t> backup_max(RunContext& ctx, const TocEntry& data, const std::string& key) {
+        auto columns = common::copy_columns(data.copy);
+        auto at = std::find(columns.begin(), columns.end(), key);
+        if (at == columns.end()) throw StepError(ErrorKind::config, "BACKUP_MODE: the backup's " + data.table + " has no column '" + key + "'");
+        if (at == columns.begin() && data.rows >= 0) return data.rows == 0 ? std::nullopt : data.first_key_max;
+        const std::size_t index = static_cast<std::size_t>(at - columns.begin());
+        std::optional<std::int64_t> max;
+        ctx.log().info("reading the backup's keys of " + data.table + " (its key is not its first column)");
+        common::stream_rows(ctx.env(), *ctx.backup(), data, [](const std::vector<std::string>&) {},
+                            [&](std::string_view row) {
+                                auto v = common::copy_field(row, index);
+                                auto k = v ? common::integer_field(*v) : std::nullopt;
+                                if (k && (!max || *k > *max)) max = k;
+                            },
+                            [&ctx] { return ctx.env().stopping(); });
+        return max;
+    }
+
     bool restore_ = false, indexes_ = true;
-    std::vector<std::string> tables_{"answers", "knowledge-elements"};
+    std::vector<std::string> tables_{"answers", "knowledge-elements"}, key_columns_;
+    std::optional<std::string> backup_mode_;
+    std::chrono::milliseconds full_reload_every_{7 * 24 * 3600 * 1000LL};
+    std::vector<answers::TableMode> modes_;
 };
 
 }  // namespace

@@ -2,6 +2,10 @@
 // system schemas and the tool's own schema, dropped by kind in one transaction, so that a
 // failure (or a stop) leaves the previous copy whole. Not DROP OWNED: that also removed the
 // default privileges the readers' access rests on, and would drop the tool's own schema.
+// Tables the plan keeps (incremental) stay, with what they need (indexes, sequences, the types
+// of their columns...), which the plan then keeps too; what hangs on them and comes back with
+// the restore (foreign keys, triggers) is dropped first, and the drop is rolled back if a kept
+// table lost a column anyway.
 #include <algorithm>
 #include <chrono>
 #include <set>
@@ -52,11 +56,14 @@ public:
             throw StepError(ErrorKind::input, "the backup holds " + std::to_string(clash.size()) + " object(s) in schema '" + home +
                                                   "', the tool's own schema in the target (" + listed(clash) +
                                                   "): set REPLICATION_SCHEMA to another name");
-        if (ctx.env().dry_run()) return;
+        kept_ = kept_tables(ctx.plan());
+        if (ctx.env().dry_run() && kept_.empty()) return;
         // Checked before anything is dropped: who we are, and what we could not drop.
         common::Session s(ctx.env(), "drop-objects");
         s.run([&](pqxx::connection& c) {
             pqxx::read_transaction tx(c);
+            keep_support(ctx, tx);
+            if (ctx.env().dry_run()) return;
             auto r = tx.exec("SELECT current_user, rolsuper FROM pg_roles WHERE rolname = current_user");
             if (!r.empty() && r[0][1].as<bool>())
                 throw StepError(ErrorKind::config, "DATABASE_URL connects as superuser '" + r[0][0].as<std::string>() +
@@ -82,7 +89,8 @@ public:
             try {
                 auto left = std::chrono::duration_cast<std::chrono::milliseconds>(lock_budget_ - (Clock::now() - t0));
                 auto [role, dropped] = drop_all(ctx, s, std::clamp(left, std::chrono::milliseconds(100), lock_try_));
-                ctx.log().info("dropped every object owned by " + role + " (but schema " + ctx.env().home_schema() + ")",
+                ctx.log().info("dropped every object owned by " + role + " (but schema " + ctx.env().home_schema() +
+                                   (kept_.empty() ? "" : " and " + std::to_string(kept_.size()) + " kept table(s)") + ")",
                                {{"objects_dropped", dropped}, {"tries", static_cast<std::int64_t>(tries)}});
                 return;
             } catch (const pqxx::sql_error& e) {
@@ -102,11 +110,45 @@ private:
             tx.exec("SET LOCAL lock_timeout = '" + std::to_string(lock_wait.count()) + "ms'");
             auto role = tx.exec("SELECT current_user")[0][0].as<std::string>();
             auto owned = objects(tx, drop::owned_objects_sql(ctx.env().home_schema()));
+            std::string columns_before;
+            if (!kept_.empty()) {
+                owned = drop::without_kept(owned, objects(tx, drop::kept_support_sql(kept_)));
+                columns_before = kept_columns(tx);
+                for (const auto& r : tx.exec(drop::kept_dependents_sql(kept_))) tx.exec(r[0].as<std::string>());
+            }
             for (const auto& o : owned) tx.exec(drop::drop_statement(o));
+            // Something kept_support_sql missed went with CASCADE: roll back rather than keep a
+            // table short of a column.
+            if (!kept_.empty() && kept_columns(tx) != columns_before)
+                throw StepError(ErrorKind::fatal,
+                                "emptying the target would have changed a kept table's columns (an object they use was dropped with "
+                                "CASCADE); nothing was dropped. Leave the table out of BACKUP_MODE for one run to reload it in full");
             for (const auto& schema : schemas_) tx.exec("CREATE SCHEMA IF NOT EXISTS " + common::quote_ident(schema));
             tx.commit();
             return std::make_pair(role, static_cast<std::int64_t>(owned.size()));
         });
+    }
+
+    static std::vector<std::string> kept_tables(const RestorePlan& plan) {
+        std::vector<std::string> out;
+        for (const auto& e : plan.entries)
+            if (e.desc == "TABLE" && e.fate == Fate::kept) out.push_back(e.table);
+        return out;
+    }
+
+    // What the kept tables stand on is on the target already: pg_restore must not create it.
+    void keep_support(RunContext& ctx, pqxx::transaction_base& tx) {
+        if (kept_.empty()) return;
+        auto ids = drop::kept_entries(ctx.plan(), objects(tx, drop::kept_support_sql(kept_)));
+        for (DumpId id : ids) ctx.keep(id, "on the target with a kept table");
+        ctx.log().info("kept tables stay with what they need", {{"tables", static_cast<std::int64_t>(kept_.size())},
+                                                                {"entries_kept", static_cast<std::int64_t>(ids.size())}});
+    }
+
+    std::string kept_columns(pqxx::transaction_base& tx) const {
+        std::string out;
+        for (const auto& r : tx.exec(drop::kept_columns_sql(kept_))) out += r[0].as<std::string>() + ": " + r[1].as<std::string>() + "\n";
+        return out;
     }
 
     // Who holds locks on the replica's tables, for the message.
@@ -131,7 +173,7 @@ private:
                                                    "; nothing was dropped (DROP_LOCK_TIMEOUT)");
     }
 
-    std::vector<std::string> schemas_{"public"};
+    std::vector<std::string> schemas_{"public"}, kept_;
     std::chrono::milliseconds lock_budget_{120'000}, lock_try_{5'000};
 };
 

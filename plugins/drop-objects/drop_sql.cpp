@@ -1,6 +1,7 @@
 #include "drop_sql.hpp"
 
 #include <set>
+#include <tuple>
 
 #include "db.hpp"
 
@@ -12,23 +13,27 @@ using common::quote_literal;
 
 // Objects per kind, with their owner; `where` filters on the owner and schema.
 std::string objects_sql(const std::string& where_owner, const std::string& where_schema) {
-    const std::string not_member = " AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = x.oid AND d.deptype = 'e')";
+    // With its catalog, so that pg_depend's index is used: without, this took 0.3 s per run.
+    auto not_member = [](const char* catalog) {
+        return std::string(" AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = '") + catalog +
+               "'::regclass AND d.objid = x.oid AND d.deptype = 'e')";
+    };
     auto rel = [&](const char* kind, const char* relkinds) {
         return std::string("SELECT '") + kind + "' AS kind, n.nspname, x.relname, '' AS args, pg_get_userbyid(x.relowner) AS owner, " +
                "x.relowner AS owner_oid FROM pg_class x JOIN pg_namespace n ON n.oid = x.relnamespace WHERE x.relkind IN (" + relkinds +
-               ")" + not_member;
+               ")" + not_member("pg_class");
     };
     std::vector<std::string> parts = {
         rel("VIEW", "'v'"), rel("MATERIALIZED VIEW", "'m'"), rel("TABLE", "'r', 'p'"), rel("FOREIGN TABLE", "'f'"),
         rel("SEQUENCE", "'S'"), rel("INDEX", "'i', 'I'"),
         "SELECT CASE x.prokind WHEN 'p' THEN 'PROCEDURE' WHEN 'a' THEN 'AGGREGATE' ELSE 'FUNCTION' END, n.nspname, x.proname, "
         "pg_get_function_identity_arguments(x.oid), pg_get_userbyid(x.proowner), x.proowner FROM pg_proc x JOIN pg_namespace n ON "
-        "n.oid = x.pronamespace WHERE true" + not_member,
+        "n.oid = x.pronamespace WHERE true" + not_member("pg_proc"),
         // Types made by CREATE TYPE / CREATE DOMAIN: not the row types of tables, not array types.
         "SELECT CASE x.typtype WHEN 'd' THEN 'DOMAIN' ELSE 'TYPE' END, n.nspname, x.typname, '', pg_get_userbyid(x.typowner), "
         "x.typowner FROM pg_type x JOIN pg_namespace n ON n.oid = x.typnamespace WHERE x.typtype IN ('e', 'd', 'r', 'c') "
-        "AND (x.typrelid = 0 OR (SELECT relkind FROM pg_class WHERE oid = x.typrelid) = 'c') AND x.typelem = 0" + not_member,
-        "SELECT 'SCHEMA', '', x.nspname, '', pg_get_userbyid(x.nspowner), x.nspowner FROM pg_namespace x WHERE true" + not_member};
+        "AND (x.typrelid = 0 OR (SELECT relkind FROM pg_class WHERE oid = x.typrelid) = 'c') AND x.typelem = 0" + not_member("pg_type"),
+        "SELECT 'SCHEMA', '', x.nspname, '', pg_get_userbyid(x.nspowner), x.nspowner FROM pg_namespace x WHERE true" + not_member("pg_namespace")};
     std::string sql;
     int order = 0;
     for (const auto& p : parts) sql += (sql.empty() ? "" : " UNION ALL ") + ("SELECT " + std::to_string(order++) + " AS o, * FROM (" + p + ") q");
@@ -88,6 +93,113 @@ std::vector<Object> collisions(const RestorePlan& plan, const std::vector<Object
     std::vector<Object> out;
     for (const auto& o : others)
         if (created.count({family(o.kind), o.kind == "SCHEMA" ? "" : o.schema, o.name})) out.push_back(o);
+    return out;
+}
+
+namespace {
+
+std::string kept_oids(const std::vector<std::string>& kept) {
+    std::string list;
+    for (const auto& t : kept) list += (list.empty() ? "" : ", ") + quote_literal(t);
+    return "SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname || '.' || c.relname IN (" +
+           (list.empty() ? std::string("NULL") : list) + ")";
+}
+
+}  // namespace
+
+std::string kept_support_sql(const std::vector<std::string>& kept) {
+    return "WITH RECURSIVE kept AS (" + kept_oids(kept) + R"SQL(),
+parts AS (
+  SELECT 'pg_class'::regclass::oid AS classid, oid AS objid FROM kept
+  UNION
+  SELECT d.classid, d.objid FROM pg_depend d JOIN kept k ON d.refclassid = 'pg_class'::regclass AND d.refobjid = k.oid
+  WHERE d.deptype IN ('a', 'i') AND d.classid IN ('pg_class'::regclass, 'pg_attrdef'::regclass, 'pg_constraint'::regclass)
+    AND NOT EXISTS (SELECT 1 FROM pg_constraint f WHERE d.classid = 'pg_constraint'::regclass AND f.oid = d.objid AND f.contype = 'f')),
+needs AS (
+  SELECT classid, objid FROM parts
+  UNION
+  SELECT d.refclassid, d.refobjid FROM pg_depend d JOIN needs x ON d.classid = x.classid AND d.objid = x.objid
+  WHERE d.deptype IN ('n', 'i')
+    AND (x.classid IN ('pg_type'::regclass, 'pg_proc'::regclass) OR (x.classid, x.objid) IN (SELECT classid, objid FROM parts)))
+SELECT 'SEQUENCE', n.nspname, c.relname, '', '' FROM needs x JOIN pg_class c ON x.classid = 'pg_class'::regclass AND c.oid = x.objid
+  JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'S'
+UNION SELECT 'INDEX', n.nspname, c.relname, '', '' FROM needs x JOIN pg_class c ON x.classid = 'pg_class'::regclass AND c.oid = x.objid
+  JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('i', 'I')
+UNION SELECT CASE t.typtype WHEN 'd' THEN 'DOMAIN' ELSE 'TYPE' END, n.nspname, t.typname, '', '' FROM needs x
+  JOIN pg_type t ON x.classid = 'pg_type'::regclass AND t.oid = x.objid JOIN pg_namespace n ON n.oid = t.typnamespace
+  WHERE t.typtype IN ('e', 'd', 'r', 'c') AND (t.typrelid = 0 OR (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c')
+UNION SELECT 'FUNCTION', n.nspname, p.proname, '', '' FROM needs x JOIN pg_proc p ON x.classid = 'pg_proc'::regclass AND p.oid = x.objid
+  JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+UNION SELECT 'CONSTRAINT', n.nspname, co.conname, r.relname, '' FROM needs x JOIN pg_constraint co ON x.classid = 'pg_constraint'::regclass
+  AND co.oid = x.objid JOIN pg_class r ON r.oid = co.conrelid JOIN pg_namespace n ON n.oid = r.relnamespace
+UNION SELECT 'TABLE', n.nspname, c.relname, '', '' FROM kept k JOIN pg_class c ON c.oid = k.oid JOIN pg_namespace n ON n.oid = c.relnamespace
+UNION SELECT 'SCHEMA', '', n.nspname, '', '' FROM needs x JOIN pg_class c ON x.classid = 'pg_class'::regclass AND c.oid = x.objid
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+UNION SELECT 'SCHEMA', '', n.nspname, '', '' FROM needs x JOIN pg_type t ON x.classid = 'pg_type'::regclass AND t.oid = x.objid
+  JOIN pg_namespace n ON n.oid = t.typnamespace
+UNION SELECT 'SCHEMA', '', n.nspname, '', '' FROM needs x JOIN pg_proc p ON x.classid = 'pg_proc'::regclass AND p.oid = x.objid
+  JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname NOT IN ('pg_catalog', 'information_schema'))SQL";
+}
+
+std::string kept_dependents_sql(const std::vector<std::string>& kept) {
+    const std::string oids = kept_oids(kept);
+    return "SELECT format('ALTER TABLE %s DROP CONSTRAINT IF EXISTS %I', co.conrelid::regclass, co.conname) FROM pg_constraint co "
+           "JOIN pg_class r ON r.oid = co.conrelid WHERE co.contype = 'f' AND (co.conrelid IN (" + oids + ") OR co.confrelid IN (" + oids +
+           ")) AND r.relowner = (SELECT oid FROM pg_roles WHERE rolname = current_user) "
+           "UNION ALL SELECT format('DROP TRIGGER IF EXISTS %I ON %s', t.tgname, t.tgrelid::regclass) FROM pg_trigger t "
+           "WHERE t.tgrelid IN (" + oids + ") AND NOT t.tgisinternal "
+           "UNION ALL SELECT format('DROP POLICY IF EXISTS %I ON %s', p.polname, p.polrelid::regclass) FROM pg_policy p "
+           "WHERE p.polrelid IN (" + oids + ")";
+}
+
+std::string kept_columns_sql(const std::vector<std::string>& kept) {
+    return "SELECT a.attrelid::regclass::text, string_agg(quote_ident(a.attname) || ' ' || format_type(a.atttypid, a.atttypmod), ', ' "
+           "ORDER BY a.attnum) FROM pg_attribute a WHERE a.attrelid IN (" + kept_oids(kept) +
+           ") AND a.attnum > 0 AND NOT a.attisdropped GROUP BY 1 ORDER BY 1";
+}
+
+namespace {
+
+// What identifies an object across the catalog and the dump: kind family, schema, name.
+using Key = std::tuple<std::string, std::string, std::string>;
+
+Key key_of(std::string kind, const std::string& schema, std::string name) {
+    if (kind == "DOMAIN") kind = "TYPE";
+    if (kind == "CHECK CONSTRAINT") kind = "CONSTRAINT";
+    if (kind == "PROCEDURE" || kind == "AGGREGATE") kind = "FUNCTION";
+    if (kind == "FUNCTION") name = name.substr(0, name.find('('));
+    return {kind, kind == "SCHEMA" ? "" : schema, name};
+}
+
+std::set<Key> keys_of(const std::vector<Object>& support) {
+    std::set<Key> have;
+    for (const auto& o : support) have.insert(key_of(o.kind, o.schema, o.kind == "CONSTRAINT" ? o.args + " " + o.name : o.name));
+    return have;
+}
+
+}  // namespace
+
+std::vector<DumpId> kept_entries(const RestorePlan& plan, const std::vector<Object>& support) {
+    const auto have = keys_of(support);
+    std::set<std::string> tables;
+    for (const auto& o : support)
+        if (o.kind == "TABLE") tables.insert(o.schema + "." + o.name);
+    std::vector<DumpId> out;
+    for (const auto& e : plan.entries) {
+        if (!e.restored()) continue;
+        // A kept table's column defaults and sequence ownership are there too; set again, they
+        // would wait for an ACCESS EXCLUSIVE lock behind the readers' queries on the table.
+        const bool attached = (e.desc == "DEFAULT" || e.desc == "SEQUENCE OWNED BY") && tables.count(e.table);
+        if (attached || have.count(key_of(e.desc, e.schema, e.tag))) out.push_back(e.id);
+    }
+    return out;
+}
+
+std::vector<Object> without_kept(const std::vector<Object>& owned, const std::vector<Object>& support) {
+    const auto have = keys_of(support);
+    std::vector<Object> out;
+    for (const auto& o : owned)
+        if (!have.count(key_of(o.kind, o.schema, o.name))) out.push_back(o);
     return out;
 }
 

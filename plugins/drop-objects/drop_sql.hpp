@@ -33,6 +33,26 @@ std::string drop_statement(const Object& o);
 /// would fail on each with "already exists". Pure.
 std::vector<Object> collisions(const RestorePlan& plan, const std::vector<Object>& others);
 
+/// What tables kept on the target (`kept`: "schema.table") need to stay whole: themselves, their
+/// keys, checks and indexes, their sequences, the types and functions their columns, defaults
+/// and checks use, and the schemas of all those. Columns as in Object (for a constraint, `args`
+/// is its table). Pure.
+std::string kept_support_sql(const std::vector<std::string>& kept);
+
+/// Statements dropping what depends on kept tables and is restored around them: foreign keys
+/// from or to them, their triggers and policies (one statement per row). Pure.
+std::string kept_dependents_sql(const std::vector<std::string>& kept);
+
+/// Each kept table's columns (name and type), to check that the emptying changed none. Pure.
+std::string kept_columns_sql(const std::vector<std::string>& kept);
+
+/// The plan entries that `support` says are already on the target with kept tables, and the
+/// kept tables' column defaults and sequence ownerships. Pure.
+std::vector<DumpId> kept_entries(const RestorePlan& plan, const std::vector<Object>& support);
+
+/// `owned` without what `support` (kept_support_sql's rows) keeps. Pure.
+std::vector<Object> without_kept(const std::vector<Object>& owned, const std::vector<Object>& support);
+
 /// Entries of `plan` in schema `home`, which the backup must not bring.
 std::vector<std::string> in_schema(const RestorePlan& plan, const std::string& home);
 

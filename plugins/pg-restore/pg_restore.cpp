@@ -9,6 +9,8 @@
 
 #include <pixrep/step_export.hpp>
 
+#include "append_order.hpp"
+#include "appender.hpp"
 #include "cpus.hpp"
 #include "db.hpp"
 #include "files.hpp"
@@ -78,6 +80,10 @@ public:
             for (auto& k : keys) ctx.defer(k.id, std::move(k.work), "built as a unique index beside the table's other indexes");
             if (!keys.empty()) ctx.log().info("keys built as unique indexes", {{"count", static_cast<std::int64_t>(keys.size())}});
         }
+        for (DumpId id : restore::after_appends(ctx.plan(), ctx.appends())) {
+            const TocEntry e = *ctx.plan().find(id);
+            ctx.defer(id, {e.tag, e.desc, {e.sql}, "", e.deps}, "after the new rows of the kept tables are appended");
+        }
         if (analyze_) {
             std::vector<std::string> tables;
             for (const auto& e : ctx.plan().entries)
@@ -108,17 +114,20 @@ public:
         std::vector<std::string> set_sql;
         for (const auto& [k, v] : settings) set_sql.push_back(k + " = '" + v + "'");
         restore::Pool pool(ctx, ctx.deferred(), set_sql, static_cast<int>(pool_during_), static_cast<int>(jobs_));
+        restore::Appender appender(ctx, set_sql, analyze_, [&pool](const std::string& table) { pool.table_loaded(table); });
         restore::Progress progress(plan);
         const auto t0 = Clock::now();
         int rc = run_pg_restore(ctx, settings, progress, pool, t0, total);
         progress.end(since(t0));
         report_items(ctx, progress, t0);
-        if (ctx.env().stopping()) pool.abandon();
+        if (ctx.env().stopping()) pool.abandon(), appender.abandon();
         ctx.add_figure("restore_wall", since(t0), Unit::seconds);
         if (ctx.env().stopping()) throw StepError(ErrorKind::fatal, "restore interrupted by a stop request; pg_restore terminated");
         check_outcome(ctx, progress, rc, pool);
         ctx.log().info("restore done", {{"items", progress.done()}, {"duration_ms", static_cast<std::int64_t>(since(t0) * 1000)},
                                         {"deferred_pending", static_cast<std::int64_t>(pool.pending())}});
+        // Foreign keys and triggers on the kept tables wait for their new rows.
+        appender.wait();
         pool.restore_over();
         pool.wait();
         restore::verify_restored(ctx);

@@ -1,0 +1,131 @@
+#include "appender.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+#include "copy_text.hpp"
+#include "db.hpp"
+#include "entry_stream.hpp"
+
+namespace pixrep::restore {
+
+using Clock = std::chrono::steady_clock;
+
+Appender::Appender(RunContext& ctx, std::vector<std::string> settings, bool analyze, std::function<void(const std::string&)> loaded)
+    : ctx_(ctx), settings_(std::move(settings)), analyze_(analyze), loaded_(std::move(loaded)) {
+    for (const auto& a : ctx_.appends()) threads_.emplace_back([this, a] { run(a); });
+}
+
+Appender::~Appender() {
+    abandon();
+    for (auto& t : threads_)
+        if (t.joinable()) t.join();
+}
+
+void Appender::abandon() {
+    std::lock_guard<std::mutex> lock(mu_);
+    abandoned_ = true;
+    for (auto* in : active_) in->cancel();
+}
+
+void Appender::wait() {
+    for (auto& t : threads_) t.join();
+    threads_.clear();
+    std::lock_guard<std::mutex> lock(mu_);
+    if (failure_) throw *failure_;
+}
+
+void Appender::run(const Append& a) {
+    try {
+        append(a);
+    } catch (const StepError& e) {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (!failure_ && !abandoned_) failure_ = StepError(e.kind(), "appending the new rows of " + a.table + ": " + e.what());
+    } catch (const std::exception& e) {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (!failure_ && !abandoned_) failure_ = StepError(ErrorKind::transient, "appending the new rows of " + a.table + ": " + e.what());
+    }
+}
+
+std::unique_ptr<common::CopyIn> Appender::open(const std::string& copy_sql) {
+    auto in = std::make_unique<common::CopyIn>(ctx_.env(), "pg-restore append");
+    for (const auto& s : settings_) in->exec("SET " + s);
+    in->begin(copy_sql);
+    std::lock_guard<std::mutex> lock(mu_);
+    if (abandoned_) throw StepError(ErrorKind::fatal, "stopped");
+    active_.push_back(in.get());
+    return in;
+}
+
+void Appender::close(common::CopyIn* in) {
+    std::lock_guard<std::mutex> lock(mu_);
+    active_.erase(std::remove(active_.begin(), active_.end(), in), active_.end());
+}
+
+void Appender::append(const Append& a) {
+    const auto t0 = Clock::now();
+    const TocEntry* data = ctx_.plan().find(a.data);
+    const TocEntry* table = ctx_.plan().table(a.table);
+    if (!data || !table) throw StepError(ErrorKind::config, "no such data entry in the plan");
+    const std::string name = common::quote_ident(table->schema) + "." + common::quote_ident(table->tag);
+    // Connected at the first new row only: a connection idle through a long scan of old rows
+    // would be closed by Scalingo's proxy (30 min without a word from the server).
+    std::unique_ptr<common::CopyIn> in;
+    struct Unregister {
+        Appender* self;
+        std::unique_ptr<common::CopyIn>& in;
+        ~Unregister() { self->close(in.get()); }
+    } unregister{this, in};
+    std::string copy_sql;
+    std::size_t key = 0;
+    std::int64_t scanned = 0, appended = 0;
+    auto last_log = Clock::now();
+    common::stream_rows(
+        ctx_.env(), *ctx_.backup(), *data,
+        [&](const std::vector<std::string>& columns) {
+            auto at = std::find(columns.begin(), columns.end(), a.key);
+            if (at == columns.end()) throw StepError(ErrorKind::input, "the dump's rows have no column '" + a.key + "'");
+            key = static_cast<std::size_t>(at - columns.begin());
+            std::string list;
+            for (const auto& c : columns) list += (list.empty() ? "" : ", ") + common::quote_ident(c);
+            copy_sql = "COPY " + name + " (" + list + ") FROM STDIN";
+        },
+        [&](std::string_view row) {
+            ++scanned;
+            auto field = common::copy_field(row, key);
+            auto k = field ? common::integer_field(*field) : std::nullopt;
+            if (!k) throw StepError(ErrorKind::input, "row " + std::to_string(scanned) + " of the dump has no integer " + a.key);
+            if (*k > a.above) {
+                if (!in) in = open(copy_sql);
+                in->row(row), ++appended;
+            }
+            if (Clock::now() - last_log >= std::chrono::seconds(60)) {
+                last_log = Clock::now();
+                ctx_.log().info("appending new rows", {{"table", a.table}, {"rows_scanned", scanned}, {"rows_appended", appended}});
+            }
+        },
+        [this] {
+            std::lock_guard<std::mutex> lock(mu_);
+            return abandoned_ || ctx_.env().stopping();
+        });
+    bool analyzed = false;
+    if (in) {
+        // The table had statistics already: refreshed once the new rows reach a tenth of it,
+        // as autovacuum would (autovacuum_analyze_scale_factor), which takes over below that.
+        in->commit();  // reltuples is still what the last ANALYZE or VACUUM saw
+        const double before = std::stod("0" + in->exec("SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = " +
+                                                       common::quote_literal(name) + "::regclass"));
+        if (analyze_ && static_cast<double>(appended) >= 0.1 * before) in->exec("ANALYZE " + name), analyzed = true;
+    }
+    loaded_(a.table);
+    const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+    ctx_.add_figure("incremental." + a.table + ".rows_scanned", static_cast<double>(scanned));
+    ctx_.add_figure("incremental." + a.table + ".rows_appended", static_cast<double>(appended));
+    ctx_.add_timing("APPEND", a.table, t0, secs);
+    ctx_.add_note(a.table + ": " + std::to_string(appended) + " new row(s) appended (key " + a.key + " above " + std::to_string(a.above) +
+                  "), " + std::to_string(scanned) + " scanned");
+    ctx_.log().info("new rows appended", {{"table", a.table}, {"rows_scanned", scanned}, {"rows_appended", appended},
+                                          {"above", a.above}, {"analyzed", analyzed}, {"duration_ms", static_cast<std::int64_t>(secs * 1000)}});
+}
+
+}  // namespace pixrep::restore

@@ -1,0 +1,50 @@
+#pragma once
+// Appends the new rows of the tables kept on the target, one thread and one connection per
+// table, beside pg_restore: each table's rows are streamed out of the dump by pg_restore, those
+// whose key is above the target's largest go in with COPY, in one transaction per table.
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <pixrep/step.hpp>
+
+#include "copy_in.hpp"
+
+namespace pixrep::restore {
+
+class Appender {
+public:
+    /// Starts at once. `settings` are run with SET on each connection first; `loaded(table)` is
+    /// called once a table's new rows are committed.
+    Appender(RunContext& ctx, std::vector<std::string> settings, bool analyze, std::function<void(const std::string&)> loaded);
+    ~Appender();
+    Appender(const Appender&) = delete;
+    Appender& operator=(const Appender&) = delete;
+
+    /// Stops reading and rolls back what is not committed yet.
+    void abandon();
+    /// Waits for every table; throws StepError with the first failure.
+    void wait();
+
+private:
+    void run(const Append& a);
+    void append(const Append& a);
+    std::unique_ptr<common::CopyIn> open(const std::string& copy_sql);
+    void close(common::CopyIn* in);
+
+    RunContext& ctx_;
+    std::vector<std::string> settings_;
+    bool analyze_;
+    std::function<void(const std::string&)> loaded_;
+    std::mutex mu_;
+    bool abandoned_ = false;
+    std::vector<common::CopyIn*> active_;
+    std::optional<StepError> failure_;
+    std::vector<std::thread> threads_;
+};
+
+}  // namespace pixrep::restore

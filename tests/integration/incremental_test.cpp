@@ -1,0 +1,244 @@
+// Incremental tables (BACKUP_MODE): two backups of one source, day 1 and day 2; the big tables
+// are kept on the target and only their new rows appended, and after both nights every table
+// equals the day-2 source. Each reason to reload in full, a run that fails half-way, `none`
+// beside `incremental`, and bad values refused by name.
+#include <thread>
+
+#include "replication_fixture.hpp"
+
+namespace {
+
+const std::string kBoth = R"({"answers": "incremental", "knowledge-elements": "incremental"})";
+
+// day 1, day 2, and day 2 with a column added to answers; dumped with pg_dump -Fc, and day 2
+// also as a directory dump and compressed with lz4.
+struct Days {
+    TempDir dir;
+    fs::path day1, day2, day2_column, day2_directory, day2_lz4;  // lz4: by pg_dump 17, which only pg_restore 17 reads
+    std::string day2_db = "incr_day2";
+    Days() {
+        auto& pg = TempPostgres::instance();
+        auto psql = [&](const std::string& db, const std::string& file, std::vector<std::string> vars = {}) {
+            std::vector<std::string> argv{TempPostgres::bin("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", pg.url(db)};
+            argv.insert(argv.end(), vars.begin(), vars.end());
+            argv.insert(argv.end(), {"-f", std::string(PIXREP_SOURCE_DIR) + "/tests/fixtures/" + file});
+            auto r = pixtest::run_cmd(argv);
+            if (r.code != 0) throw std::runtime_error(file + " failed: " + r.out);
+        };
+        for (const char* db : {"incr_day2_column", "incr_day2", "incr_day1"}) pg.exec("postgres", std::string("DROP DATABASE IF EXISTS ") + db);
+        pg.exec("postgres", "CREATE DATABASE incr_day1");
+        psql("incr_day1", "pix-shaped.sql", {"-v", "rows=3000"});
+        psql("incr_day1", "incremental-day1.sql");
+        pg.exec("postgres", "CREATE DATABASE incr_day2 TEMPLATE incr_day1");
+        psql("incr_day2", "incremental-day2.sql");
+        pg.exec("postgres", "CREATE DATABASE incr_day2_column TEMPLATE incr_day2");
+        pg.exec("incr_day2_column", "ALTER TABLE answers ADD COLUMN duration integer");
+        day1 = dump("incr_day1", "20261124010203_day1.pgsql");
+        day2 = dump("incr_day2", "20261125010203_day2.pgsql");
+        day2_column = dump("incr_day2_column", "20261125010203_day2_column.pgsql");
+        day2_directory = dump("incr_day2", "20261125010203_day2_directory", {"-Fd"});
+        day2_lz4 = dump("incr_day2", "20261125010203_day2_lz4.pgsql", {"-Fc", "--compress=lz4"}, 17);
+    }
+    fs::path dump(const std::string& db, const std::string& name, std::vector<std::string> format = {"-Fc"}, int major = 15) {
+        auto out = dir / name;
+        std::vector<std::string> argv{TempPostgres::bin("pg_dump", major), "-d", TempPostgres::instance().url(db), "-f", out.string()};
+        argv.insert(argv.end(), format.begin(), format.end());
+        auto r = pixtest::run_cmd(argv);
+        if (r.code != 0) throw std::runtime_error("pg_dump failed: " + r.out);
+        return out;
+    }
+};
+
+Days& days() {
+    static Days d;
+    return d;
+}
+
+// Foreign keys, as "table.name validated".
+std::vector<std::string> foreign_keys(const std::string& url) {
+    pqxx::connection c(url);
+    pqxx::nontransaction tx(c);
+    std::vector<std::string> out;
+    for (const auto& r : tx.exec("SELECT conrelid::regclass::text || '.' || conname || ' ' || convalidated FROM pg_constraint "
+                                 "WHERE contype = 'f' AND connamespace = 'public'::regnamespace ORDER BY 1"))
+        out.push_back(r[0].as<std::string>());
+    return out;
+}
+
+class Incremental : public Replication {
+protected:
+    void SetUp() override {
+        Replication::SetUp();
+        days();
+    }
+    Result night(const fs::path& backup, std::map<std::string, std::string> env = {}) {
+        env.emplace("BACKUP_MODE", kBoth);
+        env.emplace("RESTORE_FK_CONSTRAINTS", "true");
+        env.emplace("FK_VALIDATE", "true");
+        return replicate(backup, env);
+    }
+    std::string oid(const std::string& sql) { return TempPostgres::instance().scalar(db_, sql); }
+    std::string answers_oid() { return oid("SELECT 'public.answers'::regclass::oid"); }
+    // The target equals the source database `db`: every table (rows and checksum), sequences,
+    // and foreign keys.
+    void expect_equal_to(const std::string& db, const std::string& when) {
+        auto source = TempPostgres::instance().url(db);
+        EXPECT_EQ(contents(target_), contents(source)) << when;
+        EXPECT_EQ(foreign_keys(target_), foreign_keys(source)) << when;
+    }
+    void expect_note(const Result& r, const std::string& note) { EXPECT_NE(r.out.find(note), std::string::npos) << "no '" << note << "' in:\n" << r.out; }
+};
+
+}  // namespace
+
+TEST_F(Incremental, TheFirstNightLoadsInFullAndThePlanShowsWhatTheSecondKeeps) {
+    auto r = night(days().day1);
+    ASSERT_EQ(r.code, 0) << r.out;
+    expect_note(r, "public.answers: reloaded in full: missing on the target");
+    expect_equal_to("incr_day1", "after day 1");
+    auto plan = replicate(days().day2, {{"BACKUP_MODE", kBoth}, {"RESTORE_FK_CONSTRAINTS", "true"}}, {"plan"});
+    ASSERT_EQ(plan.code, 0) << plan.out;
+    EXPECT_NE(plan.out.find("kept on the target by answers-kes"), std::string::npos) << plan.out;
+    EXPECT_NE(plan.out.find("kept on the target by drop-objects"), std::string::npos) << "indexes, keys, sequences, the enum:\n" << plan.out;
+    EXPECT_NE(plan.out.find("TYPE public.answer-status"), std::string::npos) << plan.out;
+    EXPECT_NE(plan.out.find("public.answers: rows whose id is above 3000"), std::string::npos) << plan.out;
+    expect_equal_to("incr_day1", "a plan touches nothing");
+}
+
+TEST_F(Incremental, SecondNightAppendsOnlyTheNewRows) {
+    ASSERT_EQ(night(days().day1).code, 0);
+    const std::string table = answers_oid(), type = oid("SELECT 'public.\"answer-status\"'::regtype::oid"),
+                      index = oid("SELECT 'public.\"answers_assessmentId_idx\"'::regclass::oid");
+    auto r = night(days().day2);
+    ASSERT_EQ(r.code, 0) << r.out;
+    expect_note(r, "public.answers: incremental, appending the rows whose id is greater than 3000");
+    expect_note(r, "public.answers: 30 new row(s) appended (key id above 3000), 3030 scanned");
+    expect_note(r, "public.knowledge-elements: 30 new row(s) appended (key id above 3000), 3030 scanned");
+    EXPECT_NE(r.out.find("rows_appended"), std::string::npos) << "the report's figures:\n" << r.out;
+    expect_equal_to("incr_day2", "after day 1 then day 2");
+    EXPECT_EQ(answers_oid(), table) << "answers was kept, not dropped and restored";
+    EXPECT_EQ(oid("SELECT 'public.\"answer-status\"'::regtype::oid"), type) << "the enum of a kept column was kept";
+    EXPECT_EQ(oid("SELECT 'public.\"answers_assessmentId_idx\"'::regclass::oid"), index) << "its indexes too";
+    EXPECT_EQ(count(target_, "SELECT count(*) FROM \"answers-ok\""), count(TempPostgres::instance().url("incr_day2"), "SELECT count(*) FROM \"answers-ok\""))
+        << "the view over a kept table is restored around it";
+    EXPECT_EQ(count(target_, "SELECT n FROM \"answer-counter\""), 30) << "the append fired no trigger; the day-2 value was restored";
+    EXPECT_EQ(count(target_, "SELECT count(*) FROM pg_trigger WHERE tgname = 'answers_counted'"), 1) << "the trigger is back";
+    // The same backup again: nothing new, still incremental.
+    r = night(days().day2);
+    ASSERT_EQ(r.code, 0) << r.out;
+    expect_note(r, "public.answers: 0 new row(s) appended (key id above 3030)");
+    expect_equal_to("incr_day2", "day 2 twice");
+}
+
+TEST_F(Incremental, ForeignKeysToAKeptTableWaitForItsNewRowsWhenPgRestoreAddsThem) {
+    ASSERT_EQ(night(days().day1, {{"FK_NOT_VALID", "false"}}).code, 0);
+    auto r = night(days().day2, {{"FK_NOT_VALID", "false"}});
+    ASSERT_EQ(r.code, 0) << r.out;
+    expect_note(r, "public.answers: 30 new row(s) appended");
+    expect_equal_to("incr_day2", "foreign keys added by pg_restore, validated");
+}
+
+TEST_F(Incremental, EachReasonToReloadInFullIsSaidAndTheResultIsRight) {
+    ASSERT_EQ(night(days().day1).code, 0);
+    // The backup's answers has a column the target's has not.
+    auto r = night(days().day2_column);
+    ASSERT_EQ(r.code, 0) << r.out;
+    expect_note(r, "public.answers: reloaded in full: its columns differ from the backup's definition: column 8 is '(none)' on the target, "
+                   "'duration integer' in the backup");
+    expect_note(r, "public.knowledge-elements: incremental");
+    expect_equal_to("incr_day2_column", "after a new column");
+    // An older backup: the target holds keys beyond the backup's largest (and answers' columns differ again).
+    r = night(days().day1);
+    ASSERT_EQ(r.code, 0) << r.out;
+    expect_note(r, "public.answers: reloaded in full: its columns differ from the backup's definition: column 8 is 'duration integer' on the "
+                   "target, '(none)' in the backup");
+    expect_note(r, "public.knowledge-elements: reloaded in full: the target holds keys beyond the backup's largest (id 3030 on the target, "
+                   "3000 in the backup): an older backup, or a source that was reset");
+    expect_equal_to("incr_day1", "after an older backup");
+    // Emptied on the target.
+    TempPostgres::instance().exec(db_, "TRUNCATE answers CASCADE");
+    r = night(days().day2);
+    ASSERT_EQ(r.code, 0) << r.out;
+    expect_note(r, "public.answers: reloaded in full: empty on the target");
+    expect_equal_to("incr_day2", "after an emptied table");
+    // A periodic full reload is due.
+    std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+    r = night(days().day2, {{"INCREMENTAL_FULL_RELOAD_EVERY", "1s"}});
+    ASSERT_EQ(r.code, 0) << r.out;
+    expect_note(r, "public.answers: reloaded in full: a periodic full reload is due (last one ");
+    expect_equal_to("incr_day2", "after a periodic full reload");
+}
+
+TEST_F(Incremental, ARunFailingHalfWayLeavesKeptTablesWholeAndTheNextCompletesThem) {
+    ASSERT_EQ(night(days().day1).code, 0);
+    auto& pg = TempPostgres::instance();
+    const std::string day1_answers = contents(pg.url("incr_day1"))["answers"];
+    // The append fails on its 11th new row, after the others went through COPY.
+    pg.exec(db_, "ALTER TABLE answers ADD CONSTRAINT not_yet CHECK (id <= 3010) NOT VALID");
+    auto r = night(days().day2);
+    EXPECT_EQ(r.code, 1) << r.out;
+    EXPECT_NE(r.out.find("appending the new rows of public.answers"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("not_yet"), std::string::npos) << r.out;
+    EXPECT_EQ(contents(target_)["answers"], day1_answers) << "none of the new rows stayed";
+    pg.exec(db_, "ALTER TABLE answers DROP CONSTRAINT not_yet");
+    // A failure elsewhere, after the drop: the kept tables stay whole, with or without their new rows.
+    pg.exec(db_, "CREATE FUNCTION no_views() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'no views today'; END $$; "
+                 "CREATE EVENT TRIGGER no_views ON ddl_command_start WHEN TAG IN ('CREATE VIEW') EXECUTE FUNCTION no_views()");
+    r = night(days().day2);
+    EXPECT_EQ(r.code, 1) << r.out;
+    const std::string day2_answers = contents(pg.url("incr_day2"))["answers"], now = contents(target_)["answers"];
+    EXPECT_TRUE(now == day1_answers || now == day2_answers) << now;
+    pg.exec(db_, "DROP EVENT TRIGGER no_views; DROP FUNCTION no_views()");
+    r = night(days().day2);
+    ASSERT_EQ(r.code, 0) << r.out;
+    expect_note(r, "public.answers: incremental");
+    expect_equal_to("incr_day2", "the run after the failures");
+}
+
+TEST_F(Incremental, NoneAndIncrementalOnTheSameRun) {
+    const std::map<std::string, std::string> mode{{"BACKUP_MODE", R"({"answers": "incremental", "public.knowledge-elements": "none"})"}};
+    ASSERT_EQ(night(days().day1, mode).code, 0);
+    auto r = night(days().day2, mode);
+    ASSERT_EQ(r.code, 0) << r.out;
+    expect_note(r, "public.knowledge-elements: left out (BACKUP_MODE none)");
+    expect_note(r, "public.answers: 30 new row(s) appended");
+    EXPECT_FALSE(has_table("knowledge-elements"));
+    auto target = contents(target_), source = contents(TempPostgres::instance().url("incr_day2"));
+    source.erase("knowledge-elements");
+    source.erase("seq:knowledge-elements_id_seq");
+    EXPECT_EQ(target, source);
+}
+
+TEST_F(Incremental, BadBackupModeIsRefusedByNameBeforeAnything) {
+    auto bad = [&](const std::string& value, const std::string& message) {
+        auto r = replicate(days().day1, {{"BACKUP_MODE", value}});
+        expect_failed(r, 2, message);
+    };
+    bad("answers:incremental", "BACKUP_MODE is not JSON");
+    // (JSON logs escape the quotes around the modes.)
+    bad(R"({"answers": "incremantal"})", "BACKUP_MODE gives table 'answers' the mode \\\"incremantal\\\"; allowed: \\\"incremental\\\", \\\"none\\\"");
+    bad(R"({"answerz": "incremental"})", "BACKUP_MODE names table 'public.answerz', which the backup does not have");
+    auto r = replicate(days().day1, {{"BACKUP_MODE", R"({"answers": "none"})"}, {"RESTORE_ANSWERS_AND_KES", "true"}});
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_NE(r.out.find("RESTORE_ANSWERS_AND_KES is ignored: BACKUP_MODE decides"), std::string::npos) << r.out;
+    EXPECT_FALSE(has_table("answers"));
+    EXPECT_TRUE(has_table("knowledge-elements")) << "a table BACKUP_MODE does not name is restored in full";
+}
+
+TEST_F(Incremental, NewRowsAreReadFromEveryShapeOfDump) {
+    ASSERT_EQ(night(days().day1).code, 0);
+    // A directory dump: the table's gzip'd data file, read here.
+    auto r = night(days().day2_directory);
+    ASSERT_EQ(r.code, 0) << r.out;
+    expect_note(r, "public.answers: 30 new row(s) appended (key id above 3000), 3030 scanned");
+    expect_equal_to("incr_day2", "from a directory dump");
+    ASSERT_EQ(night(days().day1).code, 0);  // an older backup: reloaded in full
+    // lz4, which only pg_restore decompresses: the rows come through it (17, which reads 1.16).
+    auto listing = pixtest::run_cmd({TempPostgres::bin("pg_restore", 17), "-l", days().day2_lz4.string()});
+    ASSERT_NE(listing.out.find("Compression: lz4"), std::string::npos) << listing.out.substr(0, 600);
+    r = night(days().day2_lz4, {{"PG_RESTORE_BIN", TempPostgres::bin("pg_restore", 17)}});
+    ASSERT_EQ(r.code, 0) << r.out;
+    expect_note(r, "public.answers: 30 new row(s) appended (key id above 3000), 3030 scanned");
+    expect_note(r, "public.knowledge-elements: 30 new row(s) appended");
+    expect_equal_to("incr_day2", "from an lz4 dump through pg_restore 17");
+}

@@ -4,19 +4,13 @@
 # round after round so that drift on the machine hits them all alike. Each variant's target is
 # compared with the defaults' (row counts and content checksums per table). Not part of the suite.
 #
-#   bash bench/levers.sh [--scale N] [--rounds N] [--jobs N]
+#   bash bench/levers.sh [--scale N] [--rounds N] [--jobs N] [--only I,J,...]
+# --only times the defaults (0) and the variants numbered I, J... (in the order listed below).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SCALE=1 ROUNDS=3 JOBS=4
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --scale) SCALE=$2; shift 2 ;;
-    --rounds) ROUNDS=$2; shift 2 ;;
-    --jobs) JOBS=$2; shift 2 ;;
-    *) echo "usage: bench/levers.sh [--scale N] [--rounds N] [--jobs N]" >&2; exit 2 ;;
-  esac
-done
 . bench/lib.sh
+bench_args "bench/levers.sh [--scale N] [--rounds N] [--jobs N] [--only I,J,...]" "$@"
 bench_setup "$SCALE"
 URL=$(bench_target b)
 mkdir -p bench/results
@@ -35,15 +29,18 @@ VARIANTS=(
   "synchronous_commit as the server (on)|synchronous_commit = \"\"|"
   "lz4 for large values (default_toast_compression=lz4)||RESTORE_PGOPTIONS=-c default_toast_compression=lz4"
   "jobs = cores ($(nproc))||PG_RESTORE_JOBS=$(nproc)"
+  "no ANALYZE after each table's load (ANALYZE_AFTER_LOAD=false)||ANALYZE_AFTER_LOAD=false"
 )
-for i in "${!VARIANTS[@]}"; do
+IDX=("${!VARIANTS[@]}")
+[ -n "${ONLY:-}" ] && IFS=, read -r -a IDX <<<"0,$ONLY"
+for i in "${IDX[@]}"; do
   IFS='|' read -r _ line _ <<<"${VARIANTS[$i]}"
   sed "s|^jobs = \"\${PG_RESTORE_JOBS:-0}\"|&\n$line|" config/local.toml >"$ROOT/v$i.toml"
 done
 
 declare -A TIMES SAME
 for r in $(seq 1 "$ROUNDS"); do
-  for i in "${!VARIANTS[@]}"; do
+  for i in "${IDX[@]}"; do
     IFS='|' read -r label _ envs <<<"${VARIANTS[$i]}"
     t=$(now)
     env DATABASE_URL="$URL" BACKUP_FILE="$DUMP" RESTORE_FK_CONSTRAINTS=true RESTORE_ANSWERS_AND_KES=true PG_RESTORE_JOBS="$JOBS" \
@@ -64,7 +61,7 @@ done
   echo
   echo "| variant | median run (s) | every run (s) | vs defaults | target |"
   echo "|---|---:|---|---:|---|"
-  for i in "${!VARIANTS[@]}"; do
+  for i in "${IDX[@]}"; do
     IFS='|' read -r label _ _ <<<"${VARIANTS[$i]}"
     python3 - "$label" "${TIMES[$i]}" "${TIMES[0]}" "${SAME[$i]}" <<'PY'
 import statistics, sys

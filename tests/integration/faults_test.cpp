@@ -23,6 +23,14 @@ const std::string kProduction = std::string(PIXREP_SOURCE_DIR) + "/config/produc
 
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
+// SIGTERM to a running tool: its exit code (143 expected) and the seconds it took to exit.
+std::pair<int, double> sigterm(pixtest::Background& p) {
+    auto t0 = Clock::now();
+    p.signal(SIGTERM);
+    int code = p.wait_exit(15);
+    return {code, since(t0)};
+}
+
 void report(const std::string& fault, int code, double seconds, const std::string& target) {
     std::printf("FAULT %s: exit %d, %.1fs, target %s\n", fault.c_str(), code, seconds, target.c_str());
 }
@@ -150,10 +158,7 @@ TEST_F(Faults, AReaderHoldsALockThenSigtermArrives) {
            since(t_wait) < 30)
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
     ASSERT_LT(since(t_wait), 30) << p->output();
-    auto t0 = Clock::now();
-    p->signal(SIGTERM);
-    int code = p->wait_exit(15);
-    double took = since(t0);
+    auto [code, took] = sigterm(*p);
     EXPECT_EQ(code, 143) << p->output();
     EXPECT_LT(took, 5.0);
     tx.abort();
@@ -175,10 +180,7 @@ TEST_F(Faults, ADatabaseThatNeverAnswers) {
     const std::string url = "postgresql://replica:s3cr3t-pw@127.0.0.1:" + std::to_string(silent.port()) + "/db";
     auto p = start({"run"}, {{"DATABASE_URL", url}});
     std::this_thread::sleep_for(std::chrono::seconds(1));
-    auto t0 = Clock::now();
-    p->signal(SIGTERM);
-    int code = p->wait_exit(15);
-    double took = since(t0);
+    auto [code, took] = sigterm(*p);
     EXPECT_EQ(code, 143) << p->output();
     EXPECT_LT(took, 3.0);
     report("database accepts and never answers, SIGTERM", code, took, "untouched");
@@ -226,10 +228,7 @@ TEST_F(Faults, ScalingoOrItsDownloadStalls) {
         const bool download = std::string(endpoint) == "download";
         ASSERT_NE(p->wait_for(download ? "\"msg\":\"download progress\"" : "\"msg\":\"replication started\"", 20), "") << p->output();
         std::this_thread::sleep_for(std::chrono::seconds(1));
-        auto t0 = Clock::now();
-        p->signal(SIGTERM);
-        int code = p->wait_exit(15);
-        double took = since(t0);
+        auto [code, took] = sigterm(*p);
         EXPECT_EQ(code, 143) << p->output();
         EXPECT_LT(took, 3.0) << endpoint;
         expect_untouched({code, p->output()});
@@ -252,10 +251,7 @@ TEST_F(Faults, ALocalExtractionStopsAtOnceAndLeavesNothing) {
     auto p = start({"run"}, {{"BACKUP_FILE", (d / "big.tar").string()}});
     ASSERT_NE(p->wait_for("\"msg\":\"extracting backup archive\"", 20), "") << p->output();
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    auto t0 = Clock::now();
-    p->signal(SIGTERM);
-    int code = p->wait_exit(15);
-    double took = since(t0);
+    auto [code, took] = sigterm(*p);
     EXPECT_EQ(code, 143) << p->output();
     EXPECT_LT(took, 2.0);
     EXPECT_NE(p->output().find("stopped while extracting"), std::string::npos) << p->output();

@@ -2,17 +2,15 @@
 // bring, and the statements.
 #include <gtest/gtest.h>
 
+#include "toc_entry.hpp"
+
 #include "drop_sql.hpp"
 
 using namespace pixrep;
 using namespace pixrep::drop;
 
 namespace {
-TocEntry entry(std::string desc, std::string schema, std::string tag) {
-    TocEntry e;
-    e.desc = std::move(desc), e.schema = std::move(schema), e.tag = std::move(tag);
-    return e;
-}
+TocEntry entry(std::string desc, std::string schema, std::string tag) { return toc_entry(0, desc, schema, tag); }
 }  // namespace
 
 TEST(DropSql, CollisionsAreWhatTheRestoreWouldCreateAgain) {

@@ -2,6 +2,8 @@
 // COPY text, what the emptying keeps, what waits for the new rows, and the report's notes.
 #include <gtest/gtest.h>
 
+#include "toc_entry.hpp"
+
 #include "append_order.hpp"
 #include "backup_mode.hpp"
 #include "copy_text.hpp"
@@ -26,9 +28,7 @@ std::string config_error(const std::string& json) {
 }
 
 TocEntry entry(int id, std::string desc, std::string schema, std::string tag, std::vector<int> deps = {}) {
-    TocEntry e;
-    e.id = DumpId{id}, e.desc = std::move(desc), e.schema = std::move(schema), e.tag = std::move(tag);
-    for (int d : deps) e.deps.push_back(DumpId{d});
+    TocEntry e = toc_entry(id, desc, schema, tag, deps);
     if (e.desc == "TABLE" || e.desc == "TABLE DATA") e.table = e.schema + "." + e.tag;
     return e;
 }

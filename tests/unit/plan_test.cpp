@@ -1,6 +1,8 @@
 // Exclusion by identity: an excluded table takes everything that depends on it, and nothing else.
 #include <gtest/gtest.h>
 
+#include "toc_entry.hpp"
+
 #include <pixrep/plan.hpp>
 
 #include "plan_edit.hpp"
@@ -9,15 +11,7 @@ using namespace pixrep;
 
 namespace {
 
-TocEntry entry(int id, std::string desc, std::string tag, std::vector<int> deps = {}) {
-    TocEntry e;
-    e.id = DumpId{id};
-    e.desc = std::move(desc);
-    e.schema = "public";
-    e.tag = std::move(tag);
-    for (int d : deps) e.deps.push_back(DumpId{d});
-    return e;
-}
+TocEntry entry(int id, std::string desc, std::string tag, std::vector<int> deps = {}) { return toc_entry(id, desc, "public", tag, deps); }
 
 RestorePlan pix_like() {
     RestorePlan p;

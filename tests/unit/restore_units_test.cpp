@@ -2,6 +2,8 @@
 // work, deferring keys, and telling what a restore left out.
 #include <gtest/gtest.h>
 
+#include "toc_entry.hpp"
+
 #include "keys.hpp"
 #include "progress.hpp"
 #include "scheduler.hpp"
@@ -13,14 +15,8 @@ using namespace pixrep::restore;
 namespace {
 
 TocEntry entry(int id, std::string desc, std::string tag, std::vector<int> deps = {}, std::string sql = "", std::string table = "") {
-    TocEntry e;
-    e.id = DumpId{id};
-    e.desc = std::move(desc);
-    e.schema = "public";
-    e.tag = std::move(tag);
-    for (int d : deps) e.deps.push_back(DumpId{d});
-    e.sql = std::move(sql);
-    e.table = std::move(table);
+    TocEntry e = toc_entry(id, desc, "public", tag, deps);
+    e.sql = std::move(sql), e.table = std::move(table);
     return e;
 }
 

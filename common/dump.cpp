@@ -393,9 +393,6 @@ void scan_file(DumpScanner& scanner, const fs::path& file, const std::function<b
     scanner.finish();
 }
 
-namespace {
-
-// A directory dump's data file: NNN.dat, possibly with a compression suffix.
 std::optional<fs::path> data_file(const fs::path& dir, const std::string& name) {
     for (const char* suffix : {"", ".gz", ".lz4", ".zst"}) {
         std::error_code ec;
@@ -405,26 +402,34 @@ std::optional<fs::path> data_file(const fs::path& dir, const std::string& name) 
     return std::nullopt;
 }
 
-void scan_data_file(ScannedEntry& e, const fs::path& file, const std::string& label, const std::function<bool()>& stopping) {
+bool read_data_file(const fs::path& file, const std::string& label, const std::function<void(const char*, std::size_t)>& sink,
+                    const std::function<bool()>& stopping) {
     const bool gz = file.extension() == ".gz";
-    if (!gz && file.extension() != ".dat") return;  // lz4, zstd: present, not decompressed here
+    if (!gz && file.extension() != ".dat") return false;  // lz4, zstd: present, not decompressed here
     std::ifstream in(file, std::ios::binary);
     std::vector<char> buf(1 << 20);
     std::optional<Inflater> inflater;
     if (gz) inflater.emplace(true);
-    RowCounter rows;
     try {
         while (in) {
             if (stopping && stopping()) throw DumpError("stopped while verifying '" + label + "'");
             in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
             auto n = static_cast<std::size_t>(in.gcount());
-            if (inflater) inflater->feed(buf.data(), n, [&](const char* q, std::size_t m) { rows.feed(q, m); });
-            else rows.feed(buf.data(), n);
+            if (inflater) inflater->feed(buf.data(), n, sink);
+            else sink(buf.data(), n);
         }
         if (inflater && !inflater->ended()) throw Corrupt{"its compressed stream is cut short"};
     } catch (const Corrupt& c) {
         throw DumpError("directory dump '" + label + "' is corrupt: " + file.filename().string() + " " + c.what);
     }
+    return true;
+}
+
+namespace {
+
+void scan_data_file(ScannedEntry& e, const fs::path& file, const std::string& label, const std::function<bool()>& stopping) {
+    RowCounter rows;
+    if (!read_data_file(file, label, [&](const char* q, std::size_t m) { rows.feed(q, m); }, stopping)) return;
     e.data_seen = true;
     if (!e.copy.empty()) {
         e.rows = rows.rows();

@@ -98,6 +98,14 @@ void scan_file(DumpScanner& scanner, const std::filesystem::path& file, const st
 /// (gzip-compressed ones decompressed and checked).
 void scan_directory(DumpScanner& scanner, const std::filesystem::path& dir, const std::function<bool()>& stopping);
 
+/// A directory dump's data file `name` (as "3403.dat"), with whatever compression suffix it has.
+std::optional<std::filesystem::path> data_file(const std::filesystem::path& dir, const std::string& name);
+
+/// Reads a directory dump's data file into `sink`, decompressed: false for lz4 and zstd, which
+/// are not read here. Throws DumpError naming `label` when it is corrupt or `stopping` says so.
+bool read_data_file(const std::filesystem::path& file, const std::string& label,
+                    const std::function<void(const char*, std::size_t)>& sink, const std::function<bool()>& stopping);
+
 /// The header of a custom-format dump file or a directory dump's toc.dat. Throws DumpError.
 DumpHeader read_dump_header(const std::filesystem::path& file);
 

@@ -1,10 +1,5 @@
 #include "entry_stream.hpp"
 
-#include <fstream>
-#include <optional>
-
-#include <zlib.h>
-
 #include "copy_text.hpp"
 #include "dump.hpp"
 #include "files.hpp"
@@ -36,48 +31,6 @@ private:
     bool done_ = false;
 };
 
-// A directory dump's data file of `entry` (pg_dump names it after the entry's id).
-std::optional<fs::path> data_file_of(const fs::path& dir, const TocEntry& entry) {
-    for (const char* suffix : {".dat", ".dat.gz"}) {
-        auto p = dir / (std::to_string(raw(entry.id)) + suffix);
-        std::error_code ec;
-        if (fs::exists(p, ec)) return p;
-    }
-    return std::nullopt;
-}
-
-void inflate_file(const fs::path& file, Rows& rows, const std::function<bool()>& stop) {
-    const bool gz = file.extension() == ".gz";
-    z_stream zs{};
-    if (gz && inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK) throw DumpError("zlib cannot start");
-    struct End {
-        z_stream* zs;
-        bool on;
-        ~End() { if (on) inflateEnd(zs); }
-    } end{&zs, gz};
-    std::ifstream in(file, std::ios::binary);
-    std::vector<char> buf(1 << 20), out(1 << 18);
-    while (in && !rows.done()) {
-        if (stop && stop()) return;
-        in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-        auto n = static_cast<std::size_t>(in.gcount());
-        if (!gz) {
-            rows.feed(buf.data(), n);
-            continue;
-        }
-        zs.next_in = reinterpret_cast<Bytef*>(buf.data());
-        zs.avail_in = static_cast<uInt>(n);
-        while (zs.avail_in > 0) {
-            zs.next_out = reinterpret_cast<Bytef*>(out.data());
-            zs.avail_out = static_cast<uInt>(out.size());
-            int r = inflate(&zs, Z_NO_FLUSH);
-            if (r != Z_OK && r != Z_STREAM_END && r != Z_BUF_ERROR) throw DumpError(file.string() + " does not decompress");
-            rows.feed(out.data(), out.size() - zs.avail_out);
-            if (r != Z_OK) break;
-        }
-    }
-}
-
 // Reads the rows in this process when the dump is one zlib (or nothing) compresses: the same
 // bytes pg_restore would print, without a second process decompressing them into a pipe.
 bool read_here(const Backup& backup, const TocEntry& entry, const std::function<void(std::string_view)>& on_row,
@@ -85,13 +38,13 @@ bool read_here(const Backup& backup, const TocEntry& entry, const std::function<
     const bool directory = backup.format == "directory";
     if (read_dump_header(directory ? backup.dump / "toc.dat" : backup.dump).compression > 1) return false;
     Rows rows(on_row);
+    auto feed = [&](const char* p, std::size_t n) { rows.feed(p, n); };
     if (directory) {
-        auto file = data_file_of(backup.dump, entry);
-        if (!file) return false;
-        inflate_file(*file, rows, stop);
+        auto file = data_file(backup.dump, std::to_string(raw(entry.id)) + ".dat");  // pg_dump names it after the entry
+        if (!file || !read_data_file(*file, backup.dump.string(), feed, stop)) return false;
     } else {
         DumpScanner scanner(backup.dump.string());
-        scanner.tap(raw(entry.id), [&](const char* p, std::size_t n) { rows.feed(p, n); });
+        scanner.tap(raw(entry.id), feed);
         scan_file(scanner, backup.dump, stop);
     }
     if (stop && stop()) throw StepError(ErrorKind::fatal, "stopped while reading the rows of " + entry.qualified());

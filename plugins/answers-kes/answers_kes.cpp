@@ -52,7 +52,6 @@ public:
 
     void prepare(RunContext& ctx) override {
         if (!backup_mode_) return without_backup_mode(ctx);
-        std::vector<std::string> full;
         for (const auto& m : modes_) {
             const TocEntry* table = ctx.plan().table(m.table);
             if (!table)
@@ -62,8 +61,8 @@ public:
                 auto n = ctx.exclude([id](const TocEntry& e) { return e.id == id; }, "BACKUP_MODE: none");
                 ctx.log().info("table left out (BACKUP_MODE none)", {{"table", m.table}, {"entries_excluded", static_cast<std::int64_t>(n)}});
                 ctx.add_note(m.table + ": left out (BACKUP_MODE none)");
-            } else if (!incremental(ctx, *table)) {
-                full.push_back(m.table);
+            } else {
+                incremental(ctx, *table);
             }
         }
         // Tables restored in full get their analytics indexes, as in the original.
@@ -106,8 +105,8 @@ private:
     }
 
     // Reads what the target holds of the table; decides; keeps it (new rows appended) or lets it
-    // be reloaded in full. Returns true when kept.
-    bool incremental(RunContext& ctx, const TocEntry& table) {
+    // be reloaded in full.
+    void incremental(RunContext& ctx, const TocEntry& table) {
         const TocEntry* data = data_of(ctx, table);
         if (!data) throw StepError(ErrorKind::config, "BACKUP_MODE: table '" + table.table + "' has no data entry in the backup");
         answers::TargetTable target;
@@ -127,12 +126,11 @@ private:
             ctx.append({data->id, table.table, key, *target.max_key}, "new rows appended: " + d.reason);
             ctx.log().info(table.table + ": incremental, " + d.reason, {{"table", table.table}, {"mode", std::string("incremental")}});
             ctx.add_note(table.table + ": incremental, " + d.reason);
-            return true;
+            return;
         }
         ctx.remember(memo, std::to_string(now));
         ctx.log().info(table.table + ": reloaded in full: " + d.reason, {{"table", table.table}, {"mode", std::string("full")}, {"why", d.reason}});
         ctx.add_note(table.table + ": reloaded in full: " + d.reason);
-        return false;
     }
 
     std::string key_override(const std::string& table) const {

@@ -108,37 +108,38 @@ CronExpr::CronExpr(const std::string& expr) : text_(expr) {
             if (v < d.lo || v > d.hi) fail(offset, std::to_string(v) + " is out of range " + std::to_string(d.lo) + "-" + std::to_string(d.hi));
             return v;
         };
+        // node-cron's reading: a step ends the whole field ("1,2,10-20/5") and keeps, of the values
+        // the field lists, those divisible by it ("5/20" never fires, day-of-month "*/2" is the
+        // even days), where Vixie cron would count from the start of the range.
+        int step = 0;
+        std::string list = text;
+        if (auto slash = text.find('/'); slash != std::string::npos) {
+            std::string s = text.substr(slash + 1);
+            if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos || std::atoi(s.c_str()) == 0)
+                fail(slash + 1, "step '" + s + "' must be a positive number");
+            step = std::atoi(s.c_str());
+            list = text.substr(0, slash);
+            if (list.empty()) fail(0, "a step needs values before the '/'");
+        }
         std::bitset<64> bits;
-        bool restricted = true;
         std::size_t off = 0;
-        while (off <= text.size()) {
-            std::size_t comma = text.find(',', off);
-            std::string part = text.substr(off, comma == std::string::npos ? std::string::npos : comma - off);
-            if (part.empty()) fail(off, "empty list item");
-            int step = 1;
-            std::string range = part;
-            if (auto slash = part.find('/'); slash != std::string::npos) {
-                std::string s = part.substr(slash + 1);
-                if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos || std::atoi(s.c_str()) == 0)
-                    fail(off + slash + 1, "step '" + s + "' must be a positive number");
-                step = std::atoi(s.c_str());
-                range = part.substr(0, slash);
-            }
+        while (off <= list.size()) {
+            std::size_t comma = list.find(',', off);
+            std::string range = list.substr(off, comma == std::string::npos ? std::string::npos : comma - off);
+            if (range.empty()) fail(off, "empty list item");
             int lo, hi;
             if (range == "*") {
                 lo = d.lo;
                 hi = d.hi;
-                if (step == 1 && text == "*") restricted = false;
             } else if (auto dash = range.find('-'); dash != std::string::npos) {
                 lo = number(range.substr(0, dash), off);
                 hi = number(range.substr(dash + 1), off + dash + 1);
                 if (hi < lo) fail(off, "range " + range + " goes backwards");
             } else {
-                lo = number(range, off);
-                // "5/15" means from 5 to the end in steps of 15, as in node-cron.
-                hi = part.find('/') != std::string::npos ? d.hi : lo;
+                lo = hi = number(range, off);
             }
-            for (int v = lo; v <= hi; v += step) bits.set(static_cast<std::size_t>(v));
+            for (int v = lo; v <= hi; ++v)
+                if (step == 0 || v % step == 0) bits.set(static_cast<std::size_t>(v));
             if (comma == std::string::npos) break;
             off = comma + 1;
         }
@@ -146,12 +147,11 @@ CronExpr::CronExpr(const std::string& expr) : text_(expr) {
         case 0: for (int i = 0; i < 60; ++i) sec_[i] = bits[i]; break;
         case 1: for (int i = 0; i < 60; ++i) min_[i] = bits[i]; break;
         case 2: for (int i = 0; i < 24; ++i) hour_[i] = bits[i]; break;
-        case 3: for (int i = 1; i < 32; ++i) dom_[i] = bits[i]; dom_restricted_ = restricted; break;
+        case 3: for (int i = 1; i < 32; ++i) dom_[i] = bits[i]; break;
         case 4: for (int i = 1; i < 13; ++i) month_[i] = bits[i]; break;
         case 5:
             for (int i = 0; i < 7; ++i) dow_[i] = bits[i];
             if (bits[7]) dow_[0] = true;  // 7 is Sunday too
-            dow_restricted_ = restricted;
             break;
         }
     }
@@ -166,8 +166,8 @@ std::optional<std::time_t> CronExpr::next(std::time_t after, const std::string& 
     const std::time_t limit = after + 8LL * 366 * 24 * 3600;  // leap days recur within 8 years
     while (t < limit) {
         std::tm tm = zone.fields(t);
-        bool dom = dom_[tm.tm_mday], dow = dow_[tm.tm_wday];
-        bool day = (dom_restricted_ && dow_restricted_) ? (dom || dow) : (dom && dow);
+        // Every field must match, the two day fields included (node-cron; Vixie cron ORs them).
+        bool day = dom_[tm.tm_mday] && dow_[tm.tm_wday];
         if (!month_[tm.tm_mon + 1] || !day || !hour_[tm.tm_hour]) {
             t += 3600 - (tm.tm_min * 60 + tm.tm_sec);
             continue;

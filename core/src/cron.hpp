@@ -8,9 +8,10 @@
 
 namespace pixrep {
 
-/// A parsed cron expression: 5 fields (minute hour day-of-month month day-of-week) or 6 with
-/// seconds first. `*`, lists, ranges, steps counted from the range start, month and weekday
-/// names, 0 and 7 = Sunday; when both day fields are restricted, either may match.
+/// A parsed cron expression, read as node-cron reads it: 5 fields (minute hour day-of-month month
+/// day-of-week) or 6 with seconds first; `*`, lists, ranges, month and weekday names, 0 and 7 =
+/// Sunday; a step `/n` ends a field and keeps the listed values divisible by n; every field must
+/// match, day of month AND day of week (not Vixie cron's OR).
 class CronExpr {
 public:
     /// Parses `expr`; throws std::invalid_argument naming the field and the character position.
@@ -30,7 +31,6 @@ private:
     std::bitset<32> dom_;
     std::bitset<13> month_;
     std::bitset<8> dow_;
-    bool dom_restricted_ = false, dow_restricted_ = false;
 };
 
 /// Checks that `tz` names a zone of the system's time zone database; throws std::invalid_argument.

@@ -29,12 +29,14 @@ TEST(Cron, NextFireTimes) {
         {"0 12 * * mon", "UTC", "2026-11-24T00:00:00Z", "2026-11-30T12:00:00Z"},
         {"0 12 * * 7", "UTC", "2026-11-24T00:00:00Z", "2026-11-29T12:00:00Z"},           // 7 = Sunday
         {"0 12 * * 0", "UTC", "2026-11-24T00:00:00Z", "2026-11-29T12:00:00Z"},
-        {"0 0 1 * fri", "UTC", "2026-11-24T00:00:00Z", "2026-11-27T00:00:00Z"},          // either day field
-        {"0 0 1 * fri", "UTC", "2026-11-28T00:00:00Z", "2026-12-01T00:00:00Z"},
+        {"0 0 1 * fri", "UTC", "2026-11-24T00:00:00Z", "2027-01-01T00:00:00Z"},          // both day fields (Vixie: 11-27)
+        {"0 5 1-7 * 1", "UTC", "2026-12-01T00:00:00Z", "2026-12-07T05:00:00Z"},          // first Monday (Vixie: 12-01)
         {"0 0 1 jan,jul *", "UTC", "2026-11-24T00:00:00Z", "2027-01-01T00:00:00Z"},
         {"0 0 1 July *", "UTC", "2026-11-24T00:00:00Z", "2027-07-01T00:00:00Z"},
-        {"0 1-23/5 * * *", "UTC", "2026-11-24T02:00:00Z", "2026-11-24T06:00:00Z"},     // steps count from 1
-        {"0 5/20 * * *", "UTC", "2026-11-24T06:00:00Z", "2026-11-25T05:00:00Z"},
+        {"0 1-23/5 * * *", "UTC", "2026-11-24T02:00:00Z", "2026-11-24T05:00:00Z"},     // divisible by 5 (Vixie: 06:00)
+        {"0 0 */2 * *", "UTC", "2026-11-01T00:00:00Z", "2026-11-02T00:00:00Z"},          // even days (Vixie: 11-03)
+        {"0 0 1 */2 *", "UTC", "2026-11-24T00:00:00Z", "2026-12-01T00:00:00Z"},          // even months (Vixie: 2027-01)
+        {"0 1,2,10-20/5 * * *", "UTC", "2026-11-24T00:00:00Z", "2026-11-24T10:00:00Z"}, // the step ends the whole field
         {"*/20 * * * * *", "UTC", "2026-11-24T10:00:05Z", "2026-11-24T10:00:20Z"},     // six fields: seconds
         {"30 0 0 * * *", "UTC", "2026-11-24T00:00:30Z", "2026-11-25T00:00:30Z"},
         {"0 0 * * 1-5", "UTC", "2026-11-27T12:00:00Z", "2026-11-30T00:00:00Z"},         // Friday -> Monday
@@ -51,7 +53,10 @@ TEST(Cron, NextFireTimes) {
     }
 }
 
-TEST(Cron, NeverFiring) { EXPECT_FALSE(CronExpr("0 0 30 2 *").next(at("2026-01-01T00:00:00Z"), "UTC")); }
+TEST(Cron, NeverFiring) {
+    EXPECT_FALSE(CronExpr("0 0 30 2 *").next(at("2026-01-01T00:00:00Z"), "UTC"));
+    EXPECT_FALSE(CronExpr("0 5/20 * * *").next(at("2026-01-01T00:00:00Z"), "UTC"));  // node-cron: 5 is not divisible by 20
+}
 
 TEST(Cron, InvalidExpressionsSayWhereAndWhy) {
     auto error = [](const std::string& e) -> std::string {
@@ -66,6 +71,7 @@ TEST(Cron, InvalidExpressionsSayWhereAndWhy) {
     EXPECT_EQ(error("0 0 * foo *"), "cron expression '0 0 * foo *': month field 'foo' at character 7: 'foo' is not a number or a name");
     EXPECT_EQ(error("* * *"), "cron expression '* * *' has 3 fields; expected 5 (minute hour day month weekday) or 6 (with seconds first)");
     EXPECT_EQ(error("*/0 * * * *"), "cron expression '*/0 * * * *': minute field '*/0' at character 3: step '0' must be a positive number");
+    EXPECT_EQ(error("*/5,7 * * * *"), "cron expression '*/5,7 * * * *': minute field '*/5,7' at character 3: step '5,7' must be a positive number");
     EXPECT_EQ(error("0 5-2 * * *"), "cron expression '0 5-2 * * *': hour field '5-2' at character 3: range 5-2 goes backwards");
     EXPECT_EQ(error("1,,2 * * * *"), "cron expression '1,,2 * * * *': minute field '1,,2' at character 3: empty list item");
     EXPECT_EQ(error("0 0 32 * *"), "cron expression '0 0 32 * *': day of month field '32' at character 5: 32 is out of range 1-31");

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <ctime>
 #include <memory>
+#include <system_error>
 #include <thread>
 
 #include <boost/asio.hpp>
@@ -33,6 +34,22 @@ void set_timeouts(tcp::socket& s, int seconds) {
     ::setsockopt(s.native_handle(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 }
 
+void route(const std::string& target, const StatusSource& source, http::response<http::string_body>& res) {
+    if (target == "/health") {
+        res.body() = R"({"status":"ok"})";
+    } else if (target == "/status") {
+        auto runs = read_history(source.conninfo, source.schema, 10, source.work_dir, kDatabaseTimeout);
+        res.body() = nlohmann::json{{"last_run", runs.empty() ? nlohmann::json(nullptr) : runs[0]}, {"runs", runs}}.dump();
+    } else if (target == "/") {
+        auto runs = read_history(source.conninfo, source.schema, 30, source.work_dir, kDatabaseTimeout);
+        res.set(http::field::content_type, "text/html; charset=utf-8");
+        res.body() = render_status_page(runs, std::time(nullptr));
+    } else {
+        res.result(http::status::not_found);
+        res.body() = R"({"error":"not found; try /, /health or /status"})";
+    }
+}
+
 void answer(int fd, const StatusSource& source) {
     // Its own io_context: the thread may outlive serve_http's.
     boost::asio::io_context io;
@@ -52,22 +69,25 @@ void answer(int fd, const StatusSource& source) {
     std::string target(req.target());
     if (auto q = target.find('?'); q != std::string::npos) target.erase(q);
     res.result(http::status::ok);
-    if (target == "/health") {
-        res.body() = R"({"status":"ok"})";
-    } else if (target == "/status") {
-        auto runs = read_history(source.conninfo, source.schema, 10, source.work_dir, kDatabaseTimeout);
-        res.body() = nlohmann::json{{"last_run", runs.empty() ? nlohmann::json(nullptr) : runs[0]}, {"runs", runs}}.dump();
-    } else if (target == "/") {
-        auto runs = read_history(source.conninfo, source.schema, 30, source.work_dir, kDatabaseTimeout);
-        res.set(http::field::content_type, "text/html; charset=utf-8");
-        res.body() = render_status_page(runs, std::time(nullptr));
-    } else {
-        res.result(http::status::not_found);
-        res.body() = R"({"error":"not found; try /, /health or /status"})";
+    try {
+        route(target, source, res);
+    } catch (const std::exception&) {
+        // Whatever the database or the files say, the page answers and the process lives on.
+        res.result(http::status::internal_server_error);
+        res.set(http::field::content_type, "application/json");
+        res.body() = R"({"error":"the status could not be read; see the logs"})";
     }
     res.prepare_payload();
     http::write(socket, res, ec);
     socket.shutdown(tcp::socket::shutdown_both, ec);
+}
+
+// A connection's thread never lets an exception out: that would abort the whole process.
+void answer_guarded(int fd, const StatusSource& source) noexcept {
+    try {
+        answer(fd, source);
+    } catch (...) {
+    }
 }
 
 }  // namespace
@@ -91,10 +111,15 @@ int serve_http(int port, const StatusSource& source, HostLogger& log, const std:
         int fd = ::dup(socket.native_handle());
         if (fd < 0) continue;
         ++*clients;
-        std::thread([fd, source, clients] {
-            answer(fd, source);
+        try {
+            std::thread([fd, source, clients] {
+                answer_guarded(fd, source);
+                --*clients;
+            }).detach();
+        } catch (const std::system_error&) {  // no thread to be had: drop this client, keep serving
             --*clients;
-        }).detach();
+            ::close(fd);
+        }
     }
     log.info("web endpoint stopping: signal received");
     return kExitOk;

@@ -116,7 +116,8 @@ void chart(std::ostringstream& out, const nlohmann::json& runs) {
                 << "\" y=\"" << y << "\" width=\"" << bar << "\" height=\"" << height << "\" fill=\"" << kPalette[k % 10] << "\"><title>"
                 << html_escape(text(n, "started_at")) << ": " << html_escape(steps[k]) << " " << fmt_seconds(s) << "</title></rect>";
         }
-        std::string when = text(n, "started_at").substr(5, 11);  // "11-26T05:10"
+        const std::string started = text(n, "started_at");
+        std::string when = started.size() >= 16 ? started.substr(5, 11) : started;  // "11-26T05:10"
         std::replace(when.begin(), when.end(), 'T', ' ');
         out << "<text x=\"" << x + bar / 2 << "\" y=\"" << h - bottom + 14 << "\" text-anchor=\"middle\" font-size=\"10\">"
             << html_escape(when) << "</text>";

@@ -87,6 +87,10 @@ fs::path stream_backup(common::HttpClient& http, const std::string& url, const B
             }, delivered);
         } catch (const StepError& e) {
             transfer_error = e;
+        } catch (const std::exception& e) {  // nothing may escape a thread: it would abort the process
+            transfer_error = StepError(ErrorKind::fatal, "download of backup " + b.name + " failed: " + e.what());
+        } catch (...) {
+            transfer_error = StepError(ErrorKind::fatal, "download of backup " + b.name + " failed");
         }
         ::close(fds[1]);
     });
@@ -112,6 +116,9 @@ fs::path stream_backup(common::HttpClient& http, const std::string& url, const B
     } catch (const StepError&) {
         join();
         if (transfer_error && !reader_gone) throw *transfer_error;  // a cut transfer is why the archive ended early
+        throw;
+    } catch (...) {  // a filesystem_error, bad_alloc...: the writer is joined before it goes up
+        join();
         throw;
     }
     join();

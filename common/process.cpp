@@ -27,18 +27,6 @@ void feed(std::string& buf, std::string& line, const char* data, std::size_t n, 
     buf.erase(0, start);
 }
 
-std::vector<std::string> child_env(const ProcessSpec& spec) {
-    std::vector<std::string> out;
-    for (char** e = environ; *e; ++e) {
-        std::string kv(*e);
-        bool overridden = false;
-        for (const auto& [k, v] : spec.env) overridden = overridden || kv.rfind(k + "=", 0) == 0;
-        if (!overridden) out.push_back(kv);
-    }
-    for (const auto& [k, v] : spec.env) out.push_back(k + "=" + v);
-    return out;
-}
-
 // In the child, between fork and exec: only async-signal-safe calls.
 [[noreturn]] void exec_child(char** argv, char** envp, int out_fd, int err_fd, pid_t parent) {
     setpgid(0, 0);  // its own group, so a stop reaches pg_restore's parallel workers too
@@ -60,6 +48,31 @@ std::vector<std::string> child_env(const ProcessSpec& spec) {
 
 }  // namespace
 
+bool inherited_variable(const std::string& name) {
+    // What a PostgreSQL client needs to find its libraries, locale, time zone and TLS files;
+    // never the tool's own settings (DATABASE_URL, SCALINGO_API_TOKEN, PGPASSWORD...).
+    static const char* const kExact[] = {"PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "LD_LIBRARY_PATH",
+                                         "PGSSLMODE", "PGSSLROOTCERT", "PGSSLCERT", "PGSSLKEY", "PGSSLCRL", "PGSSLNEGOTIATION",
+                                         "PGREQUIRESSL", "PGCONNECT_TIMEOUT", "PGTZ", "PGDATESTYLE", "PGCLIENTENCODING",
+                                         "PGSYSCONFDIR", "PGLOCALEDIR"};
+    for (const char* k : kExact)
+        if (name == k) return true;
+    return name.rfind("LC_", 0) == 0;
+}
+
+std::vector<std::string> child_env(const ProcessSpec& spec, char** parent) {
+    std::vector<std::string> out;
+    for (char** e = parent; e && *e; ++e) {
+        std::string kv(*e);
+        std::string name = kv.substr(0, kv.find('='));
+        bool overridden = false;
+        for (const auto& [k, v] : spec.env) overridden = overridden || name == k;
+        if (!overridden && inherited_variable(name)) out.push_back(kv);
+    }
+    for (const auto& [k, v] : spec.env) out.push_back(k + "=" + v);
+    return out;
+}
+
 int run_process(const ProcessSpec& spec, const ProcessHooks& hooks) {
     if (spec.argv.empty()) throw std::runtime_error("run_process: empty command");
     int out_pipe[2], err_pipe[2];
@@ -68,7 +81,7 @@ int run_process(const ProcessSpec& spec, const ProcessHooks& hooks) {
         close(out_pipe[0]), close(out_pipe[1]);
         throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
     }
-    std::vector<std::string> env_strings = child_env(spec), args = spec.argv;
+    std::vector<std::string> env_strings = child_env(spec, environ), args = spec.argv;
     std::vector<char*> envp, argv;
     for (auto& s : env_strings) envp.push_back(s.data());
     envp.push_back(nullptr);

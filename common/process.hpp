@@ -14,7 +14,7 @@ namespace pixrep::common {
 /// What to run.
 struct ProcessSpec {
     std::vector<std::string> argv;                         ///< argv[0] is looked up in PATH unless it holds a '/'.
-    std::vector<std::pair<std::string, std::string>> env;  ///< Added to (or replacing in) the inherited environment.
+    std::vector<std::pair<std::string, std::string>> env;  ///< Added to the few variables a child inherits (inherited_variable()).
 };
 
 /// What to do while it runs.
@@ -26,6 +26,13 @@ struct ProcessHooks {
     std::function<bool()> stop;                         ///< When it returns true, the child's group gets SIGTERM, then SIGKILL.
     std::chrono::milliseconds grace{5000};              ///< Between SIGTERM and SIGKILL.
 };
+
+/// True for the variables a child inherits from the tool (PATH, locale, time zone, libpq's TLS
+/// and connection defaults); the tool's own settings and secrets stay in the tool. Pure.
+bool inherited_variable(const std::string& name);
+
+/// The environment of a child: the inherited variables of `parent`, then `spec.env`. Pure.
+std::vector<std::string> child_env(const ProcessSpec& spec, char** parent);
 
 /// Runs the process to completion; returns its exit code (128+signal when killed).
 /// Throws std::runtime_error when it cannot be started.

@@ -1,3 +1,4 @@
+#include <cctype>
 #include "logger.hpp"
 
 #include <unistd.h>
@@ -78,22 +79,49 @@ HostLogger::HostLogger(std::ostream& out, Format format, Level min_level)
 }
 
 void HostLogger::add_secret(const std::string& secret) {
-    if (secret.size() < 4) return;  // too short to redact without mangling ordinary words
+    if (secret.empty()) return;
     std::lock_guard<std::mutex> lock(mu_);
     for (const auto& s : secrets_)
         if (s == secret) return;
+    // The first ones are the configuration's (passwords, API tokens) and stay; later ones are a
+    // run's short-lived bearers, which only the last few runs can still print: bounded.
+    if (secrets_.size() >= kPinnedSecrets + kRotatingSecrets) secrets_.erase(secrets_.begin() + kPinnedSecrets);
     secrets_.push_back(secret);
 }
+
+namespace {
+
+bool word_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-'; }
+
+// Replaces `secret` in `s`. A secret shorter than 4 characters is replaced only where it stands
+// alone (not inside a word), so that a password like "ab" does not mangle every line.
+void replace_secret(std::string& s, const std::string& secret) {
+    const bool whole_word = secret.size() < 4;
+    for (auto pos = s.find(secret); pos != std::string::npos; pos = s.find(secret, pos)) {
+        const bool alone = (pos == 0 || !word_char(s[pos - 1])) && (pos + secret.size() >= s.size() || !word_char(s[pos + secret.size()]));
+        if (whole_word && !alone) {
+            pos += 1;
+            continue;
+        }
+        s.replace(pos, secret.size(), "***");
+        pos += 3;
+    }
+}
+
+}  // namespace
 
 std::string HostLogger::redact(std::string_view text) const {
     std::string s(text);
     {
         std::lock_guard<std::mutex> lock(mu_);
-        for (const auto& secret : secrets_)
-            for (auto pos = s.find(secret); pos != std::string::npos; pos = s.find(secret, pos + 3))
-                s.replace(pos, secret.size(), "***");
+        for (const auto& secret : secrets_) replace_secret(s, secret);
     }
     return redact_patterns(s);
+}
+
+std::size_t HostLogger::secret_count() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return secrets_.size();
 }
 
 void HostLogger::write(Level level, std::string_view msg, const Fields& fields) {

@@ -24,6 +24,13 @@ public:
     /// Writes with extra fields prepended (used by step-scoped loggers).
     void write_with(Level level, std::string_view msg, const Fields& prefix, const Fields& fields);
     void set_min_level(Level l) { min_level_ = l; }
+    /// How many secrets are registered (bounded: kPinnedSecrets + kRotatingSecrets).
+    std::size_t secret_count() const;
+
+    /// Secrets kept for the life of the process: the first ones registered (the configuration's).
+    static constexpr std::size_t kPinnedSecrets = 32;
+    /// Secrets registered later (a run's bearers), of which only the newest are kept.
+    static constexpr std::size_t kRotatingSecrets = 32;
 
 private:
     std::ostream& out_;

@@ -54,3 +54,26 @@ TEST(HostLogger, TextModeIsReadable) {
     EXPECT_NE(s.find("ERROR [drop-objects] boom  code=2"), std::string::npos) << s;
     EXPECT_EQ(s.find('{'), std::string::npos);
 }
+
+TEST(HostLogger, ShortSecretsAreRedactedWhereTheyStandAlone) {
+    std::ostringstream out;
+    HostLogger log(out, HostLogger::Format::json, Level::info);
+    log.add_secret("pw");
+    log.add_secret("x9");
+    log.warn("password=pw; connecting to db with x9, pwd is a word");
+    auto j = nlohmann::json::parse(out.str());
+    EXPECT_EQ(j["msg"], "password=***; connecting to db with ***, pwd is a word");
+}
+
+TEST(HostLogger, TheRedactionListIsBoundedAndKeepsTheConfigurationsSecrets) {
+    std::ostringstream out;
+    HostLogger log(out, HostLogger::Format::json, Level::info);
+    log.add_secret("database-password");
+    for (int night = 0; night < 500; ++night)  // three bearers a scheduled run, for 500 nights
+        for (int k = 0; k < 3; ++k) log.add_secret("bearer-" + std::to_string(night) + "-" + std::to_string(k));
+    EXPECT_EQ(log.secret_count(), HostLogger::kPinnedSecrets + HostLogger::kRotatingSecrets);
+    log.warn("database-password bearer-499-2");
+    auto s = out.str();
+    EXPECT_EQ(s.find("database-password"), std::string::npos) << s;
+    EXPECT_EQ(s.find("bearer-499-2"), std::string::npos) << s;
+}

@@ -10,6 +10,13 @@ namespace {
 
 std::string result_error(PGresult* r, PGconn* c) { return one_line(r ? PQresultErrorMessage(r) : PQerrorMessage(c)); }
 
+// A bad row or value fails the same way again; a lost connection may heal.
+ErrorKind result_kind(PGresult* r, PGconn* c, const std::string& message) {
+    if (PQstatus(c) == CONNECTION_BAD) return ErrorKind::transient;
+    const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+    return sql_error_kind(state ? state : "", message);
+}
+
 }  // namespace
 
 CopyIn::CopyIn(const RunEnv& env, const std::string& purpose) : label_(env.target().label) {
@@ -39,8 +46,9 @@ std::string CopyIn::exec(const std::string& sql) {
     auto st = PQresultStatus(r);
     std::string err = (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) ? "" : result_error(r, conn_);
     std::string value = st == PGRES_TUPLES_OK && PQntuples(r) > 0 && PQnfields(r) > 0 ? PQgetvalue(r, 0, 0) : "";
+    ErrorKind kind = err.empty() ? ErrorKind::fatal : result_kind(r, conn_, err);
     PQclear(r);
-    if (!err.empty()) throw StepError(ErrorKind::transient, sql.substr(0, 80) + ": " + err);
+    if (!err.empty()) throw StepError(kind, sql.substr(0, 80) + ": " + err);
     return value;
 }
 
@@ -49,8 +57,9 @@ void CopyIn::begin(const std::string& copy_sql) {
     PGresult* r = PQexec(conn_, copy_sql.c_str());
     bool ok = PQresultStatus(r) == PGRES_COPY_IN;
     std::string err = ok ? "" : result_error(r, conn_);
+    ErrorKind kind = ok ? ErrorKind::fatal : result_kind(r, conn_, err);
     PQclear(r);
-    if (!ok) throw StepError(ErrorKind::transient, copy_sql + ": " + err);
+    if (!ok) throw StepError(kind, copy_sql + ": " + err);
     copying_ = true;
 }
 
@@ -63,7 +72,7 @@ void CopyIn::row(std::string_view row) {
 void CopyIn::flush() {
     if (buf_.empty()) return;
     if (PQputCopyData(conn_, buf_.data(), static_cast<int>(buf_.size())) != 1)
-        throw StepError(ErrorKind::transient, "COPY into the target failed: " + one_line(PQerrorMessage(conn_)));
+        throw StepError(ErrorKind::transient, "COPY into the target failed: " + one_line(PQerrorMessage(conn_)));  // the connection
     buf_.clear();
 }
 
@@ -75,11 +84,12 @@ long long CopyIn::commit() {
     bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     long long rows = ok ? std::atoll(PQcmdTuples(r)) : 0;
     std::string err = ok ? "" : result_error(r, conn_);
+    ErrorKind kind = ok ? ErrorKind::fatal : result_kind(r, conn_, err);
     PQclear(r);
     while ((r = PQgetResult(conn_))) PQclear(r);
     if (!ok) {
-        exec("ROLLBACK");
-        throw StepError(ErrorKind::transient, "COPY into the target failed: " + err);
+        if (PQstatus(conn_) != CONNECTION_BAD) exec("ROLLBACK");
+        throw StepError(kind, "COPY into the target failed: " + err);
     }
     exec("COMMIT");
     return rows;

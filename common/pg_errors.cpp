@@ -1,5 +1,7 @@
 #include "pg_errors.hpp"
 
+#include <pqxx/pqxx>
+
 namespace pixrep::common {
 
 ErrorKind connect_error_kind(const std::string& m) {
@@ -9,6 +11,67 @@ ErrorKind connect_error_kind(const std::string& m) {
                           "invalid sslmode", "role is not permitted to log in"})
         if (m.find(s) != std::string::npos) return ErrorKind::config;
     return ErrorKind::transient;
+}
+
+ErrorKind sql_error_kind(const std::string& state, const std::string& m) {
+    if (state.size() == 5) {
+        if (state.compare(0, 2, "08") == 0) return ErrorKind::transient;
+        for (const char* s : {"57P01", "57P02", "57P03", "53300", "55P03", "57014", "40P01", "40001", "58030"})
+            if (state == s) return state == "58030" ? ErrorKind::fatal : ErrorKind::transient;
+        return ErrorKind::fatal;
+    }
+    for (const char* s : {"server closed the connection", "terminating connection", "connection to server", "could not connect",
+                          "could not receive data", "could not send data", "no connection to the server", "connection not open",
+                          "lost synchronization with server", "SSL SYSCALL error", "SSL connection has been closed",
+                          "the database system is starting up", "the database system is shutting down",
+                          "the database system is in recovery mode", "sorry, too many clients", "too many connections",
+                          "canceling statement due to statement timeout", "canceling statement due to lock timeout",
+                          "could not obtain lock", "deadlock detected", "could not serialize access", "Connection refused",
+                          "Connection reset", "Broken pipe", "no answer within", "timeout expired"})
+        if (m.find(s) != std::string::npos) return ErrorKind::transient;
+    return ErrorKind::fatal;
+}
+
+ErrorKind message_error_kind(const std::string& message) { return sql_error_kind("", message); }
+
+ErrorKind exception_error_kind(const std::exception& e) {
+    if (const auto* s = dynamic_cast<const StepError*>(&e)) return s->kind();
+    if (dynamic_cast<const pqxx::broken_connection*>(&e)) return ErrorKind::transient;
+    if (const auto* q = dynamic_cast<const pqxx::sql_error*>(&e)) return sql_error_kind(q->sqlstate(), q->what());
+    return sql_error_kind("", e.what());
+}
+
+std::string error_summary(const std::string& message, std::size_t max) {
+    std::string out;
+    std::size_t start = 0;
+    while (start <= message.size()) {
+        std::size_t end = message.find('\n', start);
+        std::string line = message.substr(start, end == std::string::npos ? std::string::npos : end - start);
+        std::size_t b = line.find_first_not_of(" \t");
+        std::string trimmed = b == std::string::npos ? "" : line.substr(b);
+        bool quoting = false;
+        for (const char* p : {"DETAIL:", "CONTEXT:", "HINT:", "LINE ", "QUERY:", "Failing row contains", "Key ("})
+            quoting = quoting || trimmed.rfind(p, 0) == 0;
+        if (quoting) break;  // what follows the server's message may quote the rows
+        if (!trimmed.empty()) out += (out.empty() ? "" : " ") + trimmed;
+        if (end == std::string::npos) break;
+        start = end + 1;
+    }
+    // The same markers inside a line that one_line() already joined.
+    std::size_t cut = std::string::npos;
+    for (const char* marker : {" DETAIL:", " CONTEXT:", " HINT:", " LINE ", " QUERY:", " Command was:"})
+        cut = std::min(cut, out.find(marker));
+    if (cut != std::string::npos) out.erase(cut);
+    // "invalid input syntax for type integer: "<a value of a row>"": the value goes.
+    for (const char* quoting : {"invalid input syntax for type ", "invalid input value for enum ", "malformed array literal",
+                                "malformed record literal", "invalid input syntax for "})
+        if (auto p = out.find(quoting); p != std::string::npos)
+            if (auto q = out.find(": \"", p); q != std::string::npos) {
+                auto e = out.find('"', q + 3);
+                out.replace(q + 2, e == std::string::npos ? std::string::npos : e - q - 1, "\"...\"");
+            }
+    if (out.size() > max) out = out.substr(0, max - 3) + "...";
+    return out;
 }
 
 std::string one_line(std::string msg) {

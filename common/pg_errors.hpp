@@ -12,6 +12,26 @@ namespace pixrep::common {
 /// can fix those. ErrorKind::transient otherwise (server down, network, too many connections).
 ErrorKind connect_error_kind(const std::string& message);
 
+/// Whether an error the server (or libpq) raised during a statement can heal by itself, from
+/// its SQLSTATE when known (`sqlstate`, "" otherwise) and else from its message. Transient: the
+/// connection lost or refused (class 08, "server closed the connection"...), the server shutting
+/// down or restarting (57P01-57P03), too many connections (53300), a lock or statement timeout
+/// (55P03, 57014), a deadlock or serialization failure (40P01, 40001). Everything else (a
+/// syntax error, a bad value, a missing object, a full disk) fails the same way again: fatal.
+ErrorKind sql_error_kind(const std::string& sqlstate, const std::string& message);
+
+/// sql_error_kind() of a message alone (an exception that crossed a boundary).
+ErrorKind message_error_kind(const std::string& message);
+
+/// sql_error_kind() of an exception: a pqxx::broken_connection is transient, a pqxx::sql_error
+/// is judged by its SQLSTATE, a StepError keeps its kind, anything else by its message.
+ErrorKind exception_error_kind(const std::exception& e);
+
+/// The part of a server error fit for the run history and the page: its first line (the
+/// statement or step and the server's message), without the DETAIL, CONTEXT, HINT, LINE and
+/// QUERY lines that can quote row values, cut to `max` characters. Pure.
+std::string error_summary(const std::string& message, std::size_t max = 300);
+
 /// The message on one line, without libpq's trailing newline.
 std::string one_line(std::string message);
 

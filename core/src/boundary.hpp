@@ -12,9 +12,10 @@ namespace pixrep {
 
 /// Calls `f`; rethrows any exception as a host-made StepError whose message starts with
 /// `prefix`. A StepError keeps its kind and retry hint unless `force` is set; anything else
-/// becomes `other`.
+/// becomes `other`, or what `classify` says of its message when given.
 template <class F>
-decltype(auto) guarded(const std::string& prefix, ErrorKind other, F&& f, bool force = false) {
+decltype(auto) guarded(const std::string& prefix, ErrorKind other, F&& f, bool force = false,
+                       ErrorKind (*classify)(const std::string&) = nullptr) {
     std::string msg;
     ErrorKind kind = other;
     std::chrono::milliseconds retry_after{0};
@@ -24,6 +25,7 @@ decltype(auto) guarded(const std::string& prefix, ErrorKind other, F&& f, bool f
         msg = e.what(), kind = e.kind(), retry_after = e.retry_after();
     } catch (const std::exception& e) {
         msg = e.what();
+        if (classify) kind = classify(msg);
     } catch (...) {
         msg = "a non-standard exception";
     }

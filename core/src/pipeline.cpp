@@ -8,6 +8,7 @@
 
 #include "boundary.hpp"
 #include "cron.hpp"
+#include "pg_errors.hpp"
 #include "plan_preview.hpp"
 #include "report.hpp"
 #include "run_context.hpp"
@@ -168,9 +169,25 @@ void Pipeline::describe(std::ostream& out) const {
 struct Pipeline::Attempt {
     HostRun run;
     RunOutcome outcome;
+    bool touched = false;  ///< The execute phase began: the target may have changed.
 };
 
 namespace {
+
+// The restore is done: a connection lost while the rules go back is retried here, a few
+// times, rather than by restoring everything again.
+std::vector<std::string> reapply_with_retries(TargetSession& session, const std::vector<std::string>& schemas, const RunEnv& env) {
+    for (int attempt = 1;; ++attempt) {
+        try {
+            return session.reapply_access(schemas);
+        } catch (const std::exception& e) {
+            if (attempt >= 3 || common::message_error_kind(e.what()) != ErrorKind::transient || session.lost())
+                throw StepError(ErrorKind::fatal, std::string("the restore is done but the readers' access rules could not be re-applied: ") +
+                                                      e.what());
+            if (!env.sleep_for(std::chrono::seconds(1 << attempt))) throw StepError(ErrorKind::fatal, "stopped by signal");
+        }
+    }
+}
 
 // The schemas the restore fills: those of what it creates, and public.
 std::vector<std::string> restored_schemas(const RestorePlan& plan) {
@@ -190,7 +207,8 @@ void Pipeline::attempt(Attempt& a, TargetSession* session) {
             a.run.set_step(s.name(), &slog);
             auto ts = Clock::now();
             try {
-                guarded("", ErrorKind::transient, [&] { call(*s.loaded.step); });
+                // Only what can heal (a lost connection, a restart, a timeout) is retried.
+                guarded("", ErrorKind::transient, [&] { call(*s.loaded.step); }, false, &common::message_error_kind);
             } catch (...) {
                 a.outcome.failed_step = s.name();
                 a.run.add_step_seconds(s.name() + " (" + phase + ")", seconds_since(ts));
@@ -208,9 +226,10 @@ void Pipeline::attempt(Attempt& a, TargetSession* session) {
     if (!a.run.env().dry_run()) {
         const auto schemas = restored_schemas(a.run.plan());
         if (session) log_.debug("access rules saved", {{"rules", static_cast<std::int64_t>(session->save_access(schemas))}});
+        a.touched = true;
         run_phase("execute", [&](Step& st) { st.execute(a.run); });
         if (session) {
-            for (const auto& m : session->reapply_access(schemas)) log_.warn("access rule not re-applied: " + m);
+            for (const auto& m : reapply_with_retries(*session, schemas, a.run.env())) log_.warn("access rule not re-applied: " + m);
             session->remember(a.run.remembered());
         }
     }
@@ -287,10 +306,11 @@ int Pipeline::run(bool dry_run, const std::atomic<bool>* stop) {
             a.outcome.error = log_.redact(e.what());
             kind = e.kind();
             hint = e.retry_after();
-            code = (kind == ErrorKind::config || kind == ErrorKind::input) ? kExitInvalid : kExitRunFailed;
+            // Exit 2 says "nothing was touched": once the target may have changed, it is a failed run.
+            code = (kind == ErrorKind::config || kind == ErrorKind::input) && !a.touched ? kExitInvalid : kExitRunFailed;
         } catch (const std::exception& e) {
             a.outcome.error = log_.redact(e.what());
-            kind = ErrorKind::transient;
+            kind = common::message_error_kind(e.what());
             code = kExitRunFailed;
         }
         if (!a.outcome.success && session && session->lost() && !signalled()) {

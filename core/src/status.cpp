@@ -7,6 +7,7 @@
 #include "files.hpp"
 #include "home.hpp"
 #include "pg_conn.hpp"
+#include "pg_errors.hpp"
 
 namespace pixrep {
 
@@ -17,7 +18,9 @@ nlohmann::json status_json(const Backup* backup, const RunOutcome& outcome, int 
     j["duration_s"] = tenths(outcome.seconds);
     j["attempts"] = outcome.attempt;
     j["exit_code"] = code;
-    j["error"] = outcome.error.empty() ? nlohmann::json(nullptr) : nlohmann::json(outcome.error);
+    // The history and the page are read by many: the error's statement, code and message, not
+    // the DETAIL or CONTEXT lines that quote the rows (those stay in the operator's logs).
+    j["error"] = outcome.error.empty() ? nlohmann::json(nullptr) : nlohmann::json(common::error_summary(outcome.error, 600));
     if (backup) {
         j["backup_id"] = backup->id;
         j["backup_name"] = backup->name;

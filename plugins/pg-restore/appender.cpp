@@ -5,6 +5,7 @@
 
 #include "copy_text.hpp"
 #include "db.hpp"
+#include "pg_errors.hpp"
 #include "entry_stream.hpp"
 
 namespace pixrep::restore {
@@ -43,7 +44,8 @@ void Appender::run(const Append& a) {
         if (!failure_ && !abandoned_) failure_ = StepError(e.kind(), "appending the new rows of " + a.table + ": " + e.what());
     } catch (const std::exception& e) {
         std::lock_guard<std::mutex> lock(mu_);
-        if (!failure_ && !abandoned_) failure_ = StepError(ErrorKind::transient, "appending the new rows of " + a.table + ": " + e.what());
+        if (!failure_ && !abandoned_)
+            failure_ = StepError(common::exception_error_kind(e), "appending the new rows of " + a.table + ": " + e.what());
     }
 }
 

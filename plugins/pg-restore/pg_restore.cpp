@@ -13,6 +13,7 @@
 #include "appender.hpp"
 #include "cpus.hpp"
 #include "db.hpp"
+#include "pg_errors.hpp"
 #include "files.hpp"
 #include "keys.hpp"
 #include "pool.hpp"
@@ -204,7 +205,11 @@ private:
         const auto& errs = progress.first_errors();
         for (std::size_t i = 0; i < std::min<std::size_t>(3, errs.size()); ++i) first += (i ? " | " : "") + errs[i];
         if (first.empty()) first = "exit code " + std::to_string(rc);
-        throw StepError(ErrorKind::transient,
+        // A lost connection or a restarted server may heal; an SQL error fails the same way again.
+        ErrorKind kind = errs.empty() ? ErrorKind::transient : ErrorKind::fatal;
+        for (const auto& e : errs)
+            if (common::message_error_kind(e) == ErrorKind::transient) kind = ErrorKind::transient;
+        throw StepError(kind,
                         "pg_restore failed with " + std::to_string(std::max<std::int64_t>(1, progress.errors())) + " error(s): " + first);
     }
 

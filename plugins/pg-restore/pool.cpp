@@ -1,5 +1,7 @@
 #include "pool.hpp"
 
+#include "pg_errors.hpp"
+
 #include <algorithm>
 #include <chrono>
 
@@ -50,7 +52,7 @@ void Pool::wait() {
     for (auto& t : threads_) t.join();
     threads_.clear();
     std::lock_guard<std::mutex> lock(mu_);
-    if (!failure_.empty()) throw StepError(ErrorKind::transient, failure_);
+    if (!failure_.empty()) throw StepError(failure_kind_, failure_);
     if (ctx_.env().stopping()) throw StepError(ErrorKind::fatal, "restore interrupted by a stop request");
 }
 
@@ -108,6 +110,7 @@ bool Pool::run_one(common::Session*& session, std::unique_ptr<common::Session>& 
         std::lock_guard<std::mutex> lock(mu_);
         active_.erase(session);
         std::string msg = e.what();
+        if (failure_.empty() && !abandoned_) failure_kind_ = common::exception_error_kind(e);
         if (failure_.empty() && !abandoned_)
             failure_ = "deferred work from " + w.by + " failed: " + current + ": " + msg.substr(0, msg.find('\n'));
         return false;

@@ -48,6 +48,7 @@ private:
     int running_ = 0;
     bool abandoned_ = false;
     std::string failure_;
+    ErrorKind failure_kind_ = ErrorKind::fatal;  ///< Whether the failure may heal.
     std::set<common::Session*> active_;
     std::vector<std::thread> threads_;
 };

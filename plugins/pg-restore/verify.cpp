@@ -67,7 +67,8 @@ void verify_restored(RunContext& ctx) {
     }
     std::string list;
     for (std::size_t i = 0; i < std::min<std::size_t>(5, missing.size()); ++i) list += (i ? ", " : "") + missing[i];
-    throw StepError(ErrorKind::transient, "the restore is incomplete: " + std::to_string(missing.size()) +
+    // pg_restore said it succeeded: restoring again would leave out the same objects.
+    throw StepError(ErrorKind::fatal, "the restore is incomplete: " + std::to_string(missing.size()) +
                                               " object(s) the plan restores are missing from the target (" + list +
                                               (missing.size() > 5 ? ", ..." : "") + ")");
 }

@@ -6,6 +6,7 @@
 #include <pixrep/step_export.hpp>
 
 #include "db.hpp"
+#include "pg_errors.hpp"
 
 namespace {
 
@@ -62,7 +63,7 @@ public:
                 throw;
             } catch (const std::exception& e) {
                 std::string msg = e.what();
-                throw StepError(ErrorKind::fatal, "statement failed: " + sql + ": " + msg.substr(0, msg.find('\n')));
+                throw StepError(common::exception_error_kind(e), "statement failed: " + sql + ": " + msg.substr(0, msg.find('\n')));
             }
             double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
             ctx.log().info("statement done", {{"sql", sql}, {"duration_ms", static_cast<std::int64_t>(s * 1000)}});

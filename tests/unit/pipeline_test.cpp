@@ -169,10 +169,28 @@ TEST_F(PipelineTest, TransientFailuresAreRetriedThenTheRunSucceeds) {
     EXPECT_EQ(j_.locks, 1) << "the lock is held across attempts";
 }
 
-TEST_F(PipelineTest, RetriesStopAtMaxRetryCountAndOtherExceptionsAreRetriedToo) {
-    EXPECT_EQ(run({{"a", {{"prepare", [](RunContext&) { throw std::logic_error("surprise"); }}}}}), kExitRunFailed);
+TEST_F(PipelineTest, RetriesStopAtMaxRetryCountAndOnlyWhatCanHealIsRetried) {
+    EXPECT_EQ(run({{"a", {{"prepare", [](RunContext&) { throw std::runtime_error("server closed the connection unexpectedly"); }}}}}),
+              kExitRunFailed);
     EXPECT_EQ(std::count(j_.calls.begin(), j_.calls.end(), "a.prepare"), 3);
-    EXPECT_NE(logs().find("replication failed: surprise"), std::string::npos);
+    EXPECT_NE(logs().find("replication failed: server closed the connection unexpectedly"), std::string::npos);
+    j_.calls.clear();
+    // A bug, a syntax error, a bad value: the same again at every attempt.
+    EXPECT_EQ(run({{"a", {{"prepare", [](RunContext&) { throw std::logic_error("surprise"); }}}}}), kExitRunFailed);
+    EXPECT_EQ(std::count(j_.calls.begin(), j_.calls.end(), "a.prepare"), 1);
+    j_.calls.clear();
+    EXPECT_EQ(run({{"a", {{"execute", [](RunContext&) { throw std::runtime_error("ERROR:  syntax error at or near \"SELEC\""); }}}}}),
+              kExitRunFailed);
+    EXPECT_EQ(std::count(j_.calls.begin(), j_.calls.end(), "a.execute"), 1) << j_.joined();
+}
+
+TEST_F(PipelineTest, Exit2OnlyWhenNothingWasTouched) {
+    // An input error found once the target may have changed (the append, after the drop) is a
+    // failed run, exit 1, not "invalid input, nothing touched"; and it is not retried.
+    EXPECT_EQ(run({{"a", {{"execute", thrower(ErrorKind::input, "a row of the dump does not parse")}}}}), kExitRunFailed);
+    EXPECT_EQ(std::count(j_.calls.begin(), j_.calls.end(), "a.execute"), 1) << j_.joined();
+    j_.calls.clear();
+    EXPECT_EQ(run({{"a", {{"prepare", thrower(ErrorKind::input, "corrupt archive")}}}}), kExitInvalid);
 }
 
 TEST_F(PipelineTest, AnotherRunHoldingTheLockMeansExit3BeforeAnythingRuns) {

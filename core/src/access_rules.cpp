@@ -15,7 +15,7 @@ std::string object_sql(const AccessRule& r) {
     if (r.kind == "schema") return "SCHEMA " + quote_ident(r.schema);
     if (r.kind == "sequence") return "SEQUENCE " + qualified;
     if (r.kind == "function") return "FUNCTION " + qualified + "(" + r.args + ")";
-    return "TABLE " + qualified;
+    return "TABLE " + qualified;  // a column's too: GRANT SELECT (col) ON TABLE t
 }
 
 const char* default_objects(const std::string& letter) {
@@ -29,30 +29,43 @@ const char* default_objects(const std::string& letter) {
 }  // namespace
 
 const std::string& capture_rules_sql() {
+    // Any grantor: a grant made by a DBA holding the grant option is as much the readers' access
+    // as the target role's own; it is re-applied by the target role, the objects' owner.
     static const std::string sql = R"SQL(
 WITH me AS (SELECT oid FROM pg_roles WHERE rolname = current_user),
 rules AS (
   SELECT CASE WHEN c.relkind = 'S' THEN 'sequence' ELSE 'table' END AS kind, n.nspname AS schema, c.relname AS name,
-         '' AS args, a.grantee, a.privilege_type, a.is_grantable
+         '' AS args, a.grantee, a.privilege_type, a.is_grantable, c.oid AS object
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace, aclexplode(c.relacl) a
   WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND n.nspname = ANY ($1::text[])
-    AND a.grantor = (SELECT oid FROM me) AND a.grantee <> (SELECT oid FROM me)
   UNION ALL
-  SELECT 'schema', n.nspname, '', '', a.grantee, a.privilege_type, a.is_grantable
+  SELECT 'column', n.nspname, c.relname, at.attname, a.grantee, a.privilege_type, a.is_grantable, c.oid
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_attribute at ON at.attrelid = c.oid, aclexplode(at.attacl) a
+  WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND n.nspname = ANY ($1::text[]) AND at.attnum > 0 AND NOT at.attisdropped
+  UNION ALL
+  SELECT 'schema', n.nspname, '', '', a.grantee, a.privilege_type, a.is_grantable, n.oid
   FROM pg_namespace n, aclexplode(n.nspacl) a
-  WHERE n.nspname = ANY ($1::text[]) AND a.grantor = (SELECT oid FROM me) AND a.grantee <> (SELECT oid FROM me)
+  WHERE n.nspname = ANY ($1::text[])
   UNION ALL
-  SELECT 'function', n.nspname, p.proname, pg_get_function_identity_arguments(p.oid), a.grantee, a.privilege_type, a.is_grantable
+  SELECT 'function', n.nspname, p.proname, oidvectortypes(p.proargtypes), a.grantee, a.privilege_type, a.is_grantable, p.oid
   FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace, aclexplode(p.proacl) a
-  WHERE n.nspname = ANY ($1::text[]) AND a.grantor = (SELECT oid FROM me) AND a.grantee <> (SELECT oid FROM me)
+  WHERE n.nspname = ANY ($1::text[])
   UNION ALL
-  SELECT 'default', coalesce(n.nspname, ''), d.defaclobjtype::text, '', a.grantee, a.privilege_type, a.is_grantable
+  SELECT 'default', coalesce(n.nspname, ''), d.defaclobjtype::text, '', a.grantee, a.privilege_type, a.is_grantable, NULL::oid
   FROM pg_default_acl d LEFT JOIN pg_namespace n ON n.oid = d.defaclnamespace, aclexplode(d.defaclacl) a
-  WHERE d.defaclrole = (SELECT oid FROM me) AND a.grantee <> (SELECT oid FROM me)
+  WHERE d.defaclrole = (SELECT oid FROM me)
 )
-SELECT kind, schema, name, args, CASE WHEN grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(grantee)::text END, privilege_type,
-       is_grantable
-FROM rules ORDER BY 1, 2, 3, 5, 6)SQL";
+SELECT DISTINCT kind, schema, name, args, pg_get_userbyid(grantee)::text, privilege_type, is_grantable, object
+FROM rules WHERE grantee <> 0 AND grantee <> (SELECT oid FROM me) ORDER BY 1, 2, 3, 4, 5, 6)SQL";
+    return sql;
+}
+
+const std::string& current_oid_sql() {
+    static const std::string sql =
+        "CASE kind WHEN 'default' THEN NULL::oid "
+        "WHEN 'schema' THEN (SELECT oid FROM pg_namespace WHERE nspname = schema_name) "
+        "WHEN 'function' THEN to_regprocedure(quote_ident(schema_name) || '.' || quote_ident(name) || '(' || args || ')')::oid "
+        "ELSE to_regclass(quote_ident(schema_name) || '.' || quote_ident(name))::oid END";
     return sql;
 }
 
@@ -61,7 +74,8 @@ std::string grant_sql(const AccessRule& r) {
     if (r.kind == "default")
         return "ALTER DEFAULT PRIVILEGES" + (r.schema.empty() ? std::string() : " IN SCHEMA " + quote_ident(r.schema)) + " GRANT " +
                r.privilege + " ON " + default_objects(r.name) + " TO " + grantee_sql(r.grantee) + option;
-    return "GRANT " + r.privilege + " ON " + object_sql(r) + " TO " + grantee_sql(r.grantee) + option;
+    const std::string columns = r.kind == "column" ? " (" + quote_ident(r.args) + ")" : "";
+    return "GRANT " + r.privilege + columns + " ON " + object_sql(r) + " TO " + grantee_sql(r.grantee) + option;
 }
 
 std::string exists_sql(const AccessRule& r) {
@@ -71,6 +85,9 @@ std::string exists_sql(const AccessRule& r) {
     if (r.kind == "function")
         return "SELECT to_regprocedure(" + common::quote_literal(quote_ident(r.schema) + "." + quote_ident(r.name) + "(" + r.args + ")") +
                ") IS NOT NULL";
+    if (r.kind == "column")
+        return "SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(" + qualified + ") AND attname = " +
+               common::quote_literal(r.args) + " AND NOT attisdropped)";
     return "SELECT to_regclass(" + qualified + ") IS NOT NULL";
 }
 
@@ -98,6 +115,11 @@ std::vector<std::string> reapply(PgConn& conn, const std::vector<AccessRule>& ru
     std::vector<std::string> missing;
     for (const auto& r : rules) {
         std::string what = r.kind == "default" ? "default privileges for " + r.grantee : r.kind + " " + r.schema + (r.name.empty() ? "" : "." + r.name);
+        if (r.kind == "column") what += "." + r.args;
+        if (r.grantee == "PUBLIC") {  // saved by an older version: the tool never grants to PUBLIC
+            missing.push_back(what + ": " + r.privilege + " for PUBLIC not re-applied (nothing is granted to PUBLIC)");
+            continue;
+        }
         if (conn.scalar(exists_sql(r)) != std::optional<std::string>("t")) {
             missing.push_back(what + " no longer exists (" + r.privilege + " for " + r.grantee + " not re-applied)");
             continue;

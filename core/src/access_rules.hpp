@@ -11,20 +11,25 @@ namespace pixrep {
 
 class PgConn;
 
-/// One privilege the target role granted to another role.
+/// One privilege another role holds on what the target role owns (whoever granted it).
 struct AccessRule {
-    std::string kind;       ///< "schema", "table", "sequence", "function", or "default" (ALTER DEFAULT PRIVILEGES).
+    std::string kind;       ///< "schema", "table", "column", "sequence", "function", or "default" (ALTER DEFAULT PRIVILEGES).
     std::string schema;     ///< "" for a default privilege of the whole database.
-    std::string name;       ///< Object name; for "default", the object type letter (r, S, f, T, n).
-    std::string args;       ///< A function's identity arguments.
+    std::string name;       ///< Object name (a column's table); for "default", the object type letter (r, S, f, T, n).
+    std::string args;       ///< A function's argument types; a column's name.
     std::string grantee;    ///< Role name, or "PUBLIC".
     std::string privilege;  ///< SELECT, USAGE, EXECUTE...
     bool grantable = false;
 };
 
-/// The SQL that lists the role's rules on `schemas` (text columns in AccessRule's order; $1 is
-/// the schemas as a text array).
+/// The SQL that lists the rules on `schemas` (text columns in AccessRule's order, then the
+/// object's oid; $1 is the schemas as a text array). Grants to PUBLIC are left out: the tool
+/// never grants to PUBLIC.
 const std::string& capture_rules_sql();
+
+/// SQL for the oid the object of a saved rule has now (NULL when gone), over a row of the
+/// access_rules table (columns kind, schema_name, name, args). Pure.
+const std::string& current_oid_sql();
 
 /// The GRANT (or ALTER DEFAULT PRIVILEGES ... GRANT) that re-applies `rule`. Pure.
 std::string grant_sql(const AccessRule& rule);

@@ -1,5 +1,7 @@
 #include "home.hpp"
 
+#include <tuple>
+
 #include <pixrep/step.hpp>
 
 #include "db.hpp"
@@ -27,7 +29,7 @@ const char* kTables[][2] = {
              "duration_s double precision, host text, pid integer, steps jsonb, rows jsonb, figures jsonb, "
              "notes jsonb)"},
     {"access_rules", "(kind text NOT NULL, schema_name text NOT NULL, name text NOT NULL, args text NOT NULL, grantee text NOT NULL, "
-                     "privilege text NOT NULL, grantable boolean NOT NULL, saved_at timestamptz NOT NULL DEFAULT now())"},
+                     "privilege text NOT NULL, grantable boolean NOT NULL, saved_at timestamptz NOT NULL DEFAULT now(), object_oid oid)"},
     {"state", "(step text NOT NULL, key text NOT NULL, value text NOT NULL, updated_at timestamptz NOT NULL DEFAULT now(), "
               "PRIMARY KEY (step, key))"}};
 
@@ -56,9 +58,11 @@ void Home::ensure() {
             if (conn_.scalar("SELECT to_regclass($1) IS NULL", {table(t[0])}) == std::optional<std::string>("t"))
                 conn_.exec("CREATE TABLE " + table(t[0]) + " " + t[1]);
         // ... or a column (checked first: ALTER TABLE would queue behind the page's readers).
-        if (conn_.scalar("SELECT count(*) FROM pg_attribute WHERE attrelid = $1::regclass AND attname = 'notes'", {table("runs")}) ==
-            std::optional<std::string>("0"))
-            conn_.exec("ALTER TABLE " + table("runs") + " ADD COLUMN notes jsonb");
+        for (const auto& [t, column, type] : {std::tuple<const char*, const char*, const char*>{"runs", "notes", "jsonb"},
+                                              {"access_rules", "object_oid", "oid"}})
+            if (conn_.scalar("SELECT count(*) FROM pg_attribute WHERE attrelid = $1::regclass AND attname = $2", {table(t), column}) ==
+                std::optional<std::string>("0"))
+                conn_.exec("ALTER TABLE " + table(t) + " ADD COLUMN " + column + " " + type);
     } catch (const std::exception& e) {
         throw StepError(ErrorKind::config, "cannot create the tool's schema '" + schema_ + "' in the target (" + e.what() +
                                                "): grant CREATE on the database to the role of DATABASE_URL, or set REPLICATION_SCHEMA "
@@ -67,6 +71,9 @@ void Home::ensure() {
 }
 
 std::int64_t Home::begin_run(const std::string& host, long pid) {
+    // The caller holds the run's lock: a run still marked running was killed. Say so in the
+    // table itself, for the readers who query it.
+    conn_.exec("UPDATE " + table("runs") + " SET status = 'interrupted', finished_at = coalesce(finished_at, now()) WHERE status = 'running'");
     return std::stoll(*conn_.scalar("INSERT INTO " + table("runs") + " (status, host, pid) VALUES ('running', $1, $2) RETURNING id",
                                     {host, std::to_string(pid)}));
 }
@@ -82,21 +89,32 @@ void Home::end_run(std::int64_t id, const nlohmann::json& o) {
 }
 
 std::size_t Home::save_access_rules(const std::vector<std::string>& schemas) {
-    // The saved set is replaced only when the previous one was re-applied: after a run that
-    // failed between its drop and its re-apply, the catalog has lost the rules, the home not.
+    // Read from the catalog at every run, so that what a DBA granted or revoked since the last
+    // run counts. Only when the last saved set was never re-applied (a run failed after its
+    // drop) are its rules kept for the objects that run dropped or rebuilt: those whose oid
+    // changed. Objects it never touched are read as they are now.
+    const std::string cols = "kind, schema_name, name, args, grantee, privilege, grantable, object_oid";
     auto applied = conn_.scalar("SELECT value FROM " + table("state") + " WHERE step = '' AND key = 'access_rules_applied'");
+    PgRows carried;
     if (applied == std::optional<std::string>("false"))
-        return std::stoul(*conn_.scalar("SELECT count(*) FROM " + table("access_rules")));
+        carried = conn_.exec("SELECT " + cols + " FROM " + table("access_rules") + " WHERE kind <> 'default' AND (object_oid IS NULL OR "
+                             "object_oid IS DISTINCT FROM (" + current_oid_sql() + "))");
     conn_.exec("BEGIN");
     try {
         conn_.exec("DELETE FROM " + table("access_rules"));
-        auto rows = conn_.exec("INSERT INTO " + table("access_rules") + " (kind, schema_name, name, args, grantee, privilege, grantable) " +
-                                   capture_rules_sql() + " RETURNING 1",
+        auto rows = conn_.exec("INSERT INTO " + table("access_rules") + " (" + cols + ") " + capture_rules_sql() + " RETURNING 1",
                                {text_array(schemas)});
+        std::size_t saved = rows.size();
+        for (const auto& r : carried)
+            saved += conn_.exec("INSERT INTO " + table("access_rules") + " (" + cols + ") SELECT $1, $2, $3, $4, $5, $6, $7::boolean, $8::oid "
+                                "WHERE NOT EXISTS (SELECT 1 FROM " + table("access_rules") + " WHERE kind = $1 AND schema_name = $2 AND "
+                                "name = $3 AND args = $4 AND grantee = $5 AND privilege = $6) RETURNING 1",
+                                {r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]})
+                         .size();
         conn_.exec("INSERT INTO " + table("state") + " (step, key, value) VALUES ('', 'access_rules_applied', 'false') "
                    "ON CONFLICT (step, key) DO UPDATE SET value = 'false', updated_at = now()");
         conn_.exec("COMMIT");
-        return rows.size();
+        return saved;
     } catch (...) {
         conn_.exec("ROLLBACK");
         throw;
@@ -136,6 +154,11 @@ nlohmann::json read_runs(PgConn& conn, const std::string& schema, int limit) {
     const std::string held = "EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND database = "
                              "(SELECT oid FROM pg_database WHERE datname = current_database()) AND classid = " +
                              std::to_string(kLockKey >> 32) + " AND objid = " + std::to_string(kLockKey & 0xffffffff) + " AND objsubid = 1)";
+    try {  // in the table itself, for readers who query it; a read-only role only sees it here
+        conn.exec("UPDATE " + quote_ident(schema) + ".runs SET status = 'interrupted', finished_at = coalesce(finished_at, now()) "
+                  "WHERE status = 'running' AND NOT " + held);
+    } catch (const std::exception&) {
+    }
     auto rows = conn.exec(
         "SELECT id, to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
         "to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "

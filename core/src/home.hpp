@@ -26,14 +26,16 @@ public:
 
     /// Creates the schema and its tables when missing. Throws StepError(config) when the role may not.
     void ensure();
-    /// Records a run starting now ("running"); returns its id.
+    /// Records a run starting now ("running"), first marking "interrupted" the runs still
+    /// "running" (the caller holds the run's lock, so they were killed); returns its id.
     std::int64_t begin_run(const std::string& host, long pid);
     /// Records how run `id` ended: `outcome` holds status, exit_code, attempts, error, backup_*,
     /// duration_s, steps, rows, figures.
     void end_run(std::int64_t id, const nlohmann::json& outcome);
 
-    /// Saves the role's access rules on `schemas`, replacing the saved set only when the last
-    /// saved set was re-applied: after a failed run the catalog lacks the rules, the home keeps them.
+    /// Saves the access rules on `schemas` from the catalog as it is now; when the last saved set
+    /// was never re-applied, keeps its rules on the objects whose oid changed since (dropped or
+    /// rebuilt by the failed run). Returns how many rules are saved.
     std::size_t save_access_rules(const std::vector<std::string>& schemas);
     /// Re-applies the saved rules, then grants read access on `schemas` to `readers`; returns
     /// what could not be re-applied.
@@ -51,7 +53,7 @@ private:
 };
 
 /// The last `limit` runs recorded in `schema`, newest first, each as JSON; a run still marked
-/// running whose lock nobody holds any more is reported as "interrupted".
+/// running whose lock nobody holds any more is marked "interrupted" in the table first.
 nlohmann::json read_runs(PgConn& conn, const std::string& schema, int limit);
 
 }  // namespace pixrep

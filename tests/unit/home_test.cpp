@@ -19,6 +19,9 @@ TEST(AccessRules, EachRuleBecomesTheGrantThatReappliesIt) {
     EXPECT_EQ(grant_sql({"default", "", "S", "", "analyst", "USAGE", false}), "ALTER DEFAULT PRIVILEGES GRANT USAGE ON SEQUENCES TO \"analyst\"");
     EXPECT_EQ(exists_sql({"table", "public", "it's", "", "a", "SELECT", false}), "SELECT to_regclass('\"public\".\"it''s\"') IS NOT NULL");
     EXPECT_EQ(exists_sql({"default", "", "r", "", "a", "SELECT", false}), "SELECT true");
+    // A column grant, the usual way to hide personal data from analysts.
+    EXPECT_EQ(grant_sql({"column", "public", "users", "createdAt", "analyst", "SELECT", false}),
+              "GRANT SELECT (\"createdAt\") ON TABLE \"public\".\"users\" TO \"analyst\"");
 }
 
 TEST(AccessRules, ReadAccessForTheRolesNamed) {

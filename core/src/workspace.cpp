@@ -29,21 +29,24 @@ int try_lock(const fs::path& file, bool wait) {
     return fd;
 }
 
-// Removes the directories of runs that are gone, and the dumps that versions without
-// workspaces left at the top.
+// Removes the folders of runs that are gone, and nothing else: only a "run-XXXXXX" folder
+// holding the .lock file a run makes is the tool's own. An operator's files in the work
+// directory (a BACKUP_FILE kept there, a dump of their own) are never touched.
+bool run_folder(const fs::directory_entry& e) {
+    std::error_code ec;
+    const std::string name = e.path().filename().string();
+    return name.rfind("run-", 0) == 0 && e.is_directory(ec) && !e.is_symlink(ec) &&
+           fs::is_regular_file(e.path() / ".lock", ec);
+}
+
 void sweep(const fs::path& root) {
     std::error_code ec;
     for (const auto& e : fs::directory_iterator(root, ec)) {
-        const std::string name = e.path().filename().string();
-        if (e.is_directory(ec) && name.rfind("run-", 0) == 0) {
-            int fd = try_lock(e.path() / ".lock", false);
-            if (fd < 0) continue;  // in use by a live run
-            fs::remove_all(e.path(), ec);
-            ::close(fd);
-        } else if (e.is_regular_file(ec) && (e.path().extension() == ".pgsql" || e.path().extension() == ".partial" ||
-                                             name == "restore.list")) {
-            fs::remove(e.path(), ec);
-        }
+        if (!run_folder(e)) continue;
+        int fd = try_lock(e.path() / ".lock", false);
+        if (fd < 0) continue;  // in use by a live run
+        fs::remove_all(e.path(), ec);
+        ::close(fd);
     }
 }
 

@@ -3,6 +3,9 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <chrono>
+#include <cstdlib>
+#include <thread>
 #include <iomanip>
 #include <iostream>
 
@@ -30,6 +33,21 @@ void install_signal_handlers() {
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, nullptr);
     sigaction(SIGINT, &sa, nullptr);
+}
+
+// The last resort of a stop: whatever call the run is blocked in (a frozen server that still
+// answers TCP keepalives, a cancel request that never returns), the process ends `grace` after
+// the signal, before the platform's SIGKILL (30 s on Scalingo). Children die with it
+// (PR_SET_PDEATHSIG) and the target's lock with its session; the next run sweeps the folder.
+void start_stop_watchdog(pixrep::HostLogger& log, std::chrono::seconds grace) {
+    std::thread([&log, grace] {
+        while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        std::this_thread::sleep_for(grace);
+        log.write(pixrep::Level::error, "stop requested " + std::to_string(grace.count()) +
+                                            " s ago and the run has not ended: exiting now; the next run cleans up");
+        std::cout.flush();
+        std::_Exit(g_signal == SIGINT ? pixrep::kExitSigint : pixrep::kExitSigterm);
+    }).detach();
 }
 
 int exit_for_signal(int code) {
@@ -100,6 +118,7 @@ int main(int argc, char** argv) {
     const bool text = log_format == "text" || (log_format == "auto" && ::isatty(STDOUT_FILENO));
     pixrep::HostLogger log(std::cout, text ? pixrep::HostLogger::Format::text : pixrep::HostLogger::Format::json, level);
     install_signal_handlers();
+    start_stop_watchdog(log, std::chrono::seconds(20));
     std::signal(SIGPIPE, SIG_IGN);  // a closed pipe or socket is an error code, never a dead process
 
     try {

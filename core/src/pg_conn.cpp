@@ -3,6 +3,7 @@
 #include <poll.h>
 
 #include <stdexcept>
+#include <thread>
 
 #include <pixrep/step.hpp>
 
@@ -11,7 +12,8 @@
 namespace pixrep {
 
 PgConn::PgConn(const std::string& conninfo, const std::string& label, std::chrono::milliseconds timeout,
-               const std::function<bool()>& stopping) {
+               const std::function<bool()>& stopping)
+    : label_(label), stopping_(stopping) {
     conn_ = PQconnectStart(conninfo.c_str());
     if (!conn_) throw StepError(ErrorKind::transient, "cannot connect to the target database " + label + ": out of memory");
     const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -47,10 +49,52 @@ PgConn::~PgConn() {
     if (conn_) PQfinish(conn_);
 }
 
+void PgConn::abandon(const std::string& why, bool stopped) {
+    // The cancel request goes out on a thread of its own: against a frozen server it may block
+    // too, and nothing may wait for it.
+    if (PGcancel* c = PQgetCancel(conn_))
+        std::thread([c] {
+            char err[256];
+            PQcancel(c, err, sizeof err);
+            PQfreeCancel(c);
+        }).detach();
+    if (cancel_) PQfreeCancel(cancel_);
+    cancel_ = nullptr;
+    PQfinish(conn_);
+    conn_ = nullptr;
+    if (stopped) throw StepError(ErrorKind::fatal, "stopped during a statement on the target database " + label_);
+    throw std::runtime_error(why);
+}
+
+void PgConn::await_result(const std::string& sql) {
+    const auto deadline = std::chrono::steady_clock::now() + deadline_;
+    while (PQisBusy(conn_)) {
+        pollfd p{PQsocket(conn_), POLLIN, 0};
+        int r = poll(&p, 1, 100);
+        if (r > 0 && !PQconsumeInput(conn_)) return;  // the connection broke: PQgetResult says how
+        if (stopping_ && stopping_()) abandon("", true);
+        if (std::chrono::steady_clock::now() >= deadline)
+            abandon("the target database " + label_ + " gave no answer within " + std::to_string(deadline_.count() / 1000) +
+                        " s to: " + sql.substr(0, 80),
+                    false);
+    }
+}
+
 PgRows PgConn::exec(const std::string& sql, const std::vector<std::optional<std::string>>& params) {
+    if (!conn_) throw std::runtime_error("no connection to the server " + label_ + " (closed after an earlier statement got no answer)");
     std::vector<const char*> values;
     for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
-    PGresult* r = PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr, nullptr, 0);
+    if (!PQsendQueryParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr, nullptr, 0))
+        throw std::runtime_error(common::one_line(PQerrorMessage(conn_)));
+    // The last result is the statement's; drain them all so the connection is ready again.
+    PGresult* r = nullptr;
+    for (;;) {
+        if (PQisBusy(conn_)) await_result(sql);
+        PGresult* next = PQgetResult(conn_);
+        if (!next) break;
+        if (r) PQclear(r);
+        r = next;
+    }
     auto st = PQresultStatus(r);
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
         std::string msg = common::one_line(r ? PQresultErrorMessage(r) : PQerrorMessage(conn_));

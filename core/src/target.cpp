@@ -70,6 +70,7 @@ Target make_target(const std::string& text, const std::string& variable) {
 namespace {
 
 constexpr std::chrono::seconds kConnectTimeout{10};
+constexpr std::chrono::seconds kLockStatementDeadline{30};
 
 class PgSession final : public TargetSession {
 public:
@@ -86,6 +87,8 @@ public:
 
     void lock(std::chrono::milliseconds wait) override {
         conn_ = connect("lock");
+        // A frozen server (TCP still answering) must flip the lost flag within bounded time.
+        conn_->set_statement_deadline(kLockStatementDeadline);
         const auto deadline = std::chrono::steady_clock::now() + wait;
         for (;;) {
             if (conn_->scalar("SELECT pg_try_advisory_lock(" + std::to_string(kLockKey) + ")") == std::optional<std::string>("t")) break;

@@ -32,7 +32,8 @@ public:
         t.add("tables", tables_, "Tables concerned, as name or schema.name");
         t.add("analytics_indexes", indexes_, "When restored, also build the original's analytics indexes on answers and knowledge-elements");
         t.add("backup_mode", backup_mode_, "JSON object of tables to \"incremental\" or \"none\"; when set, it decides alone").env("BACKUP_MODE");
-        t.add("key_columns", key_columns_, "Key column of an incremental table without a single-column integer primary key, as table:column");
+        t.add("key_columns", key_columns_, "Key column of an incremental table without a single-column integer primary key, as table:column")
+            .env("INCREMENTAL_KEY_COLUMNS");
         t.add("full_reload_every", full_reload_every_, "Reload an incremental table in full this often, to catch updates and deletes; 0 = never")
             .env("INCREMENTAL_FULL_RELOAD_EVERY");
     }
@@ -159,11 +160,31 @@ private:
                 throw StepError(ErrorKind::config, "BACKUP_MODE: table '" + table.table + "' has no single-column integer primary key on "
                                                        "the target; name its key column with option key_columns (" + table.tag + ":column)");
             key = r[0][0].as<std::string>();
+        } else {
+            check_key_column(tx, table, name, key);
         }
         t.empty = !tx.exec("SELECT EXISTS (SELECT 1 FROM " + name + ")")[0][0].as<bool>();
         auto m = tx.exec("SELECT max(" + common::quote_ident(key) + ")::bigint FROM " + name);
         if (!m[0][0].is_null()) t.max_key = m[0][0].as<std::int64_t>();
         return t;
+    }
+
+    // A key named by key_columns must be what "rows above the largest key are new" rests on: an
+    // integer (compared as a number), NOT NULL and unique (no NULL to skip, no equal key to
+    // lose). Checked in prepare, before anything is dropped.
+    static void check_key_column(pqxx::read_transaction& tx, const TocEntry& table, const std::string& name, const std::string& key) {
+        auto r = tx.exec("SELECT a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype), a.attnotnull, format_type(a.atttypid, NULL), "
+                         "EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = a.attrelid AND i.indisunique AND i.indnatts = 1 "
+                         "AND i.indkey[0] = a.attnum AND i.indpred IS NULL AND i.indexprs IS NULL) "
+                         "FROM pg_attribute a WHERE a.attrelid = " + tx.quote(name) + "::regclass AND a.attname = " + tx.quote(key) +
+                         " AND a.attnum > 0 AND NOT a.attisdropped");
+        const std::string option = "option 'key_columns': " + table.tag + ":" + key + ": ";
+        if (r.empty()) throw StepError(ErrorKind::config, option + "the target's " + table.table + " has no column '" + key + "'");
+        if (!r[0][0].as<bool>())
+            throw StepError(ErrorKind::config, option + "the column is " + r[0][2].as<std::string>() + ", not an integer (smallint, integer, bigint)");
+        if (!r[0][1].as<bool>()) throw StepError(ErrorKind::config, option + "the column may be NULL; the key must be NOT NULL");
+        if (!r[0][3].as<bool>())
+            throw StepError(ErrorKind::config, option + "no unique index or constraint on that column alone; rows with equal keys would be lost");
     }
 
     // The backup's largest key: known from the dump's check when the key is the first column,

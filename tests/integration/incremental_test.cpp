@@ -242,3 +242,25 @@ TEST_F(Incremental, NewRowsAreReadFromEveryShapeOfDump) {
     expect_note(r, "public.knowledge-elements: 30 new row(s) appended");
     expect_equal_to("incr_day2", "from an lz4 dump through pg_restore 17");
 }
+
+TEST_F(Incremental, AKeyColumnThatCannotTellNewRowsIsRefusedBeforeTheDrop) {
+    ASSERT_EQ(night(days().day1).code, 0);
+    const auto before = count(target_, "SELECT count(*) FROM answers");
+    auto refused = [&](const std::string& key, const std::string& message) {
+        auto r = night(days().day2, {{"INCREMENTAL_KEY_COLUMNS", "answers:" + key}});
+        EXPECT_EQ(r.code, 2) << r.out;
+        EXPECT_NE(r.out.find(message), std::string::npos) << r.out;
+        EXPECT_EQ(r.out.find("dropped every object"), std::string::npos) << r.out;
+        EXPECT_EQ(count(target_, "SELECT count(*) FROM answers"), before) << key;
+        EXPECT_TRUE(has_table("users")) << "the copy was dropped for " << key;
+    };
+    refused("createdAt", "option 'key_columns': answers:createdAt: the column is timestamp with time zone, not an integer");
+    refused("assessmentId", "option 'key_columns': answers:assessmentId: no unique index or constraint on that column alone");
+    refused("nope", "option 'key_columns': answers:nope: the target's public.answers has no column 'nope'");
+    {
+        pqxx::connection c(target_);
+        pqxx::nontransaction tx(c);
+        tx.exec("ALTER TABLE answers ADD COLUMN rank integer UNIQUE");
+    }
+    refused("rank", "option 'key_columns': answers:rank: the column may be NULL; the key must be NOT NULL");
+}

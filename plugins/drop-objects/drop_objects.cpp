@@ -14,6 +14,7 @@
 
 #include "db.hpp"
 #include "drop_sql.hpp"
+#include "pg_errors.hpp"
 
 namespace {
 
@@ -116,6 +117,8 @@ private:
                 columns_before = kept_columns(tx);
                 for (const auto& r : tx.exec(drop::kept_dependents_sql(kept_))) tx.exec(r[0].as<std::string>());
             }
+            // Kept from an earlier attempt that dropped them: this one finds none.
+            if (auto found = others_views(ctx, tx); !found.empty()) others_views_ = std::move(found);
             for (const auto& o : owned) tx.exec(drop::drop_statement(o));
             // Something kept_support_sql missed went with CASCADE: roll back rather than keep a
             // table short of a column.
@@ -127,6 +130,50 @@ private:
             tx.commit();
             return std::make_pair(role, static_cast<std::int64_t>(owned.size()));
         });
+    }
+
+    // Views of other roles (an analyst's, over replica tables) go with CASCADE: named before,
+    // their definitions kept to be made again once the restore is done.
+    std::vector<drop::ForeignView> others_views(RunContext& ctx, pqxx::transaction_base& tx) {
+        std::vector<drop::ForeignView> out;
+        for (const auto& r : tx.exec(drop::others_views_sql()))
+            out.push_back({r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::string>(), r[3].as<std::string>(),
+                           r[4].as<std::string>()});
+        if (out.empty()) return out;
+        std::vector<std::string> names;
+        for (const auto& v : out) names.push_back(v.schema + "." + v.name + " (owner " + v.owner + ")");
+        const std::string what = std::to_string(out.size()) + " view(s) of other roles over the replica go with the drop: " + listed(names);
+        ctx.log().warn(what + "; they are made again after the restore where the target role may act as their owner");
+        ctx.add_note(what);
+        return out;
+    }
+
+    // After a good restore: each view of another role made again, as that role, when the target
+    // role is a member of it; else reported lost, with what it was.
+    void finish(RunContext& ctx, const RunOutcome& outcome) override {
+        if (!outcome.success || others_views_.empty()) return;
+        std::vector<std::string> made, lost;
+        common::Session s(ctx.env(), "drop-objects views");
+        for (const auto& v : others_views_) {
+            const std::string name = v.schema + "." + v.name;
+            try {
+                s.run([&](pqxx::connection& c) {
+                    pqxx::work tx(c);
+                    tx.exec("SET LOCAL statement_timeout = '60s'");
+                    if (!tx.exec("SELECT pg_has_role(" + tx.quote(v.owner) + ", 'MEMBER')")[0][0].as<bool>())
+                        throw std::runtime_error("the target role is not a member of " + v.owner);
+                    tx.exec("SET LOCAL ROLE " + common::quote_ident(v.owner));
+                    tx.exec(drop::create_view_sql(v));
+                    tx.commit();
+                });
+                made.push_back(name);
+            } catch (const std::exception& e) {
+                lost.push_back(name);
+                ctx.log().warn("view " + name + " of " + v.owner + " is lost: " + common::one_line(e.what()), {{"definition", v.definition}});
+            }
+        }
+        if (!made.empty()) ctx.add_note("views of other roles made again after the restore: " + listed(made));
+        if (!lost.empty()) ctx.add_note("views of other roles lost with the drop (their owner must make them again): " + listed(lost));
     }
 
     static std::vector<std::string> kept_tables(const RestorePlan& plan) {
@@ -174,6 +221,7 @@ private:
     }
 
     std::vector<std::string> schemas_{"public"}, kept_;
+    std::vector<drop::ForeignView> others_views_;
     std::chrono::milliseconds lock_budget_{120'000}, lock_try_{5'000};
 };
 

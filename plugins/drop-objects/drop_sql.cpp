@@ -210,4 +210,33 @@ std::vector<std::string> in_schema(const RestorePlan& plan, const std::string& h
     return out;
 }
 
+const std::string& others_views_sql() {
+    static const std::string sql = R"SQL(
+WITH RECURSIVE me AS (SELECT oid FROM pg_roles WHERE rolname = current_user),
+deps (view, depth) AS (
+  SELECT DISTINCT r.ev_class, 1
+  FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid JOIN pg_class t ON t.oid = d.refobjid
+  WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass AND d.deptype = 'n'
+    AND t.relowner = (SELECT oid FROM me) AND r.ev_class <> t.oid
+  UNION
+  SELECT r.ev_class, deps.depth + 1
+  FROM deps JOIN pg_depend d ON d.refobjid = deps.view AND d.classid = 'pg_rewrite'::regclass
+    AND d.refclassid = 'pg_class'::regclass AND d.deptype = 'n'
+  JOIN pg_rewrite r ON r.oid = d.objid
+  WHERE r.ev_class <> deps.view AND deps.depth < 20
+)
+SELECT n.nspname, c.relname, pg_get_userbyid(c.relowner)::text, c.relkind::text, pg_get_viewdef(c.oid)
+FROM deps JOIN pg_class c ON c.oid = deps.view JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relowner <> (SELECT oid FROM me) AND c.relkind IN ('v', 'm')
+GROUP BY c.oid, n.nspname, c.relname, c.relowner, c.relkind ORDER BY max(deps.depth), 1, 2)SQL";
+    return sql;
+}
+
+std::string create_view_sql(const ForeignView& v) {
+    std::string def = v.definition;
+    while (!def.empty() && (def.back() == ';' || def.back() == ' ' || def.back() == '\n')) def.pop_back();
+    return std::string(v.kind == "m" ? "CREATE MATERIALIZED VIEW " : "CREATE VIEW ") + quote_ident(v.schema) + "." + quote_ident(v.name) +
+           " AS " + def;
+}
+
 }  // namespace pixrep::drop

@@ -56,4 +56,19 @@ std::vector<Object> without_kept(const std::vector<Object>& owned, const std::ve
 /// Entries of `plan` in schema `home`, which the backup must not bring.
 std::vector<std::string> in_schema(const RestorePlan& plan, const std::string& home);
 
+/// A view of another role that depends on what the target role owns.
+struct ForeignView {
+    std::string schema, name, owner;
+    std::string kind;        ///< "v" or "m" (materialized).
+    std::string definition;  ///< pg_get_viewdef().
+};
+
+/// The views (and materialized views) of other roles that depend, directly or through other
+/// views, on relations the current role owns, those nearest the tables first; columns in
+/// ForeignView's order.
+const std::string& others_views_sql();
+
+/// The statement that makes `view` again. Pure.
+std::string create_view_sql(const ForeignView& view);
+
 }  // namespace pixrep::drop

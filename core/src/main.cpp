@@ -50,6 +50,13 @@ void start_stop_watchdog(pixrep::HostLogger& log, std::chrono::seconds grace) {
     }).detach();
 }
 
+// STOP_GRACE (seconds, default 20): how long a stop may take before the process exits anyway.
+std::chrono::seconds stop_grace() {
+    const char* v = std::getenv("STOP_GRACE");
+    int s = v ? std::atoi(v) : 0;
+    return std::chrono::seconds(s > 0 && s < 600 ? s : 20);
+}
+
 int exit_for_signal(int code) {
     if (!g_stop) return code;
     return g_signal == SIGINT ? pixrep::kExitSigint : pixrep::kExitSigterm;
@@ -118,7 +125,7 @@ int main(int argc, char** argv) {
     const bool text = log_format == "text" || (log_format == "auto" && ::isatty(STDOUT_FILENO));
     pixrep::HostLogger log(std::cout, text ? pixrep::HostLogger::Format::text : pixrep::HostLogger::Format::json, level);
     install_signal_handlers();
-    start_stop_watchdog(log, std::chrono::seconds(20));
+    start_stop_watchdog(log, stop_grace());
     std::signal(SIGPIPE, SIG_IGN);  // a closed pipe or socket is an error code, never a dead process
 
     try {

@@ -77,7 +77,7 @@ RunSettings resolve_run_settings(const PipelineConfig& config, const EnvLookup& 
 }
 
 std::vector<std::string> known_variables(const PipelineConfig& config, const std::vector<LoadedStep>& steps) {
-    std::set<std::string> vars{"REPLICATION_CONFIG", "LOG_FORMAT", "LOG_LEVEL", "PORT", "APP", "PIX_REPLICATION_PLUGIN_PATH"};
+    std::set<std::string> vars{"REPLICATION_CONFIG", "LOG_FORMAT", "LOG_LEVEL", "PORT", "APP", "PIX_REPLICATION_PLUGIN_PATH", "STOP_GRACE"};
     RunSettings s;
     OptionTable run;
     s.declare(run);

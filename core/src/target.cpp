@@ -2,6 +2,7 @@
 
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -88,7 +89,8 @@ public:
     void lock(std::chrono::milliseconds wait) override {
         conn_ = connect("lock");
         // A frozen server (TCP still answering) must flip the lost flag within bounded time.
-        conn_->set_statement_deadline(kLockStatementDeadline);
+        conn_->set_statement_deadline(std::clamp(keepalive_ * 5, std::chrono::milliseconds(5000),
+                                                 std::chrono::milliseconds(kLockStatementDeadline)));
         const auto deadline = std::chrono::steady_clock::now() + wait;
         for (;;) {
             if (conn_->scalar("SELECT pg_try_advisory_lock(" + std::to_string(kLockKey) + ")") == std::optional<std::string>("t")) break;

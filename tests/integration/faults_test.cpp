@@ -142,6 +142,8 @@ TEST_F(Faults, KilledDuringTheRestore) {
     int port = nlohmann::json::parse(web->wait_for("\"msg\":\"web endpoint listening\"", 10))["port"];
     auto status = pixtest::http_get(port, "/status");
     EXPECT_EQ(nlohmann::json::parse(status.substr(status.find("\r\n\r\n") + 4))["last_run"]["status"], "interrupted") << status;
+    // ... and so it reads in the table itself, for readers who query it (the README's own query).
+    EXPECT_EQ(TempPostgres::instance().scalar(db_, "SELECT status FROM pix_db_replication.runs ORDER BY id DESC LIMIT 1"), "interrupted");
     report("kill -9 during the restore", 137, gone, "half restored, run recorded 'interrupted'");
 }
 

@@ -185,12 +185,13 @@ TEST_F(Scalingo, TooOldBackupWaitsForTheNightsOne) {
 }
 
 TEST_F(Scalingo, RetryAfterARestoreFailureReusesTheDownload) {
-    // The first CREATE TABLE of the first restore fails (an event trigger owned by the superuser);
-    // the retry must restore from the dump already downloaded.
+    // The first CREATE TABLE of the first restore loses its connection, as in a server restart
+    // (an event trigger owned by the superuser); the retry must restore from the dump already
+    // downloaded.
     TempPostgres::instance().exec(db_, R"SQL(
         CREATE SEQUENCE fail_once;
         CREATE FUNCTION fail_once() RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
-        BEGIN IF nextval('fail_once') = 1 THEN RAISE EXCEPTION 'injected failure'; END IF; END $$;
+        BEGIN IF nextval('fail_once') = 1 THEN PERFORM pg_terminate_backend(pg_backend_pid()); END IF; END $$;
         CREATE EVENT TRIGGER fail_once ON ddl_command_start WHEN TAG IN ('CREATE TABLE') EXECUTE FUNCTION fail_once();)SQL");
     FakeScalingo fake(state());
     auto r = replicate_from(fake, {{"MAX_RETRY_COUNT", "2"}});

@@ -7,6 +7,7 @@
 #include "db.hpp"
 #include "pg_errors.hpp"
 #include "entry_stream.hpp"
+#include "late_rows.hpp"
 
 namespace pixrep::restore {
 
@@ -49,13 +50,18 @@ void Appender::run(const Append& a) {
     }
 }
 
-std::unique_ptr<common::CopyIn> Appender::open(const std::string& copy_sql) {
+std::unique_ptr<common::CopyIn> Appender::connect() {
     auto in = std::make_unique<common::CopyIn>(ctx_.env(), "pg-restore append");
     for (const auto& s : settings_) in->exec("SET " + s);
-    in->begin(copy_sql);
     std::lock_guard<std::mutex> lock(mu_);
     if (abandoned_) throw StepError(ErrorKind::fatal, "stopped");
     active_.push_back(in.get());
+    return in;
+}
+
+std::unique_ptr<common::CopyIn> Appender::open(const std::string& copy_sql) {
+    auto in = connect();
+    in->begin(copy_sql);
     return in;
 }
 
@@ -81,6 +87,7 @@ void Appender::append(const Append& a) {
     std::string copy_sql;
     std::size_t key = 0;
     std::int64_t scanned = 0, appended = 0;
+    KeyBuckets buckets(a.above);
     auto last_log = Clock::now();
     common::stream_rows(
         ctx_.env(), *ctx_.backup(), *data,
@@ -97,6 +104,7 @@ void Appender::append(const Append& a) {
             auto field = common::copy_field(row, key);
             auto k = field ? common::integer_field(*field) : std::nullopt;
             if (!k) throw StepError(ErrorKind::input, "row " + std::to_string(scanned) + " of the dump has no integer " + a.key);
+            buckets.add(*k);
             if (*k > a.above) {
                 if (!in) in = open(copy_sql);
                 in->row(row), ++appended;
@@ -106,18 +114,18 @@ void Appender::append(const Append& a) {
                 ctx_.log().info("appending new rows", {{"table", a.table}, {"rows_scanned", scanned}, {"rows_appended", appended}});
             }
         },
-        [this] {
-            std::lock_guard<std::mutex> lock(mu_);
-            return abandoned_ || ctx_.env().stopping();
-        });
+        [this] { return stopping(); });
+    if (in) in->commit();
+    if (!in) in = connect();
+    const std::int64_t late = recover_late_rows(a, *data, name, copy_sql, key, buckets, *in);
     bool analyzed = false;
-    if (in) {
+    if (appended + late > 0) {
         // The table had statistics already: refreshed once the new rows reach a tenth of it,
         // as autovacuum would (autovacuum_analyze_scale_factor), which takes over below that.
-        in->commit();  // reltuples is still what the last ANALYZE or VACUUM saw
+        // reltuples is still what the last ANALYZE or VACUUM saw
         const double before = std::stod("0" + in->exec("SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = " +
                                                        common::quote_literal(name) + "::regclass"));
-        if (analyze_ && static_cast<double>(appended) >= 0.1 * before) in->exec("ANALYZE " + name), analyzed = true;
+        if (analyze_ && static_cast<double>(appended + late) >= 0.1 * before) in->exec("ANALYZE " + name), analyzed = true;
     }
     loaded_(a.table);
     const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
@@ -128,6 +136,54 @@ void Appender::append(const Append& a) {
                   "), " + std::to_string(scanned) + " scanned");
     ctx_.log().info("new rows appended", {{"table", a.table}, {"rows_scanned", scanned}, {"rows_appended", appended},
                                           {"above", a.above}, {"analyzed", analyzed}, {"duration_ms", static_cast<std::int64_t>(secs * 1000)}});
+}
+
+bool Appender::stopping() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return abandoned_ || ctx_.env().stopping();
+}
+
+std::int64_t Appender::recover_late_rows(const Append& a, const TocEntry& data, const std::string& name, const std::string& copy_sql,
+                                         std::size_t key, const KeyBuckets& buckets, common::CopyIn& in) {
+    // The dump's rows up to the target's max, counted by buckets of keys, against the target's.
+    const auto diff = compare(buckets.counts(), parse_counts(in.exec(buckets.target_counts_sql(name, a.key))));
+    if (diff.extra > 0)
+        ctx_.add_note(a.table + ": " + std::to_string(diff.extra) + " row(s) at or below key " + std::to_string(a.above) +
+                      " are on the target but not in the backup (deleted at the source); they stay until the next full reload");
+    if (diff.missing == 0) return 0;
+    if (diff.short_buckets.size() > kMaxShortBuckets) {
+        ctx_.log().warn(a.table + ": the target lacks " + std::to_string(diff.missing) + " row(s) below its largest key, spread over " +
+                        std::to_string(diff.short_buckets.size()) + " key ranges: too many to find one by one; "
+                        "leave the table out of BACKUP_MODE for one run to reload it in full");
+        ctx_.add_note(a.table + ": " + std::to_string(diff.missing) + " row(s) below key " + std::to_string(a.above) +
+                      " missing on the target, not recovered (too spread out)");
+        return 0;
+    }
+    std::string list;
+    for (auto b : diff.short_buckets) list += (list.empty() ? "" : ",") + std::to_string(b);
+    const std::string k = common::quote_ident(a.key), w = std::to_string(buckets.width());
+    auto present = parse_keys(in.exec("SELECT coalesce(string_agg(" + k + "::text, ','), '') FROM " + name + " WHERE " + k + " <= " +
+                                      std::to_string(a.above) + " AND (CASE WHEN " + k + " < 0 THEN -1 ELSE " + k + " / " + w +
+                                      " END) IN (" + list + ")"));
+    const std::unordered_set<std::int64_t> wanted(diff.short_buckets.begin(), diff.short_buckets.end());
+    ctx_.log().info(a.table + ": reading the backup again for " + std::to_string(diff.missing) + " row(s) committed late",
+                    {{"key_ranges", static_cast<std::int64_t>(wanted.size())}});
+    std::int64_t found = 0;
+    common::stream_rows(
+        ctx_.env(), *ctx_.backup(), data, [](const std::vector<std::string>&) {},
+        [&](std::string_view row) {
+            auto field = common::copy_field(row, key);
+            auto kv = field ? common::integer_field(*field) : std::nullopt;
+            if (!kv || *kv > a.above || !wanted.count(buckets.bucket(*kv)) || present.count(*kv)) return;
+            if (found++ == 0) in.begin(copy_sql);
+            in.row(row);
+        },
+        [this] { return stopping(); });
+    if (found > 0) in.commit();
+    ctx_.add_figure("incremental." + a.table + ".rows_committed_late", static_cast<double>(found));
+    ctx_.add_note(a.table + ": " + std::to_string(found) + " row(s) below key " + std::to_string(a.above) +
+                  " committed after the last backup was taken, appended");
+    return found;
 }
 
 }  // namespace pixrep::restore

@@ -13,6 +13,7 @@
 #include <pixrep/step.hpp>
 
 #include "copy_in.hpp"
+#include "late_rows.hpp"
 
 namespace pixrep::restore {
 
@@ -33,7 +34,14 @@ public:
 private:
     void run(const Append& a);
     void append(const Append& a);
+    std::unique_ptr<common::CopyIn> connect();
     std::unique_ptr<common::CopyIn> open(const std::string& copy_sql);
+    bool stopping();
+    /// Finds and appends the dump's rows up to `a.above` that the target lacks; returns how many.
+    std::int64_t recover_late_rows(const Append& a, const TocEntry& data, const std::string& name, const std::string& copy_sql,
+                                   std::size_t key, const KeyBuckets& buckets, common::CopyIn& in);
+    /// More key ranges short than this: not searched row by row.
+    static constexpr std::size_t kMaxShortBuckets = 256;
     void close(common::CopyIn* in);
 
     RunContext& ctx_;

@@ -14,7 +14,7 @@ const std::string kBoth = R"({"answers": "incremental", "knowledge-elements": "i
 // also as a directory dump and compressed with lz4.
 struct Days {
     TempDir dir;
-    fs::path day1, day2, day2_column, day2_directory, day2_lz4;  // lz4: by pg_dump 17, which only pg_restore 17 reads
+    fs::path day1, day1_late, day2, day2_column, day2_directory, day2_lz4;  // lz4: by pg_dump 17, which only pg_restore 17 reads
     std::string day2_db = "incr_day2";
     Days() {
         auto& pg = TempPostgres::instance();
@@ -25,15 +25,21 @@ struct Days {
             auto r = pixtest::run_cmd(argv);
             if (r.code != 0) throw std::runtime_error(file + " failed: " + r.out);
         };
-        for (const char* db : {"incr_day2_column", "incr_day2", "incr_day1"}) pg.exec("postgres", std::string("DROP DATABASE IF EXISTS ") + db);
+        for (const char* db : {"incr_day2_column", "incr_day2", "incr_day1_late", "incr_day1"}) pg.exec("postgres", std::string("DROP DATABASE IF EXISTS ") + db);
         pg.exec("postgres", "CREATE DATABASE incr_day1");
         psql("incr_day1", "pix-shaped.sql", {"-v", "rows=3000"});
         psql("incr_day1", "incremental-day1.sql");
+        // Day 1 dumped while an answer (and what points at it) was not committed yet: its key,
+        // below day 1's largest, was taken before the dump and committed after it.
+        pg.exec("postgres", "CREATE DATABASE incr_day1_late TEMPLATE incr_day1");
+        pg.exec("incr_day1_late", "DELETE FROM \"answer-feedback\" WHERE \"answerId\" = 2990; "
+                                  "DELETE FROM \"knowledge-elements\" WHERE \"answerId\" = 2990; DELETE FROM answers WHERE id = 2990");
         pg.exec("postgres", "CREATE DATABASE incr_day2 TEMPLATE incr_day1");
         psql("incr_day2", "incremental-day2.sql");
         pg.exec("postgres", "CREATE DATABASE incr_day2_column TEMPLATE incr_day2");
         pg.exec("incr_day2_column", "ALTER TABLE answers ADD COLUMN duration integer");
         day1 = dump("incr_day1", "20261124010203_day1.pgsql");
+        day1_late = dump("incr_day1_late", "20261124010203_day1_late.pgsql");
         day2 = dump("incr_day2", "20261125010203_day2.pgsql");
         day2_column = dump("incr_day2_column", "20261125010203_day2_column.pgsql");
         day2_directory = dump("incr_day2", "20261125010203_day2_directory", {"-Fd"});
@@ -263,4 +269,15 @@ TEST_F(Incremental, AKeyColumnThatCannotTellNewRowsIsRefusedBeforeTheDrop) {
         tx.exec("ALTER TABLE answers ADD COLUMN rank integer UNIQUE");
     }
     refused("rank", "option 'key_columns': answers:rank: the column may be NULL; the key must be NOT NULL");
+}
+
+TEST_F(Incremental, ARowCommittedAfterLastNightsDumpBelowItsLargestKeyArrivesTonight) {
+    ASSERT_EQ(night(days().day1_late).code, 0);
+    ASSERT_EQ(count(target_, "SELECT count(*) FROM answers WHERE id = 2990"), 0);
+    auto r = night(days().day2);
+    ASSERT_EQ(r.code, 0) << r.out;
+    expect_note(r, "public.answers: incremental");
+    expect_note(r, "public.answers: 1 row(s) below key 3000 committed after the last backup was taken, appended");
+    EXPECT_EQ(count(target_, "SELECT count(*) FROM answers WHERE id = 2990"), 1);
+    expect_equal_to("incr_day2", "after a late-committed row");
 }

@@ -5,6 +5,7 @@
 #include "toc_entry.hpp"
 
 #include "keys.hpp"
+#include "late_rows.hpp"
 #include "progress.hpp"
 #include "scheduler.hpp"
 #include "verify.hpp"
@@ -151,4 +152,28 @@ TEST(MissingObjects, WhatThePlanCreatesMustBeThere) {
                                                               "INDEX public.answers_user_idx"}));
     p.entries[6].fate = Fate::excluded;
     EXPECT_EQ(missing_objects(p, t).size(), 2u) << "what the plan leaves out is not expected";
+}
+
+TEST(LateRows, BucketsOfKeysFindWhereTheTargetIsShort) {
+    using namespace pixrep::restore;
+    KeyBuckets b(10000, 100);  // keys up to 10000 in buckets of 101
+    EXPECT_EQ(b.width(), 101);
+    for (std::int64_t k = 1; k <= 10030; ++k) b.add(k);  // above 10000: new rows, not counted
+    EXPECT_EQ(b.counts().size(), 100u);
+    EXPECT_EQ(b.counts().at(0), 100);  // keys 1..100
+    EXPECT_EQ(b.bucket(-5), -1);
+    auto target = b.counts();
+    target[29] -= 1;  // a key of bucket 29 committed late
+    target[50] += 2;  // two rows deleted at the source
+    auto d = compare(b.counts(), target);
+    EXPECT_EQ(d.short_buckets, std::vector<std::int64_t>{29});
+    EXPECT_EQ(d.missing, 1);
+    EXPECT_EQ(d.extra, 2);
+    EXPECT_EQ(parse_counts("3:10,-1:7"), (std::map<std::int64_t, std::int64_t>{{-1, 7}, {3, 10}}));
+    EXPECT_TRUE(parse_counts("").empty());
+    EXPECT_THROW(parse_counts("3"), std::invalid_argument);
+    EXPECT_EQ(parse_keys("1,5,9").count(5), 1u);
+    EXPECT_EQ(b.target_counts_sql("public.answers", "id"),
+              "SELECT coalesce(string_agg(b || ':' || n, ','), '') FROM (SELECT CASE WHEN \"id\" < 0 THEN -1 ELSE \"id\" / 101 END AS b, "
+              "count(*) AS n FROM public.answers WHERE \"id\" <= 10000 GROUP BY 1) s");
 }

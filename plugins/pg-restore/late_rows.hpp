@@ -1,0 +1,48 @@
+#pragma once
+// Rows of a kept table that the target lacks below its largest key: a key taken before last
+// night's dump and committed after it (many API workers insert at once) is never above the
+// target's max, so "append what is above the max" alone would miss it forever. Both sides are
+// counted by buckets of keys; where a bucket differs, the keys of that bucket are compared.
+// Pure: the counts are read elsewhere.
+#include <cstdint>
+#include <map>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+namespace pixrep::restore {
+
+class KeyBuckets {
+public:
+    /// Buckets over keys 0..`above` (keys below 0 share bucket -1), at most about `buckets` of them.
+    explicit KeyBuckets(std::int64_t above, std::int64_t buckets = 4096);
+    /// Counts `key`, when it is at most `above`.
+    void add(std::int64_t key);
+    /// The bucket of `key`.
+    std::int64_t bucket(std::int64_t key) const { return key < 0 ? -1 : key / width_; }
+    /// Keys per bucket in one bucket.
+    std::int64_t width() const { return width_; }
+    const std::map<std::int64_t, std::int64_t>& counts() const { return counts_; }
+    /// SQL counting the target's rows of `table` by the same buckets, as "bucket:count,...".
+    std::string target_counts_sql(const std::string& table, const std::string& key) const;
+
+private:
+    std::int64_t above_, width_;
+    std::map<std::int64_t, std::int64_t> counts_;
+};
+
+/// "3:10,4:7" -> {3: 10, 4: 7}; "" -> {}. Throws std::invalid_argument on anything else.
+std::map<std::int64_t, std::int64_t> parse_counts(const std::string& text);
+
+/// How the two sides compare.
+struct BucketDiff {
+    std::vector<std::int64_t> short_buckets;  ///< Buckets where the target has fewer rows than the dump.
+    std::int64_t missing = 0;                 ///< Rows the target lacks there, in all.
+    std::int64_t extra = 0;                   ///< Rows the target has beyond the dump's (deleted at the source), in all.
+};
+BucketDiff compare(const std::map<std::int64_t, std::int64_t>& dump, const std::map<std::int64_t, std::int64_t>& target);
+
+/// "1,2,3" -> {1, 2, 3}. Throws std::invalid_argument on anything else.
+std::unordered_set<std::int64_t> parse_keys(const std::string& text);
+
+}  // namespace pixrep::restore

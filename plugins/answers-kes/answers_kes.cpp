@@ -52,6 +52,7 @@ public:
     }
 
     void prepare(RunContext& ctx) override {
+        before_restore_.clear();
         if (!backup_mode_) return without_backup_mode(ctx);
         for (const auto& m : modes_) {
             const TocEntry* table = ctx.plan().table(m.table);
@@ -123,6 +124,13 @@ private:
         auto d = answers::decide(target, backup, last_full, now,
                                  std::chrono::duration_cast<std::chrono::seconds>(full_reload_every_), key.empty() ? "key" : key);
         if (d.incremental) {
+            // What the table stands on is kept too: it must mean tonight what it means in the backup.
+            answers::SupportCheck support;
+            s.run([&](pqxx::connection& c) { support = check_support(c, ctx.plan(), table); });
+            if (!support.same) d = {false, support.reason};
+            else for (auto& sql : support.statements) before_restore_.push_back(std::move(sql));
+        }
+        if (d.incremental) {
             ctx.keep(table.id, "kept on the target (BACKUP_MODE incremental)");
             ctx.append({data->id, table.table, key, *target.max_key}, "new rows appended: " + d.reason);
             ctx.log().info(table.table + ": incremental, " + d.reason, {{"table", table.table}, {"mode", std::string("incremental")}});
@@ -132,6 +140,87 @@ private:
         ctx.remember(memo, std::to_string(now));
         ctx.log().info(table.table + ": reloaded in full: " + d.reason, {{"table", table.table}, {"mode", std::string("full")}, {"why", d.reason}});
         ctx.add_note(table.table + ": reloaded in full: " + d.reason);
+    }
+
+    // Labels the backup adds to a kept table's enum go in before the restore and its append.
+    void execute(RunContext& ctx) override {
+        if (before_restore_.empty()) return;
+        common::Session s(ctx.env(), "answers-kes");
+        s.run([&](pqxx::connection& c) {
+            for (const auto& sql : before_restore_) {
+                pqxx::nontransaction tx(c);
+                tx.exec(sql);
+                ctx.log().info("kept type updated from the backup", {{"sql", sql}});
+            }
+        });
+    }
+
+    // The enums and domains of the kept table's columns and the functions of its defaults, as
+    // the target has them, against the backup's definitions.
+    answers::SupportCheck check_support(pqxx::connection& c, const RestorePlan& plan, const TocEntry& table) const {
+        pqxx::read_transaction tx(c);
+        const std::string name = tx.quote(common::quote_ident(table.schema) + "." + common::quote_ident(table.tag));
+        answers::SupportCheck out;
+        auto fail = [&](const std::string& what, const std::string& why) {
+            return answers::SupportCheck{false, {}, what + " " + why + ", and the kept table uses it"};
+        };
+        for (const auto& r : tx.exec(support_types_sql(name))) {
+            const std::string schema = r[0].as<std::string>(), type = r[1].as<std::string>(), kind = r[2].as<std::string>();
+            const std::string qualified = common::quote_ident(schema) + "." + common::quote_ident(type);
+            const TocEntry* e = find_entry(plan, kind == "e" ? "TYPE" : "DOMAIN", schema, type);
+            if (!e) return fail((kind == "e" ? "type " : "domain ") + qualified, "is not in the backup");
+            auto check = kind == "e" ? compare_labels(qualified, r[3].as<std::string>(), e->sql)
+                                     : answers::compare_domain(e->sql, r[5].as<std::string>(), r[6].as<bool>(), lines(r[4].as<std::string>()));
+            if (!check.same) return {false, {}, (kind == "e" ? "" : "domain " + qualified + ": ") + check.reason + ", and the kept table uses it"};
+            for (auto& sql : check.statements) out.statements.push_back(std::move(sql));
+        }
+        for (const auto& r : tx.exec(support_functions_sql(name))) {
+            const std::string schema = r[0].as<std::string>(), fn = r[1].as<std::string>();
+            const TocEntry* e = find_entry(plan, "FUNCTION", schema, fn + "(");
+            if (!e) return fail("function " + schema + "." + fn, "is not in the backup");
+            if (!answers::compare_function(e->sql, r[2].as<std::string>()).same) return fail("function " + schema + "." + fn, "changed its body");
+        }
+        return out;
+    }
+
+    static answers::SupportCheck compare_labels(const std::string& type, const std::string& target, const std::string& sql) {
+        auto backup = answers::enum_labels(sql);
+        if (!backup) return {false, {}, "type " + type + " is no longer an enum in the backup"};
+        return answers::compare_enum(type, lines(target), *backup);
+    }
+
+    static std::vector<std::string> lines(const std::string& text) {
+        std::vector<std::string> out;
+        std::size_t start = 0;
+        if (text.empty()) return out;
+        for (std::size_t p; (p = text.find('\n', start)) != std::string::npos; start = p + 1) out.push_back(text.substr(start, p - start));
+        out.push_back(text.substr(start));
+        return out;
+    }
+
+    // A TOC entry by kind, schema and tag (a prefix of the tag for "name(" of a function).
+    static const TocEntry* find_entry(const RestorePlan& plan, const std::string& desc, const std::string& schema, const std::string& tag) {
+        for (const auto& e : plan.entries)
+            if (e.desc == desc && e.schema == schema && (tag.back() == '(' ? e.tag.rfind(tag, 0) == 0 : e.tag == tag)) return &e;
+        return nullptr;
+    }
+
+    static std::string support_types_sql(const std::string& table) {
+        return "SELECT DISTINCT n.nspname, t.typname, t.typtype::text, "
+               "coalesce((SELECT string_agg(e.enumlabel, E'\\n' ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = t.oid), ''), "
+               "coalesce((SELECT string_agg(pg_get_constraintdef(k.oid), E'\\n' ORDER BY k.conname) FROM pg_constraint k "
+               "WHERE k.contypid = t.oid), ''), format_type(t.typbasetype, t.typtypmod), t.typnotnull "
+               "FROM pg_attribute a JOIN pg_type at ON at.oid = a.atttypid "
+               "JOIN pg_type t ON t.oid = CASE WHEN at.typcategory = 'A' AND at.typelem <> 0 THEN at.typelem ELSE at.oid END "
+               "JOIN pg_namespace n ON n.oid = t.typnamespace "
+               "WHERE a.attrelid = " + table + "::regclass AND a.attnum > 0 AND NOT a.attisdropped AND t.typtype IN ('e', 'd')";
+    }
+
+    static std::string support_functions_sql(const std::string& table) {
+        return "SELECT DISTINCT n.nspname, p.proname, p.prosrc FROM pg_attrdef d "
+               "JOIN pg_depend dep ON dep.classid = 'pg_attrdef'::regclass AND dep.objid = d.oid AND dep.refclassid = 'pg_proc'::regclass "
+               "JOIN pg_proc p ON p.oid = dep.refobjid JOIN pg_namespace n ON n.oid = p.pronamespace "
+               "WHERE d.adrelid = " + table + "::regclass AND n.nspname NOT IN ('pg_catalog', 'information_schema')";
     }
 
     std::string key_override(const std::string& table) const {
@@ -209,6 +298,7 @@ private:
 
     bool restore_ = false, indexes_ = true;
     std::vector<std::string> tables_{"answers", "knowledge-elements"}, key_columns_;
+    std::vector<std::string> before_restore_;  ///< ADD VALUE statements, run by execute().
     std::optional<std::string> backup_mode_;
     std::chrono::milliseconds full_reload_every_{7 * 24 * 3600 * 1000LL};
     std::vector<answers::TableMode> modes_;

@@ -84,4 +84,69 @@ Decision decide(const TargetTable& t, const BackupTable& b, std::optional<std::t
     return {true, "appending the rows whose " + key + " is greater than " + std::to_string(t.max_key.value_or(0))};
 }
 
+std::optional<std::vector<std::string>> enum_labels(const std::string& sql) {
+    auto open = sql.find(" AS ENUM (");
+    if (sql.rfind("CREATE TYPE ", 0) != 0 || open == std::string::npos) return std::nullopt;
+    std::vector<std::string> out;
+    for (std::size_t i = open + 10; i < sql.size(); ++i) {
+        if (sql[i] == ')') return out;
+        if (sql[i] != '\'') continue;
+        std::string label;
+        for (++i; i < sql.size(); ++i) {
+            if (sql[i] == '\'' && i + 1 < sql.size() && sql[i + 1] == '\'') label += '\'', ++i;
+            else if (sql[i] == '\'') break;
+            else label += sql[i];
+        }
+        out.push_back(label);
+    }
+    return std::nullopt;
+}
+
+namespace {
+
+std::string literal(const std::string& s) {
+    std::string out = "'";
+    for (char c : s) out += c == '\'' ? std::string("''") : std::string(1, c);
+    return out + "'";
+}
+
+}  // namespace
+
+SupportCheck compare_enum(const std::string& type, const std::vector<std::string>& target, const std::vector<std::string>& backup) {
+    // The target's labels must appear in the backup in the same order; the others are new.
+    std::size_t at = 0;
+    for (const auto& label : backup)
+        if (at < target.size() && label == target[at]) ++at;
+    if (at < target.size())
+        return {false, {}, "type " + type + " lost or reordered label '" + target[at] + "' in the backup"};
+    SupportCheck c;
+    for (std::size_t i = 0, t = 0; i < backup.size(); ++i) {
+        if (t < target.size() && backup[i] == target[t]) {
+            ++t;
+            continue;
+        }
+        // After the label before it (which exists by now), or before the first of the target's.
+        const std::string where = i > 0 ? " AFTER " + literal(backup[i - 1]) : (target.empty() ? "" : " BEFORE " + literal(target[0]));
+        c.statements.push_back("ALTER TYPE " + type + " ADD VALUE IF NOT EXISTS " + literal(backup[i]) + where);
+    }
+    return c;
+}
+
+SupportCheck compare_domain(const std::string& sql, const std::string& base_type, bool not_null, const std::vector<std::string>& checks) {
+    auto differs = [](const std::string& why) { return SupportCheck{false, {}, why}; };
+    if (sql.find(" AS " + base_type) == std::string::npos) return differs("its base type is no longer " + base_type);
+    if ((sql.find(" NOT NULL") != std::string::npos) != not_null) return differs("its NOT NULL changed");
+    std::size_t in_backup = 0;
+    for (auto p = sql.find(" CHECK ("); p != std::string::npos; p = sql.find(" CHECK (", p + 1)) ++in_backup;
+    if (in_backup != checks.size()) return differs("its CHECK constraints changed");
+    for (const auto& check : checks)
+        if (sql.find(check) == std::string::npos) return differs("its constraint " + check + " changed");
+    return {};
+}
+
+SupportCheck compare_function(const std::string& sql, const std::string& body) {
+    if (sql.find(body) != std::string::npos) return {};
+    return {false, {}, "its body changed"};
+}
+
 }  // namespace pixrep::answers

@@ -14,7 +14,7 @@ const std::string kBoth = R"({"answers": "incremental", "knowledge-elements": "i
 // also as a directory dump and compressed with lz4.
 struct Days {
     TempDir dir;
-    fs::path day1, day1_late, day2, day2_column, day2_directory, day2_lz4;  // lz4: by pg_dump 17, which only pg_restore 17 reads
+    fs::path day1, day1_late, day2, day2_column, day2_label, day2_renamed, day2_directory, day2_lz4;  // lz4: by pg_dump 17, which only pg_restore 17 reads
     std::string day2_db = "incr_day2";
     Days() {
         auto& pg = TempPostgres::instance();
@@ -25,7 +25,7 @@ struct Days {
             auto r = pixtest::run_cmd(argv);
             if (r.code != 0) throw std::runtime_error(file + " failed: " + r.out);
         };
-        for (const char* db : {"incr_day2_column", "incr_day2", "incr_day1_late", "incr_day1"}) pg.exec("postgres", std::string("DROP DATABASE IF EXISTS ") + db);
+        for (const char* db : {"incr_day2_label", "incr_day2_renamed", "incr_day2_column", "incr_day2", "incr_day1_late", "incr_day1"}) pg.exec("postgres", std::string("DROP DATABASE IF EXISTS ") + db);
         pg.exec("postgres", "CREATE DATABASE incr_day1");
         psql("incr_day1", "pix-shaped.sql", {"-v", "rows=3000"});
         psql("incr_day1", "incremental-day1.sql");
@@ -38,10 +38,18 @@ struct Days {
         psql("incr_day2", "incremental-day2.sql");
         pg.exec("postgres", "CREATE DATABASE incr_day2_column TEMPLATE incr_day2");
         pg.exec("incr_day2_column", "ALTER TABLE answers ADD COLUMN duration integer");
+        // Production adds an enum label that tonight's new rows use; or renames one.
+        pg.exec("postgres", "CREATE DATABASE incr_day2_label TEMPLATE incr_day2");
+        pg.exec("incr_day2_label", "ALTER TYPE \"answer-status\" ADD VALUE 'paused' AFTER 'seen'");
+        pg.exec("incr_day2_label", "UPDATE answers SET status = 'paused' WHERE id > 3000");
+        pg.exec("postgres", "CREATE DATABASE incr_day2_renamed TEMPLATE incr_day2");
+        pg.exec("incr_day2_renamed", "ALTER TYPE \"answer-status\" RENAME VALUE 'archived' TO 'stored'");
         day1 = dump("incr_day1", "20261124010203_day1.pgsql");
         day1_late = dump("incr_day1_late", "20261124010203_day1_late.pgsql");
         day2 = dump("incr_day2", "20261125010203_day2.pgsql");
         day2_column = dump("incr_day2_column", "20261125010203_day2_column.pgsql");
+        day2_label = dump("incr_day2_label", "20261125010203_day2_label.pgsql");
+        day2_renamed = dump("incr_day2_renamed", "20261125010203_day2_renamed.pgsql");
         day2_directory = dump("incr_day2", "20261125010203_day2_directory", {"-Fd"});
         day2_lz4 = dump("incr_day2", "20261125010203_day2_lz4.pgsql", {"-Fc", "--compress=lz4"}, 17);
     }
@@ -280,4 +288,23 @@ TEST_F(Incremental, ARowCommittedAfterLastNightsDumpBelowItsLargestKeyArrivesTon
     expect_note(r, "public.answers: 1 row(s) below key 3000 committed after the last backup was taken, appended");
     EXPECT_EQ(count(target_, "SELECT count(*) FROM answers WHERE id = 2990"), 1);
     expect_equal_to("incr_day2", "after a late-committed row");
+}
+
+TEST_F(Incremental, AKeptTablesTypesAreComparedWithTheBackupsNotByName) {
+    // A label added in production, used by tonight's new rows: added in place, rows appended.
+    ASSERT_EQ(night(days().day1).code, 0);
+    const auto kept = answers_oid();
+    auto r = night(days().day2_label);
+    ASSERT_EQ(r.code, 0) << r.out;
+    expect_note(r, "public.answers: incremental");
+    EXPECT_NE(r.out.find("ALTER TYPE \\\"public\\\".\\\"answer-status\\\" ADD VALUE IF NOT EXISTS 'paused' AFTER 'seen'"), std::string::npos) << r.out;
+    EXPECT_EQ(answers_oid(), kept);
+    expect_equal_to("incr_day2_label", "with a label added");
+    // A label renamed: the table is reloaded in full, with the reason stated.
+    ASSERT_EQ(night(days().day1).code, 0);
+    r = night(days().day2_renamed);
+    ASSERT_EQ(r.code, 0) << r.out;
+    expect_note(r, "public.answers: reloaded in full: type \"public\".\"answer-status\" lost or reordered label 'archived' in the backup, "
+                   "and the kept table uses it");
+    expect_equal_to("incr_day2_renamed", "with a label renamed");
 }

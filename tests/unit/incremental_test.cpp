@@ -175,3 +175,33 @@ TEST(Report, DecisionsAreListed) {
               std::string::npos)
         << text;
 }
+
+TEST(KeptSupport, EnumLabelsAddedInPlaceAnythingElseReloads) {
+    using namespace pixrep::answers;
+    EXPECT_EQ(*enum_labels("CREATE TYPE public.\"answer-status\" AS ENUM (\n    'new',\n    'it''s',\n    'seen'\n);\n"),
+              (std::vector<std::string>{"new", "it's", "seen"}));
+    EXPECT_FALSE(enum_labels("CREATE DOMAIN public.d AS integer;"));
+    auto added = compare_enum("public.\"s\"", {"new", "seen"}, {"fresh", "new", "paused", "seen", "done"});
+    EXPECT_TRUE(added.same);
+    EXPECT_EQ(added.statements, (std::vector<std::string>{"ALTER TYPE public.\"s\" ADD VALUE IF NOT EXISTS 'fresh' BEFORE 'new'",
+                                                          "ALTER TYPE public.\"s\" ADD VALUE IF NOT EXISTS 'paused' AFTER 'new'",
+                                                          "ALTER TYPE public.\"s\" ADD VALUE IF NOT EXISTS 'done' AFTER 'seen'"}));
+    EXPECT_TRUE(compare_enum("t", {"a", "b"}, {"a", "b"}).statements.empty());
+    auto renamed = compare_enum("public.\"s\"", {"new", "archived"}, {"new", "stored"});
+    EXPECT_FALSE(renamed.same);
+    EXPECT_EQ(renamed.reason, "type public.\"s\" lost or reordered label 'archived' in the backup");
+    EXPECT_FALSE(compare_enum("t", {"a", "b"}, {"b", "a"}).same);
+}
+
+TEST(KeptSupport, DomainsAndFunctionsComparedByDefinition) {
+    using namespace pixrep::answers;
+    const std::string domain = "CREATE DOMAIN public.score AS integer NOT NULL\n\tCONSTRAINT score_check CHECK (((VALUE >= 0) AND (VALUE <= 100)));\n";
+    EXPECT_TRUE(compare_domain(domain, "integer", true, {"CHECK (((VALUE >= 0) AND (VALUE <= 100)))"}).same);
+    EXPECT_EQ(compare_domain(domain, "integer", true, {"CHECK (((VALUE >= 0) AND (VALUE <= 10)))"}).reason,
+              "its constraint CHECK (((VALUE >= 0) AND (VALUE <= 10))) changed");
+    EXPECT_EQ(compare_domain(domain, "bigint", true, {}).reason, "its base type is no longer bigint");
+    EXPECT_EQ(compare_domain(domain, "integer", false, {"CHECK (((VALUE >= 0) AND (VALUE <= 100)))"}).reason, "its NOT NULL changed");
+    const std::string fn = "CREATE FUNCTION public.next_code() RETURNS text\n    LANGUAGE sql\n    AS $$ SELECT 'A' || nextval('s') $$;\n";
+    EXPECT_TRUE(compare_function(fn, " SELECT 'A' || nextval('s') ").same);
+    EXPECT_EQ(compare_function(fn, " SELECT 'B' || nextval('s') ").reason, "its body changed");
+}

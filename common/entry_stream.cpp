@@ -1,4 +1,5 @@
 #include "entry_stream.hpp"
+#include "toc.hpp"
 
 #include "copy_text.hpp"
 #include "dump.hpp"
@@ -55,7 +56,7 @@ bool read_here(const Backup& backup, const TocEntry& entry, const std::function<
 void read_with_pg_restore(const RunEnv& env, const Backup& backup, const TocEntry& entry,
                           const std::function<void(std::string_view)>& on_row, const std::function<bool()>& stop) {
     const auto list = env.work_dir() / ("rows-" + std::to_string(raw(entry.id)) + ".list");
-    write_file_checked(list, entry.list_line() + "\n");
+    write_file_checked(list, list_line(entry) + "\n");
     enum { header, rows, done } state = header;
     std::string err;
     ProcessHooks hooks;

@@ -61,4 +61,9 @@ int pg_restore_major_for(int vmaj, int vmin) {
     return 0;
 }
 
+std::string list_line(const TocEntry& e) {
+    return std::to_string(raw(e.id)) + "; " + e.catalog_id + " " + e.desc + " " + (e.schema.empty() ? "-" : e.schema) + " " + e.tag + " " +
+           (e.owner.empty() ? "-" : e.owner);
+}
+
 }  // namespace pixrep::common

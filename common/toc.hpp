@@ -12,6 +12,9 @@ namespace pixrep::common {
 /// belongs to (itself, or the first TABLE it depends on).
 RestorePlan plan_from_scan(const std::vector<ScannedEntry>& entries);
 
+/// The entry's line in a `pg_restore --use-list` file, as `pg_restore --list` prints it.
+std::string list_line(const TocEntry& e);
+
 /// The ids `pg_restore --list` printed, one per entry line ("3456; 0 0 ENCODING ...").
 std::vector<int> listed_ids(const std::string& list_output);
 

@@ -30,7 +30,7 @@ void store(const LoadedStep& loaded, const Values& values, HostLogger& log) {
     for (const auto& spec : loaded.options.specs()) {
         auto it = values.find(spec.key);
         if (it == values.end()) continue;
-        loaded.options.store(spec.key, it->second);
+        OptionStore::store(loaded.options, spec.key, it->second);
         if (!spec.secret) continue;
         if (const auto* s = std::get_if<std::string>(&it->second)) log.add_secret(*s);
         if (const auto* l = std::get_if<std::vector<std::string>>(&it->second))
@@ -72,7 +72,7 @@ RunSettings resolve_run_settings(const PipelineConfig& config, const EnvLookup& 
     if (lenient)
         for (auto& spec : specs) spec.required = false;
     auto values = resolve_options({config.run_scope(), config.file.string()}, specs, config.run, env, warnings);
-    for (const auto& [k, v] : values) table.store(k, v);
+    for (const auto& [k, v] : values) OptionStore::store(table, k, v);
     return s;
 }
 
@@ -134,6 +134,7 @@ void Pipeline::validate() {
     if (settings_.home_schema.empty() || settings_.home_schema == "public" || settings_.home_schema.rfind("pg_", 0) == 0)
         throw StepError(ErrorKind::config, "REPLICATION_SCHEMA '" + settings_.home_schema + "' cannot be the tool's own schema");
     log_.add_secret(target_.password);
+    log_.add_secret(target_.sslpassword);
     if (settings_.schedule) {
         try {
             check_time_zone(settings_.time_zone);
@@ -170,6 +171,15 @@ struct Pipeline::Attempt {
     HostRun run;
     RunOutcome outcome;
     bool touched = false;  ///< The execute phase began: the target may have changed.
+    EnvWithoutPassword public_env{run.env()};
+
+    /// What `step` is given: the restorer the whole run, the others a view without the
+    /// restorer's verbs, and without the target's password unless they connect to it.
+    RunContext& context_for(const PipelineStep& step, std::optional<StepView>& view) {
+        const StepInfo& info = step.loaded.info;
+        if (info.restorer) return run;
+        return view.emplace(run, info.connects_to_target ? run.env() : static_cast<const RunEnv&>(public_env));
+    }
 };
 
 namespace {
@@ -202,13 +212,15 @@ std::vector<std::string> restored_schemas(const RestorePlan& plan) {
 void Pipeline::attempt(Attempt& a, TargetSession* session) {
     auto run_phase = [&](const char* phase, auto&& call) {
         for (auto& s : steps_) {
+            std::optional<StepView> view;
+            RunContext& ctx = a.context_for(s, view);
             if (a.run.env().stopping()) throw StepError(ErrorKind::fatal, "stopped by signal");
             ScopedLogger slog(log_, {{"step", s.name()}, {"phase", std::string(phase)}});
             a.run.set_step(s.name(), &slog);
             auto ts = Clock::now();
             try {
                 // Only what can heal (a lost connection, a restart, a timeout) is retried.
-                guarded("", ErrorKind::transient, [&] { call(*s.loaded.step); }, false, &common::message_error_kind);
+                guarded("", ErrorKind::transient, [&] { call(*s.loaded.step, ctx); }, false, &common::message_error_kind);
             } catch (...) {
                 a.outcome.failed_step = s.name();
                 a.run.add_step_seconds(s.name() + " (" + phase + ")", seconds_since(ts));
@@ -221,13 +233,13 @@ void Pipeline::attempt(Attempt& a, TargetSession* session) {
             if (d >= 0.05) slog.info(std::string(phase) + " done", {{"duration_ms", ms(d)}});
         }
     };
-    run_phase("prepare", [&](Step& st) { st.prepare(a.run); });
+    run_phase("prepare", [&](Step& st, RunContext& ctx) { st.prepare(ctx); });
     a.run.end_prepare();
     if (!a.run.env().dry_run()) {
         const auto schemas = restored_schemas(a.run.plan());
         if (session) log_.debug("access rules saved", {{"rules", static_cast<std::int64_t>(session->save_access(schemas))}});
         a.touched = true;
-        run_phase("execute", [&](Step& st) { st.execute(a.run); });
+        run_phase("execute", [&](Step& st, RunContext& ctx) { st.execute(ctx); });
         if (session) {
             for (const auto& m : reapply_with_retries(*session, schemas, a.run.env())) log_.warn("access rule not re-applied: " + m);
             session->remember(a.run.remembered());
@@ -240,8 +252,10 @@ void Pipeline::finish_all(Attempt& a) {
     for (auto& s : steps_) {
         ScopedLogger slog(log_, {{"step", s.name()}, {"phase", std::string("finish")}});
         a.run.set_step(s.name(), &slog);
+        std::optional<StepView> view;
+        RunContext& ctx = a.context_for(s, view);
         try {
-            guarded("", ErrorKind::fatal, [&] { s.loaded.step->finish(a.run, a.outcome); });
+            guarded("", ErrorKind::fatal, [&] { s.loaded.step->finish(ctx, a.outcome); });
         } catch (const std::exception& e) {
             slog.warn(std::string("finish failed: ") + e.what());
         }

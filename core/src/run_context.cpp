@@ -120,4 +120,9 @@ RunReport HostRun::report() const {
     return report_;
 }
 
+EnvWithoutPassword::EnvWithoutPassword(const RunEnv& env) : env_(env) {
+    target_.conninfo_public = env.target().conninfo_public;
+    target_.label = env.target().label;
+}
+
 }  // namespace pixrep

@@ -34,7 +34,7 @@ public:
 };
 
 /// One attempt of a run: the backup, the plan, the deferred work and the report so far.
-class HostRun final : public RunContext {
+class HostRun final : public RestoreContext {
 public:
     /// What steps remembered in earlier runs, by step.
     using State = std::map<std::string, std::map<std::string, std::string>>;
@@ -76,7 +76,7 @@ public:
 private:
     void check_open(const char* verb) const;
 
-    const HostEnv& env_;
+    const RunEnv& env_;
     Logger* log_;
     std::string step_, source_, sealed_by_;
     std::optional<Backup> backup_;
@@ -88,6 +88,57 @@ private:
     std::chrono::steady_clock::time_point t0_ = std::chrono::steady_clock::now();
     mutable std::mutex mu_;  // the report: steps record figures and timings from their own threads
     RunReport report_;
+};
+
+/// The environment a step that does not connect to the target sees: the run's, with the
+/// target's password (and the connection string holding it) left out.
+class EnvWithoutPassword final : public RunEnv {
+public:
+    explicit EnvWithoutPassword(const RunEnv& env);
+    const Target& target() const override { return target_; }
+    const std::filesystem::path& work_dir() const override { return env_.work_dir(); }
+    bool dry_run() const override { return env_.dry_run(); }
+    bool stopping() const override { return env_.stopping(); }
+    int attempt() const override { return env_.attempt(); }
+    bool sleep_for(std::chrono::milliseconds d) const override { return env_.sleep_for(d); }
+    const Tool& pg_restore() const override { return env_.pg_restore(); }
+    const std::string& home_schema() const override { return env_.home_schema(); }
+
+private:
+    const RunEnv& env_;
+    Target target_;
+};
+
+/// What a step other than the restorer is given: the run's verbs without the restorer's, over
+/// the environment the host chose for it.
+class StepView final : public RunContext {
+public:
+    StepView(HostRun& run, const RunEnv& env) : run_(run), env_(env) {}
+    const RunEnv& env() const override { return env_; }
+    Logger& log() const override { return run_.log(); }
+    void adopt(Backup backup, RestorePlan plan) override { run_.adopt(std::move(backup), std::move(plan)); }
+    const Backup* backup() const override { return run_.backup(); }
+    const RestorePlan& plan() const override { return run_.plan(); }
+    std::size_t exclude(const std::function<bool(const TocEntry&)>& match, const std::string& reason) override {
+        return run_.exclude(match, reason);
+    }
+    bool defer(DumpId id, Deferred work, const std::string& reason) override { return run_.defer(id, std::move(work), reason); }
+    void add_work(Deferred work) override { run_.add_work(std::move(work)); }
+    bool keep(DumpId id, const std::string& reason) override { return run_.keep(id, reason); }
+    bool append(Append append, const std::string& reason) override { return run_.append(std::move(append), reason); }
+    void add_figure(const std::string& name, double value, Unit unit = Unit::count) override { run_.add_figure(name, value, unit); }
+    void add_timing(const std::string& kind, const std::string& name, std::chrono::steady_clock::time_point start,
+                    double seconds) override {
+        run_.add_timing(kind, name, start, seconds);
+    }
+    void add_note(const std::string& text) override { run_.add_note(text); }
+    RunReport report() const override { return run_.report(); }
+    std::optional<std::string> recall(const std::string& key) const override { return run_.recall(key); }
+    void remember(const std::string& key, const std::string& value) override { run_.remember(key, value); }
+
+private:
+    HostRun& run_;
+    const RunEnv& env_;
 };
 
 }  // namespace pixrep

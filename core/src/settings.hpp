@@ -14,6 +14,12 @@
 
 namespace pixrep {
 
+/// The host's hand on option tables: stores a value, already checked against the spec of
+/// `key`, into the member the step bound it to. Steps cannot.
+struct OptionStore {
+    static void store(const OptionTable& table, const std::string& key, const OptionValue& value) { table.store(key, value); }
+};
+
 /// A value as written in the config file, before checking it against an OptionSpec.
 using RawValue = std::variant<bool, std::int64_t, double, std::string, std::vector<std::string>>;
 /// One key of a config table, with the line it is on.

@@ -61,6 +61,7 @@ Target make_target(const std::string& text, const std::string& variable) {
         std::string kv = k + "=" + quote_value(v);
         t.conninfo += (t.conninfo.empty() ? "" : " ") + kv;
         if (k == "password") t.password = v;
+        else if (k == "sslpassword") t.sslpassword = v;
         else t.conninfo_public += (t.conninfo_public.empty() ? "" : " ") + kv;
     }
     auto get = [&](const char* k, const char* d) { return given.count(k) ? given[k] : std::string(d); };

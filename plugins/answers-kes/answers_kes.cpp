@@ -23,7 +23,8 @@ using answers::Mode;
 class AnswersKesStep final : public Step {
 public:
     StepInfo info() const override {
-        return {"answers-kes", "1.0.0", "Big tables: left out, restored with their analytics indexes, or kept with only their new rows (BACKUP_MODE)"};
+        return {"answers-kes", "1.0.0", "Big tables: left out, restored with their analytics indexes, or kept with only their new rows (BACKUP_MODE)",
+                true};
     }
 
     void declare(OptionTable& t) override {

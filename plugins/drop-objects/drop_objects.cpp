@@ -37,7 +37,8 @@ std::string listed(const std::vector<std::string>& items) {
 class DropObjectsStep final : public Step {
 public:
     StepInfo info() const override {
-        return {"drop-objects", "1.0.0", "Drops every object the target role owns (but the tool's own schema), then recreates schema public if needed"};
+        return {"drop-objects", "1.0.0", "Drops every object the target role owns (but the tool's own schema), then recreates schema public if needed",
+                true};
     }
 
     void declare(OptionTable& t) override {

@@ -13,7 +13,7 @@ namespace pixrep::restore {
 
 using Clock = std::chrono::steady_clock;
 
-Appender::Appender(RunContext& ctx, std::vector<std::string> settings, bool analyze, std::function<void(const std::string&)> loaded)
+Appender::Appender(RestoreContext& ctx, std::vector<std::string> settings, bool analyze, std::function<void(const std::string&)> loaded)
     : ctx_(ctx), settings_(std::move(settings)), analyze_(analyze), loaded_(std::move(loaded)) {
     for (const auto& a : ctx_.appends()) threads_.emplace_back([this, a] { run(a); });
 }

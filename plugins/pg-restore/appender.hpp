@@ -21,7 +21,7 @@ class Appender {
 public:
     /// Starts at once. `settings` are run with SET on each connection first; `loaded(table)` is
     /// called once a table's new rows are committed.
-    Appender(RunContext& ctx, std::vector<std::string> settings, bool analyze, std::function<void(const std::string&)> loaded);
+    Appender(RestoreContext& ctx, std::vector<std::string> settings, bool analyze, std::function<void(const std::string&)> loaded);
     ~Appender();
     Appender(const Appender&) = delete;
     Appender& operator=(const Appender&) = delete;
@@ -44,7 +44,7 @@ private:
     static constexpr std::size_t kMaxShortBuckets = 256;
     void close(common::CopyIn* in);
 
-    RunContext& ctx_;
+    RestoreContext& ctx_;
     std::vector<std::string> settings_;
     bool analyze_;
     std::function<void(const std::string&)> loaded_;

@@ -3,7 +3,13 @@
 // what it needs is loaded: extra indexes, NOT VALID foreign keys, and primary keys built as
 // unique indexes next to the table's other indexes. Then it checks that everything the plan
 // restores is there.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <optional>
 #include <chrono>
 #include <thread>
 
@@ -19,6 +25,7 @@
 #include "pool.hpp"
 #include "process.hpp"
 #include "progress.hpp"
+#include "toc.hpp"
 #include "verify.hpp"
 
 namespace {
@@ -28,10 +35,30 @@ using Clock = std::chrono::steady_clock;
 
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
+// A libpq service file holding only the TLS key's passphrase; gone with this object.
+struct ServiceFile {
+    static constexpr const char* kName = "pix-db-replication-target";
+    std::filesystem::path path;
+    ServiceFile(std::filesystem::path p, const std::string& sslpassword) : path(std::move(p)) {
+        int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd < 0) throw StepError(ErrorKind::fatal, "cannot write " + path.string() + ": " + std::strerror(errno));
+        const std::string text = std::string("[") + kName + "]\nsslpassword=" + sslpassword + "\n";
+        bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+        ::close(fd);
+        if (!ok) throw StepError(ErrorKind::fatal, "cannot write " + path.string());
+    }
+    ~ServiceFile() {
+        std::error_code ec;
+        std::filesystem::remove(path, ec);
+    }
+    ServiceFile(const ServiceFile&) = delete;
+    ServiceFile& operator=(const ServiceFile&) = delete;
+};
+
 class PgRestoreStep final : public Step {
 public:
     StepInfo info() const override {
-        return {"pg-restore", "1.0.0", "Restores the dump into the target with pg_restore --jobs, minus what the plan excludes"};
+        return {"pg-restore", "1.0.0", "Restores the dump into the target with pg_restore --jobs, minus what the plan excludes", true, true};
     }
 
     void declare(OptionTable& t) override {
@@ -81,7 +108,8 @@ public:
             for (auto& k : keys) ctx.defer(k.id, std::move(k.work), "built as a unique index beside the table's other indexes");
             if (!keys.empty()) ctx.log().info("keys built as unique indexes", {{"count", static_cast<std::int64_t>(keys.size())}});
         }
-        for (DumpId id : restore::after_appends(ctx.plan(), ctx.appends())) {
+        RestoreContext& rc = restore_context(ctx);
+        for (DumpId id : restore::after_appends(ctx.plan(), rc.appends())) {
             const TocEntry e = *ctx.plan().find(id);
             ctx.defer(id, {e.tag, e.desc, {e.sql}, "", e.deps}, "after the new rows of the kept tables are appended");
         }
@@ -96,9 +124,9 @@ public:
             }
         }
         // The list pg_restore will read is written now, checked, before anything touches the target.
-        const RestorePlan& plan = ctx.seal_plan();
+        const RestorePlan& plan = rc.seal_plan();
         std::string list;
-        for (const auto& e : plan.entries) list += (e.restored() ? "" : ";") + e.list_line() + "\n";
+        for (const auto& e : plan.entries) list += (e.restored() ? "" : ";") + common::list_line(e) + "\n";
         list_ = ctx.env().work_dir() / "restore.list";
         common::write_file_checked(list_, list);
     }
@@ -114,8 +142,9 @@ public:
                                            {"pg_restore", ctx.env().pg_restore().version}});
         std::vector<std::string> set_sql;
         for (const auto& [k, v] : settings) set_sql.push_back(k + " = '" + v + "'");
-        restore::Pool pool(ctx, ctx.deferred(), set_sql, static_cast<int>(pool_during_), static_cast<int>(jobs_));
-        restore::Appender appender(ctx, set_sql, analyze_, [&pool](const std::string& table) { pool.table_loaded(table); });
+        RestoreContext& restorer = restore_context(ctx);
+        restore::Pool pool(ctx, restorer.deferred(), set_sql, static_cast<int>(pool_during_), static_cast<int>(jobs_));
+        restore::Appender appender(restorer, set_sql, analyze_, [&pool](const std::string& table) { pool.table_loaded(table); });
         restore::Progress progress(plan);
         const auto t0 = Clock::now();
         int rc = run_pg_restore(ctx, settings, progress, pool, t0, total);
@@ -150,6 +179,14 @@ private:
         if (exit_on_error_) spec.argv.push_back("--exit-on-error");
         spec.argv.push_back(ctx.backup()->dump.string());
         if (!target.password.empty()) spec.env.emplace_back("PGPASSWORD", target.password);
+        // libpq reads a TLS key's passphrase from no variable: a service file of this run's own
+        // folder (mode 0600, removed as soon as pg_restore is done) carries it.
+        std::optional<ServiceFile> service;
+        if (!target.sslpassword.empty()) {
+            service.emplace(ctx.env().work_dir() / "pg_service.conf", target.sslpassword);
+            spec.argv[6] = "--dbname=service=" + std::string(ServiceFile::kName) + " " + target.conninfo_public;
+            spec.env.emplace_back("PGSERVICEFILE", service->path.string());
+        }
         std::string pgoptions = session_options_;
         for (const auto& [k, v] : settings) pgoptions += (pgoptions.empty() ? "" : " ") + std::string("-c ") + k + "=" + v;
         if (!pgoptions.empty()) spec.env.emplace_back("PGOPTIONS", pgoptions);

@@ -25,7 +25,7 @@ std::string index_table(const std::string& sql) {
 
 class PostSqlStep final : public Step {
 public:
-    StepInfo info() const override { return {"post-sql", "1.0.0", "Runs SQL statements in order once the restore is done"}; }
+    StepInfo info() const override { return {"post-sql", "1.0.0", "Runs SQL statements in order once the restore is done", true}; }
 
     void declare(OptionTable& t) override {
         t.add("statements", statements_, "SQL statements, run in order, each in its own transaction").required();

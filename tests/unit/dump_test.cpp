@@ -210,7 +210,7 @@ TEST(PlanFromScan, TiesEveryEntryToItsTable) {
     EXPECT_EQ(plan.find(DumpId{5})->table, "public.answers");
     EXPECT_EQ(plan.find(DumpId{4})->rows, 2);
     EXPECT_EQ(plan.find(DumpId{4})->copy, "COPY public.answers (id) FROM stdin;\n");
-    EXPECT_EQ(plan.find(DumpId{1})->list_line(), "1; 1259 16001 TABLE public users postgres");
+    EXPECT_EQ(pixrep::common::list_line(*plan.find(DumpId{1})), "1; 1259 16001 TABLE public users postgres");
     EXPECT_EQ(plan.table("public.answers")->id, DumpId{2});
     EXPECT_EQ(plan.restored_count(), 5u);
 }

@@ -64,7 +64,8 @@ class FakeStep final : public Step {
 public:
     using Act = std::function<void(RunContext&)>;
     FakeStep(std::string name, Journal& j, std::map<std::string, Act> acts = {}) : name_(std::move(name)), j_(j), acts_(std::move(acts)) {}
-    StepInfo info() const override { return {name_, "1.0.0", "a fake step"}; }
+    // "restorer" is the restorer; "db" and the restorer connect to the target.
+    StepInfo info() const override { return {name_, "1.0.0", "a fake step", name_ == "db" || name_ == "restorer", name_ == "restorer"}; }
     void declare(OptionTable& t) override { t.add("flag", flag_, "a flag"); }
     void prepare(RunContext& ctx) override { act("prepare", ctx); }
     void execute(RunContext& ctx) override { act("execute", ctx); }
@@ -207,11 +208,11 @@ TEST_F(PipelineTest, ADryRunPreparesOnlyAndTakesNoLock) {
 
 TEST_F(PipelineTest, NoStepChangesThePlanAfterTheRestorerSealedIt) {
     auto source = [](RunContext& ctx) { ctx.adopt(Backup{}, two_tables()); };
-    auto restorer = [](RunContext& ctx) { EXPECT_EQ(ctx.seal_plan().restored_count(), 1u); };
+    auto restorer = [](RunContext& ctx) { EXPECT_EQ(restore_context(ctx).seal_plan().restored_count(), 1u); };
     auto shaper = [](RunContext& ctx) { ctx.exclude([](const TocEntry& e) { return e.tag == "answers"; }, "not wanted"); };
     EXPECT_EQ(run({{"source", {{"prepare", source}}}, {"shaper", {{"prepare", shaper}}}, {"restorer", {{"prepare", restorer}}}}), kExitOk);
     j_.calls.clear();
-    EXPECT_EQ(run({{"source", {{"prepare", source}}}, {"restorer", {{"prepare", [](RunContext& ctx) { ctx.seal_plan(); }}}},
+    EXPECT_EQ(run({{"source", {{"prepare", source}}}, {"restorer", {{"prepare", [](RunContext& ctx) { restore_context(ctx).seal_plan(); }}}},
                    {"late", {{"prepare", shaper}}}}),
               kExitInvalid);
     EXPECT_NE(logs().find("step 'late' calls exclude() after 'restorer' sealed the restore plan: list 'late' before 'restorer'"),
@@ -239,8 +240,8 @@ TEST_F(PipelineTest, DeferredWorkKnowsWhoAskedAndOrphansAreDropped) {
         ctx.exclude([](const TocEntry& e) { return e.tag == "answers"; }, "not wanted");
     };
     auto restorer = [&seen](RunContext& ctx) {
-        ctx.seal_plan();
-        seen = ctx.deferred();
+        restore_context(ctx).seal_plan();
+        seen = restore_context(ctx).deferred();
     };
     EXPECT_EQ(run({{"source", {{"prepare", source}}}, {"shaper", {{"prepare", shaper}}}, {"restorer", {{"prepare", restorer}}}}), kExitOk);
     ASSERT_EQ(seen.size(), 1u);
@@ -259,6 +260,24 @@ TEST_F(PipelineTest, StepsRememberWhatTheyLearntOnlyWhenTheRunSucceeds) {
     j_.calls.clear();
     EXPECT_EQ(run({{"a", {{"prepare", learn}, {"execute", thrower(ErrorKind::fatal, "late failure")}}}}), kExitRunFailed);
     EXPECT_EQ(j_.joined().find("home.remember"), std::string::npos) << j_.joined();
+}
+
+TEST_F(PipelineTest, OnlyTheRestorerHasTheRestorersVerbsAndOnlyStepsThatConnectHaveThePassword) {
+    std::map<std::string, std::string> seen;
+    auto look = [&seen](const char* who) {
+        return [&seen, who](RunContext& ctx) {
+            seen[who] = ctx.env().target().password + "|" + ctx.env().target().conninfo.substr(0, 4) + "|" +
+                        ctx.env().target().conninfo_public.substr(0, 4);
+        };
+    };
+    EXPECT_EQ(run({{"source", {{"prepare", look("source")}}}, {"db", {{"prepare", look("db")}}}, {"restorer", {{"prepare", look("restorer")}}}}),
+              kExitOk);
+    EXPECT_EQ(seen["source"], "||conn") << "a step that does not connect sees no password";
+    EXPECT_EQ(seen["db"], "pw|conn|conn");
+    EXPECT_EQ(seen["restorer"], "pw|conn|conn");
+    j_.calls.clear();
+    EXPECT_EQ(run({{"shaper", {{"prepare", [](RunContext& ctx) { restore_context(ctx).seal_plan(); }}}}}), kExitInvalid);
+    EXPECT_NE(logs().find("this step uses the restorer's verbs but its StepInfo does not say restorer"), std::string::npos) << logs();
 }
 
 TEST(HostRun, FiguresAndTimingsMayComeFromManyThreads) {

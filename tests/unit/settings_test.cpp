@@ -179,7 +179,7 @@ TEST(OptionTable, EachOptionIsDeclaredOnceAndStoredWhereItIsBound) {
     EXPECT_TRUE(specs[3].required && specs[3].secret && !specs[3].fallback);
     auto values = resolve_options({"step 'x'", "c.toml"}, specs, {{"addon", std::string("ad-1"), 3}},
                                   env_of({{"PG_RESTORE_JOBS", "8"}, {"TOKEN", "tk"}}), nullptr);
-    for (const auto& [k, v] : values) t.store(k, v);
+    for (const auto& [k, v] : values) OptionStore::store(t, k, v);
     EXPECT_EQ(s.jobs, 8);
     EXPECT_EQ(s.addon, std::optional<std::string>("ad-1"));
     EXPECT_EQ(s.tables, std::vector<std::string>{"answers"});

@@ -27,6 +27,11 @@ TEST(MakeTarget, EveryFormKeepsThePasswordOffThePublicString) {
     EXPECT_EQ(make_target("postgresql://u@h/db", "DATABASE_URL").password, "");
     auto quoted = make_target("host=h user=u password='it\\'s' dbname=d", "DATABASE_URL");
     EXPECT_NE(quoted.conninfo.find("password='it\\'s'"), std::string::npos) << quoted.conninfo;
+    // A TLS key's passphrase never goes on a child's command line either.
+    auto tls = make_target("postgresql://u:pw@h/db?sslmode=verify-full&sslkey=/k.pem&sslpassword=k3y-pass", "DATABASE_URL");
+    EXPECT_EQ(tls.sslpassword, "k3y-pass");
+    EXPECT_EQ(tls.conninfo_public.find("k3y-pass"), std::string::npos) << tls.conninfo_public;
+    EXPECT_NE(tls.conninfo.find("sslpassword='k3y-pass'"), std::string::npos);
 }
 
 TEST(MakeTarget, AMalformedUrlIsAConfigurationErrorNamingTheVariable) {

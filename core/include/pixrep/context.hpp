@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include <boost/config.hpp>
+
 #include <pixrep/log.hpp>
 #include <pixrep/plan.hpp>
 
@@ -26,9 +28,10 @@ struct Tool {
 
 /// How to reach the target database; the host derives every form once from DATABASE_URL.
 struct Target {
-    std::string conninfo;         ///< libpq connection string with the password and timeouts: never log it.
-    std::string conninfo_public;  ///< The same without the password, fit for a child's command line.
-    std::string password;         ///< For a child's PGPASSWORD; "" when none.
+    std::string conninfo;         ///< libpq connection string with the password and timeouts (none for a step that does not connect): never log it.
+    std::string conninfo_public;  ///< The same without the password (nor sslpassword), fit for a child's command line.
+    std::string password;         ///< For a child's PGPASSWORD; "" when none, or for a step that does not connect.
+    std::string sslpassword;      ///< The TLS key's passphrase, for a child's service file (libpq reads it from no variable); "" when none.
     std::string label;            ///< user@host:port/dbname, for messages.
 };
 
@@ -114,7 +117,7 @@ public:
 };
 
 /// A run as one step sees it, during prepare(), execute() and finish().
-class RunContext {
+class BOOST_SYMBOL_VISIBLE RunContext {
 public:
     virtual ~RunContext() = default;
 
@@ -145,14 +148,6 @@ public:
     /// Keeps a table's data entry on the target and has the restorer append the dump's rows
     /// whose key is greater than `append.above`. Only before the plan is sealed.
     virtual bool append(Append append, const std::string& reason) = 0;
-    /// Every append asked for, for the restorer.
-    virtual const std::vector<Append>& appends() const = 0;
-    /// Every piece of deferred work, for the restorer.
-    virtual const std::vector<Deferred>& deferred() const = 0;
-    /// Freezes the plan and returns it: the restorer calls this before writing pg_restore's list,
-    /// and any later exclude() or defer() is a configuration error naming the step.
-    virtual const RestorePlan& seal_plan() = 0;
-
     /// Adds `value` to figure `name` of the run report; thread-safe.
     virtual void add_figure(const std::string& name, double value, Unit unit = Unit::count) = 0;
     /// Records one timed item of work of kind `kind`; thread-safe.
@@ -167,6 +162,19 @@ public:
     virtual std::optional<std::string> recall(const std::string& key) const = 0;
     /// Remembers `value` under `key` for later runs of this step, once this run succeeds.
     virtual void remember(const std::string& key, const std::string& value) = 0;
+};
+
+/// What the restorer sees beyond RunContext: the work the other steps left it, and the
+/// sealing of the plan. Only the step whose StepInfo says `restorer` is given one.
+class BOOST_SYMBOL_VISIBLE RestoreContext : public RunContext {
+public:
+    /// Every append asked for.
+    virtual const std::vector<Append>& appends() const = 0;
+    /// Every piece of deferred work.
+    virtual const std::vector<Deferred>& deferred() const = 0;
+    /// Freezes the plan and returns it, before pg_restore's list is written: any later
+    /// exclude(), defer(), keep() or append() is a configuration error naming the step.
+    virtual const RestorePlan& seal_plan() = 0;
 };
 
 /// How a run ended, given to every step's finish().

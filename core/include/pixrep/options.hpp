@@ -46,6 +46,8 @@ inline const char* type_name(OptionType t) {
 }
 
 /// The options of one step. A step fills it in declare(); the host lists, validates and stores.
+struct OptionStore;
+
 class OptionTable {
 public:
     /// Modifiers of the option just declared.
@@ -109,13 +111,13 @@ public:
         for (const auto& b : bound_) out.push_back(b.spec);
         return out;
     }
-    /// Stores a value, already checked against the spec of `key`, into its member. Host only.
+private:
+    friend struct OptionStore;  // the host's, the only one that stores values
     void store(const std::string& key, const OptionValue& value) const {
         for (const auto& b : bound_)
             if (b.spec.key == key) b.store(value);
     }
 
-private:
     struct Bound {
         OptionSpec spec;
         std::function<void(const OptionValue&)> store;

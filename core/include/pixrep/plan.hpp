@@ -49,11 +49,6 @@ struct TocEntry {
     bool created() const { return fate != Fate::excluded; }
     /// "schema.tag", or the tag alone when the entry has no schema.
     std::string qualified() const { return schema == "-" || schema.empty() ? tag : schema + "." + tag; }
-    /// The entry's line in a `pg_restore --use-list` file, as `pg_restore --list` prints it.
-    std::string list_line() const {
-        return std::to_string(raw(id)) + "; " + catalog_id + " " + desc + " " + (schema.empty() ? "-" : schema) + " " +
-               tag + " " + (owner.empty() ? "-" : owner);
-    }
 };
 
 /// The table of contents, in archive order, with each entry's fate.

@@ -16,7 +16,7 @@
 namespace pixrep {
 
 /// Version of the step ABI; the host refuses plugins built for another one.
-constexpr int kStepAbiVersion = 4;
+constexpr int kStepAbiVersion = 5;
 
 /// What went wrong, which decides the exit code and whether a retry may help.
 enum class ErrorKind {
@@ -44,10 +44,19 @@ private:
 
 /// How a step describes itself.
 struct StepInfo {
-    std::string name;         ///< Plugin name, equal to its folder, library and config name.
-    std::string version;      ///< The plugin's own version.
-    std::string description;  ///< One line, shown by `plugins` and `check`.
+    std::string name;                 ///< Plugin name, equal to its folder, library and config name.
+    std::string version;              ///< The plugin's own version.
+    std::string description;          ///< One line, shown by `plugins` and `check`.
+    bool connects_to_target = false;  ///< The step opens connections to the target: only then does env().target() hold the password.
+    bool restorer = false;            ///< The step that runs the restore: its context is a RestoreContext (restore_context()).
 };
+
+/// The restorer's own verbs, for the step whose StepInfo says `restorer`; throws
+/// StepError(config) for any other step.
+inline RestoreContext& restore_context(RunContext& ctx) {
+    if (auto* r = dynamic_cast<RestoreContext*>(&ctx)) return *r;
+    throw StepError(ErrorKind::config, "this step uses the restorer's verbs but its StepInfo does not say restorer");
+}
 
 /// A replication step. Within a run the host calls prepare() on every step in config order, then
 /// execute() on every step, then finish() on every step whatever happened.

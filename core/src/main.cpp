@@ -16,6 +16,7 @@
 #include "logger.hpp"
 #include "pipeline.hpp"
 #include "plugin_loader.hpp"
+#include "watchdog.hpp"
 
 namespace {
 
@@ -27,27 +28,20 @@ extern "C" void on_signal(int sig) {
     g_stop = true;
 }
 
+// A stop signal arms the watchdog (from a thread: nothing of it is async-signal-safe).
+void watch_for_signals() {
+    std::thread([] {
+        while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        pixrep::watchdog::arm("stop requested", g_signal == SIGINT ? pixrep::kExitSigint : pixrep::kExitSigterm);
+    }).detach();
+}
+
 void install_signal_handlers() {
     struct sigaction sa {};
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, nullptr);
     sigaction(SIGINT, &sa, nullptr);
-}
-
-// The last resort of a stop: whatever call the run is blocked in (a frozen server that still
-// answers TCP keepalives, a cancel request that never returns), the process ends `grace` after
-// the signal, before the platform's SIGKILL (30 s on Scalingo). Children die with it
-// (PR_SET_PDEATHSIG) and the target's lock with its session; the next run sweeps the folder.
-void start_stop_watchdog(pixrep::HostLogger& log, std::chrono::seconds grace) {
-    std::thread([&log, grace] {
-        while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        std::this_thread::sleep_for(grace);
-        log.write(pixrep::Level::error, "stop requested " + std::to_string(grace.count()) +
-                                            " s ago and the run has not ended: exiting now; the next run cleans up");
-        std::cout.flush();
-        std::_Exit(g_signal == SIGINT ? pixrep::kExitSigint : pixrep::kExitSigterm);
-    }).detach();
 }
 
 // STOP_GRACE (seconds, default 20): how long a stop may take before the process exits anyway.
@@ -125,7 +119,8 @@ int main(int argc, char** argv) {
     const bool text = log_format == "text" || (log_format == "auto" && ::isatty(STDOUT_FILENO));
     pixrep::HostLogger log(std::cout, text ? pixrep::HostLogger::Format::text : pixrep::HostLogger::Format::json, level);
     install_signal_handlers();
-    start_stop_watchdog(log, stop_grace());
+    pixrep::watchdog::start(log, stop_grace());
+    watch_for_signals();
     std::signal(SIGPIPE, SIG_IGN);  // a closed pipe or socket is an error code, never a dead process
 
     try {

@@ -15,6 +15,7 @@
 #include "status.hpp"
 #include "tools.hpp"
 #include "wait.hpp"
+#include "watchdog.hpp"
 #include "workspace.hpp"
 
 namespace pixrep {
@@ -333,6 +334,7 @@ int Pipeline::run(bool dry_run, const std::atomic<bool>* stop) {
             kind = ErrorKind::transient;
             code = kExitRunFailed;
         }
+        if (!signalled()) watchdog::disarm();  // the attempt ended by itself: no call is stuck
         a.outcome.attempt = attempt_no;
         a.outcome.seconds = seconds_since(t0);
         if (signalled()) code = kExitSigterm;  // refined by main with the actual signal

@@ -16,6 +16,7 @@
 #include "pg_conn.hpp"
 #include "pg_errors.hpp"
 #include "wait.hpp"
+#include "watchdog.hpp"
 
 namespace pixrep {
 namespace {
@@ -169,6 +170,8 @@ private:
                           "): stopped so as not to go on unguarded";
                 lost_ = true;
                 log_.error(reason_);
+                // The run stops at once, unless a statement on a frozen server holds it.
+                watchdog::arm(reason_, 1);
                 return;
             }
         }

@@ -220,3 +220,38 @@ TEST_F(Week, AnAnalystsViewsOverTheReplicaAreNamedAndMadeAgain) {
     EXPECT_EQ(count(pg.url(db_, analyst, "ro"), "SELECT count(*) FROM lab.bigger"), 10);
     EXPECT_EQ(pg.scalar(db_, "SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = 'lab.bigger'::regclass"), analyst);
 }
+
+TEST_F(Week, AFrozenServerDuringTheDropEndsTheRunWithoutASignal) {
+    // Every backend of the tool frozen while the drop waits for a reader's lock: the lock's
+    // keepalive gets no answer, the lock counts as lost, and since the drop's statement cannot
+    // be interrupted the process ends STOP_GRACE later, exit 1, the last copy intact.
+    as_owner(target_, "CREATE TABLE hold_me (x integer)");
+    pqxx::connection reader(TempPostgres::instance().url(db_));
+    pqxx::work tx(reader);
+    tx.exec("SELECT * FROM hold_me");
+    auto p = start({"run"}, {{"STOP_GRACE", "3"}, {"LOCK_KEEPALIVE", "1s"}});
+    auto t_wait = Clock::now();
+    while (count(TempPostgres::instance().url("postgres"), "SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+                                                          "'pix-db-replication drop-objects' AND wait_event_type = 'Lock'") == 0 &&
+           since(t_wait) < 30)
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    std::vector<int> frozen;
+    {
+        pqxx::connection admin(TempPostgres::instance().url("postgres"));
+        pqxx::nontransaction atx(admin);
+        for (const auto& row : atx.exec("SELECT pid FROM pg_stat_activity WHERE application_name LIKE 'pix-db-replication%'"))
+            frozen.push_back(row[0].as<int>());
+    }
+    ASSERT_GE(frozen.size(), 2u);
+    for (int b : frozen) ::kill(b, SIGSTOP);
+    auto t0 = Clock::now();
+    int code = p->wait_exit(30);
+    double took = since(t0);
+    for (int b : frozen) ::kill(b, SIGCONT);
+    tx.abort();
+    EXPECT_EQ(code, 1) << p->output();
+    EXPECT_NE(p->output().find("lost the session holding the run's lock"), std::string::npos) << p->output();
+    EXPECT_LT(took, 15.0) << p->output();
+    EXPECT_TRUE(has_table("hold_me")) << "the drop committed";
+    std::printf("FAULT target frozen during the drop, no signal: exit %d, %.1fs\n", code, took);
+}

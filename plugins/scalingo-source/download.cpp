@@ -1,5 +1,7 @@
 #include "download.hpp"
 
+#include "threads.hpp"
+
 #include <archive.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -12,6 +14,7 @@
 
 #include "archive.hpp"
 #include "source.hpp"
+#include "threads.hpp"
 
 namespace pixrep::scalingo {
 namespace fs = std::filesystem;
@@ -74,26 +77,31 @@ fs::path stream_backup(common::HttpClient& http, const std::string& url, const B
     bool reader_gone = false;  // the transfer was abandoned because extraction had failed
     const auto t0 = Clock::now();
     // The transfer runs on its own thread, writing into the pipe that libarchive reads here.
-    std::thread writer([&] {
+    // Nothing it throws escapes it, and it is joined whatever the reading side throws.
+    common::JoinedThread writer([&] {
         Progress progress(ctx.log(), b.size, progress_every);
         common::HttpRequest req;
         req.what = "download of backup " + b.name;
         req.url = url;
-        try {
-            http.download(req, [&](const char* p, std::size_t n) {
-                if (!write_all(fds[1], p, n)) return !(reader_gone = true);
-                progress.update(delivered + static_cast<std::int64_t>(n));
-                return true;
-            }, delivered);
-        } catch (const StepError& e) {
-            transfer_error = e;
-        } catch (const std::exception& e) {  // nothing may escape a thread: it would abort the process
-            transfer_error = StepError(ErrorKind::fatal, "download of backup " + b.name + " failed: " + e.what());
-        } catch (...) {
-            transfer_error = StepError(ErrorKind::fatal, "download of backup " + b.name + " failed");
-        }
+        transfer_error = common::capture_error(
+            [&] {
+                http.download(req, [&](const char* p, std::size_t n) {
+                    if (!write_all(fds[1], p, n)) return !(reader_gone = true);
+                    progress.update(delivered + static_cast<std::int64_t>(n));
+                    return true;
+                }, delivered);
+            },
+            ErrorKind::fatal, req.what + " failed");
         ::close(fds[1]);
     });
+    // Destroyed before the writer: its read end closed, the writer cannot block on a full pipe.
+    struct CloseReadEnd {
+        int& fd;
+        ~CloseReadEnd() {
+            if (fd >= 0) ::close(fd);
+            fd = -1;
+        }
+    } close_read{fds[0]};
     auto join = [&] {
         if (fds[0] >= 0) ::close(fds[0]);
         fds[0] = -1;
@@ -117,7 +125,7 @@ fs::path stream_backup(common::HttpClient& http, const std::string& url, const B
         join();
         if (transfer_error && !reader_gone) throw *transfer_error;  // a cut transfer is why the archive ended early
         throw;
-    } catch (...) {  // a filesystem_error, bad_alloc...: the writer is joined before it goes up
+    } catch (...) {  // a filesystem_error, bad_alloc...: the pipe is closed, the writer joined
         join();
         throw;
     }

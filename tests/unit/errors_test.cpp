@@ -2,10 +2,14 @@
 // what a child process inherits. Pure functions; no database.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <filesystem>
+
 #include <nlohmann/json.hpp>
 
 #include "pg_errors.hpp"
 #include "process.hpp"
+#include "threads.hpp"
 #include "status_page.hpp"
 
 using pixrep::ErrorKind;
@@ -60,4 +64,27 @@ TEST(StatusPage, RunsWithoutTimesStillRender) {
     ASSERT_NO_THROW(html = pixrep::render_status_page(runs, 1800000000));
     EXPECT_NE(html.find("boom"), std::string::npos);
     EXPECT_NE(html.find("<svg id=\"chart\""), std::string::npos);
+}
+
+TEST(Threads, NothingAThreadThrowsAbortsTheProcess) {
+    // What the download's writer thread does with a filesystem_error or a bad_alloc: returned.
+    auto e = capture_error([] { throw std::filesystem::filesystem_error("cannot write", std::error_code(28, std::generic_category())); },
+                           ErrorKind::fatal, "download of backup x failed");
+    ASSERT_TRUE(e);
+    EXPECT_EQ(e->kind(), ErrorKind::fatal);
+    EXPECT_NE(std::string(e->what()).find("download of backup x failed: filesystem error: cannot write"), std::string::npos) << e->what();
+    EXPECT_EQ(capture_error([] { throw pixrep::StepError(ErrorKind::transient, "cut"); }, ErrorKind::fatal, "x")->kind(), ErrorKind::transient);
+    EXPECT_FALSE(capture_error([] {}, ErrorKind::fatal, "x"));
+    // The reading side throws while the thread still runs: it is joined, not destroyed joinable.
+    std::atomic<bool> done{false};
+    EXPECT_THROW(
+        {
+            JoinedThread t([&] {
+                std::this_thread::sleep_for(std::chrono::milliseconds(50));
+                done = true;
+            });
+            throw std::runtime_error("extraction failed");
+        },
+        std::runtime_error);
+    EXPECT_TRUE(done);
 }

@@ -1,6 +1,8 @@
 #include "appender.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <exception>
 #include <chrono>
 
 #include "copy_text.hpp"
@@ -8,6 +10,7 @@
 #include "pg_errors.hpp"
 #include "entry_stream.hpp"
 #include "late_rows.hpp"
+#include "threads.hpp"
 
 namespace pixrep::restore {
 
@@ -88,6 +91,40 @@ void Appender::append(const Append& a) {
     std::size_t key = 0;
     std::int64_t scanned = 0, appended = 0;
     KeyBuckets buckets(a.above);
+    // The target's side of the late-rows check is counted by the server while the dump is read.
+    std::string target_counts;
+    std::optional<StepError> count_error;
+    std::atomic<common::CopyIn*> counter{nullptr};
+    common::JoinedThread counting([&] {
+        count_error = common::capture_error(
+            [&] {
+                auto c = connect();
+                struct Release {
+                    Appender* self;
+                    std::unique_ptr<common::CopyIn>& c;
+                    std::atomic<common::CopyIn*>& shown;
+                    ~Release() {
+                        std::lock_guard<std::mutex> lock(self->mu_);
+                        shown = nullptr;
+                        self->active_.erase(std::remove(self->active_.begin(), self->active_.end(), c.get()), self->active_.end());
+                    }
+                } release{this, c, counter};
+                counter = c.get();
+                target_counts = c->exec(buckets.target_counts_sql(name, a.key));
+            },
+            ErrorKind::transient, "counting the target's rows of " + a.table);
+    });
+    // When the scan fails, the count is cancelled rather than waited for.
+    struct CancelCount {
+        Appender* self;
+        std::atomic<common::CopyIn*>& counter;
+        int exceptions = std::uncaught_exceptions();
+        ~CancelCount() {
+            if (std::uncaught_exceptions() <= exceptions) return;
+            std::lock_guard<std::mutex> lock(self->mu_);
+            if (auto* c = counter.load()) c->cancel();
+        }
+    } cancel_count{this, counter};
     auto last_log = Clock::now();
     common::stream_rows(
         ctx_.env(), *ctx_.backup(), *data,
@@ -116,8 +153,10 @@ void Appender::append(const Append& a) {
         },
         [this] { return stopping(); });
     if (in) in->commit();
+    counting.join();
+    if (count_error) throw *count_error;
     if (!in) in = connect();
-    const std::int64_t late = recover_late_rows(a, *data, name, copy_sql, key, buckets, *in);
+    const std::int64_t late = recover_late_rows(a, *data, name, copy_sql, key, buckets, target_counts, *in);
     bool analyzed = false;
     if (appended + late > 0) {
         // The table had statistics already: refreshed once the new rows reach a tenth of it,
@@ -144,9 +183,10 @@ bool Appender::stopping() {
 }
 
 std::int64_t Appender::recover_late_rows(const Append& a, const TocEntry& data, const std::string& name, const std::string& copy_sql,
-                                         std::size_t key, const KeyBuckets& buckets, common::CopyIn& in) {
+                                         std::size_t key, const KeyBuckets& buckets, const std::string& target_counts,
+                                         common::CopyIn& in) {
     // The dump's rows up to the target's max, counted by buckets of keys, against the target's.
-    const auto diff = compare(buckets.counts(), parse_counts(in.exec(buckets.target_counts_sql(name, a.key))));
+    const auto diff = compare(buckets.counts(), parse_counts(target_counts));
     if (diff.extra > 0)
         ctx_.add_note(a.table + ": " + std::to_string(diff.extra) + " row(s) at or below key " + std::to_string(a.above) +
                       " are on the target but not in the backup (deleted at the source); they stay until the next full reload");

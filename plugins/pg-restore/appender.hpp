@@ -39,7 +39,7 @@ private:
     bool stopping();
     /// Finds and appends the dump's rows up to `a.above` that the target lacks; returns how many.
     std::int64_t recover_late_rows(const Append& a, const TocEntry& data, const std::string& name, const std::string& copy_sql,
-                                   std::size_t key, const KeyBuckets& buckets, common::CopyIn& in);
+                                   std::size_t key, const KeyBuckets& buckets, const std::string& target_counts, common::CopyIn& in);
     /// More key ranges short than this: not searched row by row.
     static constexpr std::size_t kMaxShortBuckets = 256;
     void close(common::CopyIn* in);

@@ -138,8 +138,8 @@ TEST_F(Faults, KilledDuringTheRestore) {
     // The run was recorded as running from its start; nobody holds its lock: interrupted, not a stale success.
     EXPECT_EQ(TempPostgres::instance().scalar(db_, "SELECT status FROM pix_db_replication.runs ORDER BY id DESC LIMIT 1"), "running");
     EXPECT_EQ(advisory_locks(), 0);
-    auto web = start({"serve"}, {{"PORT", "0"}});
-    int port = nlohmann::json::parse(web->wait_for("\"msg\":\"web endpoint listening\"", 10))["port"];
+    auto [web, port] = serve();
+    ASSERT_NE(port, 0) << web->output();
     auto status = pixtest::http_get(port, "/status");
     EXPECT_EQ(nlohmann::json::parse(status.substr(status.find("\r\n\r\n") + 4))["last_run"]["status"], "interrupted") << status;
     // ... and so it reads in the table itself, for readers who query it (the README's own query).
@@ -194,8 +194,8 @@ TEST_F(Faults, ADatabaseThatNeverAnswers) {
     report("database accepts and never answers", r.code, since(t1), "untouched");
 
     // serve answers /health whatever one client or the database does.
-    auto web = start({"serve"}, {{"PORT", "0"}, {"DATABASE_URL", url}});
-    int port = nlohmann::json::parse(web->wait_for("\"msg\":\"web endpoint listening\"", 10))["port"];
+    auto [web, port] = serve({{"DATABASE_URL", url}});
+    ASSERT_NE(port, 0) << web->output();
     int idle = socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;

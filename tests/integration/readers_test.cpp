@@ -127,8 +127,8 @@ TEST_F(Readers, AScalingoShapedTargetTwiceInARow) {
     }
     EXPECT_EQ(count(url, "SELECT count(*) FROM pix_db_replication.runs WHERE status = 'success'"), 2);
     EXPECT_EQ(role_of(db), db) << "the owner is still the database's role";
-    auto web = start({"serve"}, {{"PORT", "0"}, {"DATABASE_URL", url}});
-    int port = nlohmann::json::parse(web->wait_for("\"msg\":\"web endpoint listening\"", 10))["port"];
+    auto [web, port] = serve({{"DATABASE_URL", url}});
+    ASSERT_NE(port, 0) << web->output();
     auto status = pixtest::http_get(port, "/status");
     auto body = nlohmann::json::parse(status.substr(status.find("\r\n\r\n") + 4));
     EXPECT_EQ(body["last_run"]["status"], "success") << status;
@@ -170,8 +170,8 @@ TEST_F(Readers, ThePageShowsTheRunsInARealBrowser) {
     ASSERT_EQ(replicate(sources().pix_tar).code, 0);
     ASSERT_EQ(replicate("/nonexistent.tar.gz").code, 2);
     ASSERT_EQ(replicate(sources().orig_tar).code, 0);
-    auto web = start({"serve"}, {{"PORT", "0"}});
-    int port = nlohmann::json::parse(web->wait_for("\"msg\":\"web endpoint listening\"", 10))["port"];
+    auto [web, port] = serve();
+    ASSERT_NE(port, 0) << web->output();
     TempDir profile;
     const std::vector<std::string> chromium{"chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                                             "--disable-quic", "--no-first-run", "--disable-background-networking",

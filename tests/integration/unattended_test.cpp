@@ -128,10 +128,8 @@ TEST_F(Unattended, WebhooksReceiveTheOutcomeAndNeverFailARun) {
 TEST_F(Unattended, WebEndpointServesHealthAndTheLastRun) {
     auto r = pixtest::run_cmd({PIXREP_BINARY, "run"}, env());
     ASSERT_EQ(r.code, 0) << r.out;
-    auto web = start({"serve"}, {{"PORT", "0"}});
-    auto line = web->wait_for("\"msg\":\"web endpoint listening\"", 10);
-    ASSERT_NE(line, "") << web->output();
-    int port = nlohmann::json::parse(line)["port"];
+    auto [web, port] = serve();
+    ASSERT_NE(port, 0) << web->output();
     auto health = pixtest::http_get(port, "/health");
     EXPECT_NE(health.find("HTTP/1.1 200"), std::string::npos) << health;
     EXPECT_NE(health.find("{\"status\":\"ok\"}"), std::string::npos) << health;

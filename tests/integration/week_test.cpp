@@ -27,6 +27,25 @@ bool can_read(const std::string& url, const std::string& sql) {
     }
 }
 
+// Until the drop waits for a reader's lock (30 s at most).
+void wait_for_the_drop_to_wait() {
+    for (auto t = Clock::now(); since(t) < 30; std::this_thread::sleep_for(std::chrono::milliseconds(100)))
+        if (count(TempPostgres::instance().url("postgres"), "SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+                                                            "'pix-db-replication drop-objects' AND wait_event_type = 'Lock'") > 0)
+            return;
+}
+
+// SIGSTOP to every backend serving the tool, as a frozen server: the kernel still answers TCP.
+std::vector<int> freeze_the_tools_backends() {
+    std::vector<int> frozen;
+    pqxx::connection admin(TempPostgres::instance().url("postgres"));
+    pqxx::nontransaction tx(admin);
+    for (const auto& row : tx.exec("SELECT pid FROM pg_stat_activity WHERE application_name LIKE 'pix-db-replication%'"))
+        frozen.push_back(row[0].as<int>());
+    for (int b : frozen) ::kill(b, SIGSTOP);
+    return frozen;
+}
+
 void as_owner(const std::string& target, const std::string& sql) {
     pqxx::connection c(target);
     pqxx::nontransaction tx(c);
@@ -97,10 +116,8 @@ TEST_F(Week, ABackupKeptInTheWorkDirectoryIsNeverSwept) {
 TEST_F(Week, ThePageAnswersWhateverTheDatabaseAndTheFilesSay) {
     // The database does not answer; the last run's file lacks its start.
     pixtest::write_file(work_ / "last-run.json", R"({"status":"failure","steps":{"local-file":1.5},"error":"boom"})");
-    auto web = start({"serve"}, {{"PORT", "0"}, {"DATABASE_URL", "postgresql://u:pw@127.0.0.1:1/db?connect_timeout=1"}});
-    auto line = web->wait_for("\"msg\":\"web endpoint listening\"", 10);
-    ASSERT_NE(line, "") << web->output();
-    int port = nlohmann::json::parse(line)["port"];
+    auto [web, port] = serve({{"DATABASE_URL", "postgresql://u:pw@127.0.0.1:1/db?connect_timeout=1"}});
+    ASSERT_NE(port, 0) << web->output();
     auto page = pixtest::http_get(port, "/");
     EXPECT_NE(page.find("HTTP/1.1 200"), std::string::npos) << page;
     EXPECT_NE(page.find("boom"), std::string::npos) << page;
@@ -166,19 +183,8 @@ TEST_F(Week, AFrozenServerLosesTheLockAndAStopAlwaysEnds) {
     pqxx::work tx(reader);
     tx.exec("SELECT * FROM hold_me");
     auto q = start({"run"}, {{"STOP_GRACE", "3"}});
-    auto t_wait = Clock::now();
-    while (count(TempPostgres::instance().url("postgres"), "SELECT count(*) FROM pg_stat_activity WHERE application_name = "
-                                                          "'pix-db-replication drop-objects' AND wait_event_type = 'Lock'") == 0 &&
-           since(t_wait) < 30)
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    std::vector<int> frozen;
-    pqxx::connection admin(TempPostgres::instance().url("postgres"));
-    {
-        pqxx::nontransaction atx(admin);
-        for (const auto& row : atx.exec("SELECT pid FROM pg_stat_activity WHERE application_name LIKE 'pix-db-replication%'"))
-            frozen.push_back(row[0].as<int>());
-    }
-    for (int b : frozen) ::kill(b, SIGSTOP);
+    wait_for_the_drop_to_wait();
+    auto frozen = freeze_the_tools_backends();
     auto t1 = Clock::now();
     q->signal(SIGTERM);
     int qcode = q->wait_exit(15);
@@ -230,20 +236,9 @@ TEST_F(Week, AFrozenServerDuringTheDropEndsTheRunWithoutASignal) {
     pqxx::work tx(reader);
     tx.exec("SELECT * FROM hold_me");
     auto p = start({"run"}, {{"STOP_GRACE", "3"}, {"LOCK_KEEPALIVE", "1s"}});
-    auto t_wait = Clock::now();
-    while (count(TempPostgres::instance().url("postgres"), "SELECT count(*) FROM pg_stat_activity WHERE application_name = "
-                                                          "'pix-db-replication drop-objects' AND wait_event_type = 'Lock'") == 0 &&
-           since(t_wait) < 30)
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    std::vector<int> frozen;
-    {
-        pqxx::connection admin(TempPostgres::instance().url("postgres"));
-        pqxx::nontransaction atx(admin);
-        for (const auto& row : atx.exec("SELECT pid FROM pg_stat_activity WHERE application_name LIKE 'pix-db-replication%'"))
-            frozen.push_back(row[0].as<int>());
-    }
+    wait_for_the_drop_to_wait();
+    auto frozen = freeze_the_tools_backends();
     ASSERT_GE(frozen.size(), 2u);
-    for (int b : frozen) ::kill(b, SIGSTOP);
     auto t0 = Clock::now();
     int code = p->wait_exit(30);
     double took = since(t0);

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <fstream>
 
+#include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
 #include "harness.hpp"
@@ -145,6 +146,14 @@ protected:
         std::vector<std::string> argv{PIXREP_BINARY};
         argv.insert(argv.end(), args.begin(), args.end());
         return std::make_unique<pixtest::Background>(argv, env(std::move(extra)));
+    }
+    // `serve` on a free port: the process, and the port it said it listens on (0 when it did not).
+    std::pair<std::unique_ptr<pixtest::Background>, int> serve(std::map<std::string, std::string> extra = {}) {
+        extra.emplace("PORT", "0");
+        auto web = start({"serve"}, std::move(extra));
+        auto line = web->wait_for("\"msg\":\"web endpoint listening\"", 10);
+        const int port = line.empty() ? 0 : nlohmann::json::parse(line)["port"].get<int>();
+        return {std::move(web), port};
     }
     // Makes every CREATE TABLE of the restore take `seconds` (an event trigger owned by the superuser).
     void slow_restore(int seconds) {

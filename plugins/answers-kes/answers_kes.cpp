@@ -286,15 +286,18 @@ private:
         if (at == columns.begin() && data.rows >= 0) return data.rows == 0 ? std::nullopt : data.first_key_max;
         const std::size_t index = static_cast<std::size_t>(at - columns.begin());
         std::optional<std::int64_t> max;
+        bool all_integers = true;
         ctx.log().info("reading the backup's keys of " + data.table + " (its key is not its first column)");
         common::stream_rows(ctx.env(), *ctx.backup(), data, [](const std::vector<std::string>&) {},
                             [&](std::string_view row) {
                                 auto v = common::copy_field(row, index);
                                 auto k = v ? common::integer_field(*v) : std::nullopt;
+                                if (!k) all_integers = false;  // the append would fail on it, after the drop
                                 if (k && (!max || *k > *max)) max = k;
                             },
                             [&ctx] { return ctx.env().stopping(); });
-        return max;
+        // No usable largest key: the table is reloaded in full rather than appended to.
+        return all_integers ? max : std::nullopt;
     }
 
     bool restore_ = false, indexes_ = true;

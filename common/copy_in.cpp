@@ -20,6 +20,7 @@ ErrorKind result_kind(PGresult* r, PGconn* c, const std::string& message) {
 }  // namespace
 
 CopyIn::CopyIn(const RunEnv& env, const std::string& purpose) : label_(env.target().label) {
+    if (env.target().conninfo.empty()) throw not_connecting(purpose);
     conn_ = PQconnectdb((env.target().conninfo + " application_name=" + quote_literal("pix-db-replication " + purpose)).c_str());
     if (PQstatus(conn_) != CONNECTION_OK) {
         std::string msg = PQerrorMessage(conn_);

@@ -5,6 +5,7 @@
 namespace pixrep::common {
 
 Session::Session(const RunEnv& env, const std::string& purpose) : env_(env) {
+    if (env.target().conninfo.empty()) throw not_connecting(purpose);
     try {
         conn_ = std::make_unique<pqxx::connection>(env.target().conninfo + " application_name=" +
                                                    quote_literal("pix-db-replication " + purpose));
@@ -33,6 +34,10 @@ void Session::watch() {
         } catch (const std::exception&) {
         }
     }
+}
+
+StepError not_connecting(const std::string& purpose) {
+    return StepError(ErrorKind::config, "'" + purpose + "' connects to the target, but its step's StepInfo does not say connects_to_target");
 }
 
 std::string quote_ident(const std::string& s) {

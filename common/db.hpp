@@ -57,6 +57,10 @@ private:
     std::thread watcher_;
 };
 
+/// The error of a step that connects to the target without saying so in its StepInfo (it was
+/// given no connection string).
+StepError not_connecting(const std::string& purpose);
+
 /// Double-quotes an identifier for SQL.
 std::string quote_ident(const std::string& s);
 

@@ -29,7 +29,8 @@ const char* default_objects(const std::string& letter) {
 }  // namespace
 
 const std::string& capture_rules_sql() {
-    // Any grantor: a grant made by a DBA holding the grant option is as much the readers' access
+    // On what the target role owns (what the drop takes away; the rest keeps its grants), from
+    // any grantor: a grant made by a DBA holding the grant option is as much the readers' access
     // as the target role's own; it is re-applied by the target role, the objects' owner.
     static const std::string sql = R"SQL(
 WITH me AS (SELECT oid FROM pg_roles WHERE rolname = current_user),
@@ -37,19 +38,20 @@ rules AS (
   SELECT CASE WHEN c.relkind = 'S' THEN 'sequence' ELSE 'table' END AS kind, n.nspname AS schema, c.relname AS name,
          '' AS args, a.grantee, a.privilege_type, a.is_grantable, c.oid AS object
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace, aclexplode(c.relacl) a
-  WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND n.nspname = ANY ($1::text[])
+  WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND n.nspname = ANY ($1::text[]) AND c.relowner = (SELECT oid FROM me)
   UNION ALL
   SELECT 'column', n.nspname, c.relname, at.attname, a.grantee, a.privilege_type, a.is_grantable, c.oid
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_attribute at ON at.attrelid = c.oid, aclexplode(at.attacl) a
-  WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND n.nspname = ANY ($1::text[]) AND at.attnum > 0 AND NOT at.attisdropped
+  WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND n.nspname = ANY ($1::text[]) AND c.relowner = (SELECT oid FROM me)
+    AND at.attnum > 0 AND NOT at.attisdropped
   UNION ALL
   SELECT 'schema', n.nspname, '', '', a.grantee, a.privilege_type, a.is_grantable, n.oid
   FROM pg_namespace n, aclexplode(n.nspacl) a
-  WHERE n.nspname = ANY ($1::text[])
+  WHERE n.nspname = ANY ($1::text[]) AND n.nspowner = (SELECT oid FROM me)
   UNION ALL
   SELECT 'function', n.nspname, p.proname, oidvectortypes(p.proargtypes), a.grantee, a.privilege_type, a.is_grantable, p.oid
   FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace, aclexplode(p.proacl) a
-  WHERE n.nspname = ANY ($1::text[])
+  WHERE n.nspname = ANY ($1::text[]) AND p.proowner = (SELECT oid FROM me)
   UNION ALL
   SELECT 'default', coalesce(n.nspname, ''), d.defaclobjtype::text, '', a.grantee, a.privilege_type, a.is_grantable, NULL::oid
   FROM pg_default_acl d LEFT JOIN pg_namespace n ON n.oid = d.defaclnamespace, aclexplode(d.defaclacl) a

@@ -104,9 +104,8 @@ void Appender::append(const Append& a) {
                     std::unique_ptr<common::CopyIn>& c;
                     std::atomic<common::CopyIn*>& shown;
                     ~Release() {
-                        std::lock_guard<std::mutex> lock(self->mu_);
-                        shown = nullptr;
-                        self->active_.erase(std::remove(self->active_.begin(), self->active_.end(), c.get()), self->active_.end());
+                        shown = nullptr;  // a cancel under way holds mu_, which close() waits for
+                        self->close(c.get());
                     }
                 } release{this, c, counter};
                 counter = c.get();
@@ -199,12 +198,7 @@ std::int64_t Appender::recover_late_rows(const Append& a, const TocEntry& data, 
                       " missing on the target, not recovered (too spread out)");
         return 0;
     }
-    std::string list;
-    for (auto b : diff.short_buckets) list += (list.empty() ? "" : ",") + std::to_string(b);
-    const std::string k = common::quote_ident(a.key), w = std::to_string(buckets.width());
-    auto present = parse_keys(in.exec("SELECT coalesce(string_agg(" + k + "::text, ','), '') FROM " + name + " WHERE " + k + " <= " +
-                                      std::to_string(a.above) + " AND (CASE WHEN " + k + " < 0 THEN -1 ELSE " + k + " / " + w +
-                                      " END) IN (" + list + ")"));
+    auto present = parse_keys(in.exec(buckets.target_keys_sql(name, a.key, diff.short_buckets)));
     const std::unordered_set<std::int64_t> wanted(diff.short_buckets.begin(), diff.short_buckets.end());
     ctx_.log().info(a.table + ": reading the backup again for " + std::to_string(diff.missing) + " row(s) committed late",
                     {{"key_ranges", static_cast<std::int64_t>(wanted.size())}});

@@ -32,10 +32,22 @@ void KeyBuckets::add(std::int64_t key) {
     if (key <= above_) ++counts_[bucket(key)];
 }
 
+std::string KeyBuckets::bucket_sql(const std::string& key) const {
+    const std::string k = common::quote_ident(key);
+    return "CASE WHEN " + k + " < 0 THEN -1 ELSE " + k + " / " + std::to_string(width_) + " END";
+}
+
 std::string KeyBuckets::target_counts_sql(const std::string& table, const std::string& key) const {
-    const std::string k = common::quote_ident(key), b = "CASE WHEN " + k + " < 0 THEN -1 ELSE " + k + " / " + std::to_string(width_) + " END";
-    return "SELECT coalesce(string_agg(b || ':' || n, ','), '') FROM (SELECT " + b + " AS b, count(*) AS n FROM " + table + " WHERE " + k +
-           " <= " + std::to_string(above_) + " GROUP BY 1) s";
+    return "SELECT coalesce(string_agg(b || ':' || n, ','), '') FROM (SELECT " + bucket_sql(key) + " AS b, count(*) AS n FROM " + table +
+           " WHERE " + common::quote_ident(key) + " <= " + std::to_string(above_) + " GROUP BY 1) s";
+}
+
+std::string KeyBuckets::target_keys_sql(const std::string& table, const std::string& key, const std::vector<std::int64_t>& buckets) const {
+    std::string list;
+    for (auto b : buckets) list += (list.empty() ? "" : ",") + std::to_string(b);
+    const std::string k = common::quote_ident(key);
+    return "SELECT coalesce(string_agg(" + k + "::text, ','), '') FROM " + table + " WHERE " + k + " <= " + std::to_string(above_) +
+           " AND (" + bucket_sql(key) + ") IN (" + list + ")";
 }
 
 std::map<std::int64_t, std::int64_t> parse_counts(const std::string& text) {

@@ -25,8 +25,12 @@ public:
     const std::map<std::int64_t, std::int64_t>& counts() const { return counts_; }
     /// SQL counting the target's rows of `table` by the same buckets, as "bucket:count,...".
     std::string target_counts_sql(const std::string& table, const std::string& key) const;
+    /// SQL listing, as "k1,k2,...", the target's keys up to `above` that fall in `buckets`.
+    std::string target_keys_sql(const std::string& table, const std::string& key, const std::vector<std::int64_t>& buckets) const;
 
 private:
+    /// The bucket of column `key` in SQL, as bucket() computes it.
+    std::string bucket_sql(const std::string& key) const;
     std::int64_t above_, width_;
     std::map<std::int64_t, std::int64_t> counts_;
 };

@@ -176,4 +176,7 @@ TEST(LateRows, BucketsOfKeysFindWhereTheTargetIsShort) {
     EXPECT_EQ(b.target_counts_sql("public.answers", "id"),
               "SELECT coalesce(string_agg(b || ':' || n, ','), '') FROM (SELECT CASE WHEN \"id\" < 0 THEN -1 ELSE \"id\" / 101 END AS b, "
               "count(*) AS n FROM public.answers WHERE \"id\" <= 10000 GROUP BY 1) s");
+    EXPECT_EQ(b.target_keys_sql("public.answers", "id", {29, 50}),
+              "SELECT coalesce(string_agg(\"id\"::text, ','), '') FROM public.answers WHERE \"id\" <= 10000 AND "
+              "(CASE WHEN \"id\" < 0 THEN -1 ELSE \"id\" / 101 END) IN (29,50)");
 }

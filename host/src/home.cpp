@@ -14,6 +14,12 @@ namespace {
 using common::quote_ident;
 using common::quote_literal;
 
+// Marks "interrupted" the runs of `schema` still "running" for which `condition` holds.
+std::string mark_interrupted_sql(const std::string& schema, const std::string& condition) {
+    return "UPDATE " + quote_ident(schema) + ".runs SET status = 'interrupted', finished_at = coalesce(finished_at, now()) "
+           "WHERE status = 'running' AND " + condition;
+}
+
 std::optional<std::string> text_or_null(const nlohmann::json& j, const char* key) {
     if (!j.contains(key) || j[key].is_null()) return std::nullopt;
     return j[key].is_string() ? j[key].get<std::string>() : j[key].dump();
@@ -73,7 +79,7 @@ void Home::ensure() {
 std::int64_t Home::begin_run(const std::string& host, long pid) {
     // The caller holds the run's lock: a run still marked running was killed. Say so in the
     // table itself, for the readers who query it.
-    conn_.exec("UPDATE " + table("runs") + " SET status = 'interrupted', finished_at = coalesce(finished_at, now()) WHERE status = 'running'");
+    conn_.exec(mark_interrupted_sql(schema_, "true"));
     return std::stoll(*conn_.scalar("INSERT INTO " + table("runs") + " (status, host, pid) VALUES ('running', $1, $2) RETURNING id",
                                     {host, std::to_string(pid)}));
 }
@@ -155,8 +161,7 @@ nlohmann::json read_runs(PgConn& conn, const std::string& schema, int limit) {
                              "(SELECT oid FROM pg_database WHERE datname = current_database()) AND classid = " +
                              std::to_string(kLockKey >> 32) + " AND objid = " + std::to_string(kLockKey & 0xffffffff) + " AND objsubid = 1)";
     try {  // in the table itself, for readers who query it; a read-only role only sees it here
-        conn.exec("UPDATE " + quote_ident(schema) + ".runs SET status = 'interrupted', finished_at = coalesce(finished_at, now()) "
-                  "WHERE status = 'running' AND NOT " + held);
+        conn.exec(mark_interrupted_sql(schema, "NOT " + held));
     } catch (const std::exception&) {
     }
     auto rows = conn.exec(

@@ -223,6 +223,7 @@ struct DumpScanner::Data {
     bool skip = false;          // tap mode: another entry's data, walked without decompressing
     RowCounter rows;
     std::map<int, std::size_t> index;
+    std::int64_t block_start = 0;  // offset of the block being read
 };
 
 DumpScanner::DumpScanner(std::string label) : label_(std::move(label)) {}
@@ -282,6 +283,8 @@ void DumpScanner::feed_data(const char* p, std::size_t n) {
     const std::size_t int_bytes = 1 + static_cast<std::size_t>(header_.int_size);
     try {
         while (n > 0) {
+            if (single_block_ && entries_[0].data_seen) return;
+            if (d.state == Data::State::block_type && d.pending.empty()) d.block_start = offset_;
             if (d.state == Data::State::chunk) {
                 std::size_t take = static_cast<std::size_t>(std::min<long long>(d.left, static_cast<long long>(n)));
                 auto use = [&](const char* q, std::size_t m) { tap_ ? tap_(q, m) : d.rows.feed(q, m); };
@@ -315,6 +318,7 @@ void DumpScanner::feed_data(const char* p, std::size_t n) {
                 if (it == d.index.end()) throw Corrupt{"a data block for entry " + std::to_string(value) + ", which the table of contents lacks"};
                 if (entries_[it->second].data_seen) throw Corrupt{"a second data block for entry " + std::to_string(value)};
                 d.entry = it->second;
+                entries_[d.entry].data_offset = d.block_start;
                 d.rows = RowCounter();
                 d.skip = tap_ && (d.block_type != 1 || static_cast<int>(value) != tap_id_);
                 if (d.block_type == 1 && header_.compression == 1 && !d.skip) d.inflater = std::make_unique<Inflater>(false);
@@ -378,6 +382,32 @@ void DumpScanner::finish() {
     for (const auto& e : entries_)
         if ((e.data_state == 1 || e.data_state == 2) && !e.data_seen)
             truncated("the data blocks: the data of " + e.desc + " " + (e.schema.empty() ? "" : e.schema + ".") + e.tag + " is missing");
+}
+
+void DumpScanner::read_block(const fs::path& file, const DumpHeader& header, int id, std::int64_t offset,
+                             const std::function<void(const char*, std::size_t)>& sink, const std::function<bool()>& stopping) {
+    DumpScanner s(file.string());
+    s.header_ = header;
+    ScannedEntry e;
+    e.id = id;
+    e.data_state = 2;
+    s.entries_.push_back(e);
+    s.in_data_ = true;
+    s.single_block_ = true;
+    s.data_ = std::make_unique<Data>();
+    s.data_->index[id] = 0;
+    s.tap(id, sink);
+    s.offset_ = offset;
+    std::ifstream in(file, std::ios::binary);
+    if (!in) throw DumpError("cannot open dump '" + file.string() + "'");
+    in.seekg(offset);
+    std::vector<char> buf(1 << 18);
+    while (in && !s.entries_[0].data_seen) {
+        if (stopping && stopping()) throw DumpError("stopped while reading '" + file.string() + "'");
+        in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+        if (in.gcount() > 0) s.feed_data(buf.data(), static_cast<std::size_t>(in.gcount()));
+    }
+    if (!s.entries_[0].data_seen) s.truncated("the data block of entry " + std::to_string(id));
 }
 
 void scan_file(DumpScanner& scanner, const fs::path& file, const std::function<bool()>& stopping) {

@@ -42,6 +42,7 @@ struct ScannedEntry {
     bool data_seen = false;    ///< Its data block (or file) was read whole.
     std::int64_t rows = -1;    ///< Lines of COPY data, when it has some and they were decompressed.
     std::optional<std::int64_t> first_key_max;  ///< Largest integer starting a row, when every row starts with one.
+    std::int64_t data_offset = -1;  ///< Where its data block starts in the file (custom format), once scanned.
 };
 
 /// A push parser of a custom-format archive (or a directory dump's toc.dat): feed it the bytes
@@ -70,6 +71,12 @@ public:
     /// False when data blocks were walked but not decompressed (lz4 or zstd compression).
     bool data_checked() const { return header_.compression <= 1; }
 
+    /// Reads only the data block of entry `id`, which a scan found at `offset` of the custom-format
+    /// dump `file` (of header `header`): its bytes, decompressed (zlib or none), go to `sink`.
+    /// Throws DumpError when the block is not there whole, or `stopping` says so.
+    static void read_block(const std::filesystem::path& file, const DumpHeader& header, int id, std::int64_t offset,
+                           const std::function<void(const char*, std::size_t)>& sink, const std::function<bool()>& stopping);
+
 private:
     struct Data;
     void parse_head();
@@ -87,6 +94,7 @@ private:
     int tap_id_ = 0;
     std::function<void(const char*, std::size_t)> tap_;
     bool in_data_ = false;
+    bool single_block_ = false;   // read_block: the bytes after the block are not this scan's
     std::unique_ptr<Data> data_;
     std::int64_t offset_ = 0;     // bytes fed so far
 };

@@ -37,10 +37,13 @@ private:
 bool read_here(const Backup& backup, const TocEntry& entry, const std::function<void(std::string_view)>& on_row,
                const std::function<bool()>& stop) {
     const bool directory = backup.format == "directory";
-    if (read_dump_header(directory ? backup.dump / "toc.dat" : backup.dump).compression > 1) return false;
+    const DumpHeader header = read_dump_header(directory ? backup.dump / "toc.dat" : backup.dump);
+    if (header.compression > 1) return false;
     Rows rows(on_row);
     auto feed = [&](const char* p, std::size_t n) { rows.feed(p, n); };
-    if (directory) {
+    if (!directory && entry.data_offset >= 0) {  // where the verification saw it: no walk through the file
+        DumpScanner::read_block(backup.dump, header, raw(entry.id), entry.data_offset, feed, stop);
+    } else if (directory) {
         auto file = data_file(backup.dump, std::to_string(raw(entry.id)) + ".dat");  // pg_dump names it after the entry
         if (!file || !read_data_file(*file, backup.dump.string(), feed, stop)) return false;
     } else {

@@ -88,4 +88,9 @@ StepError connect_error(const std::string& label, const std::string& message) {
     return StepError(kind, text);
 }
 
+bool disk_full(const std::string& message) {
+    return message.find("No space left on device") != std::string::npos || message.find("could not extend file") != std::string::npos ||
+           message.find("53100") != std::string::npos;
+}
+
 }  // namespace pixrep::common

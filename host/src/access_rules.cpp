@@ -1,7 +1,10 @@
 #include "access_rules.hpp"
 
 #include "db.hpp"
+
+#include <optional>
 #include "pg_conn.hpp"
+#include "sql_rewrite.hpp"
 
 namespace pixrep {
 namespace {
@@ -111,6 +114,28 @@ std::string text_array(const std::vector<std::string>& items) {
         out += "\"";
     }
     return out + "}";
+}
+
+std::optional<AccessRule> for_build(AccessRule r, const common::BuildNames& built, bool live_schema_exists) {
+    if (r.kind == "default") return r;
+    if (r.kind == "schema") {
+        if (!live_schema_exists && built.schemas.count(r.schema)) r.schema = built.schema_of(r.schema);
+        return r;
+    }
+    if (built.built(r.schema, r.name)) {
+        r.schema = built.schema_of(r.schema);
+        return r;
+    }
+    if (built.schemas.count(r.schema) && !built.kept.count({r.schema, r.name})) return std::nullopt;
+    return r;
+}
+
+std::vector<std::string> default_grants_sql(const AccessRule& r, const std::string& build) {
+    if (r.kind != "default" || r.schema.empty() || r.grantee == "PUBLIC") return {};
+    const char* all = r.name == "r" ? "TABLES" : r.name == "S" ? "SEQUENCES" : r.name == "f" ? "FUNCTIONS" : nullptr;
+    if (!all) return {};
+    return {"GRANT " + r.privilege + " ON ALL " + all + " IN SCHEMA " + quote_ident(build) + " TO " + grantee_sql(r.grantee) +
+            (r.grantable ? " WITH GRANT OPTION" : "")};
 }
 
 std::vector<std::string> reapply(PgConn& conn, const std::vector<AccessRule>& rules) {

@@ -10,6 +10,9 @@
 namespace pixrep {
 
 class PgConn;
+namespace common {
+struct BuildNames;
+}
 
 /// One privilege another role holds on what the target role owns (whoever granted it).
 struct AccessRule {
@@ -42,6 +45,16 @@ std::vector<std::string> read_access_sql(const std::string& role, const std::vec
 
 /// A text[] literal of `items`, for a query parameter.
 std::string text_array(const std::vector<std::string>& items);
+
+/// `rule` as it applies to tonight's copy built beside the live one: on the build schema's object
+/// when `built` makes it there; a schema's rule on the build schema when the live one does not
+/// exist yet (the swap renames the build schema into it); nullopt for an object of a rebuilt
+/// schema that tonight neither builds nor keeps (the swap takes it away). Pure.
+std::optional<AccessRule> for_build(AccessRule rule, const common::BuildNames& built, bool live_schema_exists);
+
+/// The grants a default privilege IN SCHEMA gives what is created there, for what tonight's
+/// copy created in the build schema `build` instead (default privileges follow the schema). Pure.
+std::vector<std::string> default_grants_sql(const AccessRule& rule, const std::string& build);
 
 /// Re-applies `rules` one by one; returns what could not be: "TABLE public.x no longer exists".
 std::vector<std::string> reapply(PgConn& conn, const std::vector<AccessRule>& rules);

@@ -6,6 +6,7 @@
 
 #include "db.hpp"
 #include "pg_conn.hpp"
+#include "sql_rewrite.hpp"
 #include "target.hpp"
 
 namespace pixrep {
@@ -127,12 +128,36 @@ std::size_t Home::save_access_rules(const std::vector<std::string>& schemas) {
     }
 }
 
-std::vector<std::string> Home::reapply_access_rules(const std::vector<std::string>& schemas, const std::vector<std::string>& readers) {
+std::vector<std::string> Home::reapply_access_rules(const std::vector<std::string>& schemas, const std::vector<std::string>& readers,
+                                                    const common::BuildNames* built) {
+    auto exists = [&](const std::string& schema) {
+        return conn_.scalar("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", {schema}) == std::optional<std::string>("t");
+    };
     std::vector<AccessRule> rules;
-    for (const auto& row : conn_.exec("SELECT kind, schema_name, name, args, grantee, privilege, grantable FROM " + table("access_rules")))
-        rules.push_back({*row[0], *row[1], *row[2], *row[3], *row[4], *row[5], row[6] == std::optional<std::string>("t")});
+    std::vector<std::string> gone, defaults;
+    for (const auto& row : conn_.exec("SELECT kind, schema_name, name, args, grantee, privilege, grantable FROM " + table("access_rules"))) {
+        AccessRule r{*row[0], *row[1], *row[2], *row[3], *row[4], *row[5], row[6] == std::optional<std::string>("t")};
+        if (!built) {
+            rules.push_back(r);
+            continue;
+        }
+        auto mapped = for_build(r, *built, r.kind != "schema" || exists(r.schema));
+        if (!mapped) {
+            gone.push_back(r.kind + " " + r.schema + "." + r.name + " no longer exists (" + r.privilege + " for " + r.grantee + " not re-applied)");
+            continue;
+        }
+        rules.push_back(*mapped);
+        if (built->schemas.count(r.schema))
+            for (auto& sql : default_grants_sql(r, built->schema_of(r.schema))) defaults.push_back(std::move(sql));
+    }
     auto missing = reapply(conn_, rules);
-    std::vector<std::string> with_home = schemas;
+    missing.insert(missing.end(), gone.begin(), gone.end());
+    for (const auto& sql : defaults) conn_.exec(sql);
+    std::vector<std::string> with_home;
+    for (const auto& s : schemas) {
+        if (built && built->schemas.count(s)) with_home.push_back(built->schema_of(s));
+        if (!built || exists(s)) with_home.push_back(s);
+    }
     with_home.push_back(schema_);
     for (const auto& role : readers)
         for (const auto& sql : read_access_sql(role, with_home)) conn_.exec(sql);

@@ -15,6 +15,7 @@
 #include "http_server.hpp"
 #include "logger.hpp"
 #include "pipeline.hpp"
+#include "rollback.hpp"
 #include "plugin_loader.hpp"
 #include "watchdog.hpp"
 
@@ -96,6 +97,8 @@ int main(int argc, char** argv) {
     auto* schedule = app.add_subcommand("schedule", "Run replications on SCHEDULE, forever (the background job)");
     auto* check = app.add_subcommand("check", "Load every plugin and validate the config, options and environment; touch nothing");
     auto* plugins = app.add_subcommand("plugins", "List the configured steps' plugins and their options");
+    auto* rollback = app.add_subcommand("rollback", "Swap yesterday's copy, kept by KEEP_PREVIOUS=true, back into place (tonight's takes its "
+                                                    "place until the next run)");
     int port = 8080;
     auto* serve = app.add_subcommand("serve", "Serve /health and /status (the last run's outcome) over HTTP (the web process)");
     serve->add_option("--port", port, "TCP port")->envname("PORT")->capture_default_str();
@@ -149,6 +152,10 @@ int main(int argc, char** argv) {
             return pixrep::kExitOk;
         }
         if (*schedule) return exit_for_signal(pixrep::run_schedule(pipeline, log, &g_stop));
+        if (*rollback) {
+            const auto& s = pipeline.settings();
+            return pixrep::rollback(pixrep::make_target(s.database_url, "DATABASE_URL"), s.home_schema, s.lock_timeout, log);
+        }
         return exit_for_signal(pipeline.run(dry_run || *plan, &g_stop));
     } catch (const pixrep::StepError& e) {
         log.write(Level::fatal, log.redact(e.what()));

@@ -7,6 +7,8 @@
 #include <pixrep/backoff.hpp>
 
 #include "boundary.hpp"
+#include "build_names.hpp"
+#include "sql_rewrite.hpp"
 #include "cron.hpp"
 #include "pg_errors.hpp"
 #include "plan_preview.hpp"
@@ -62,6 +64,10 @@ void RunSettings::declare(OptionTable& t) {
     t.add("home_schema", home_schema, "The tool's own schema in the target: run history, access rules; kept across runs")
         .env("REPLICATION_SCHEMA");
     t.add("grant_read_to", grant_read_to, "Roles granted read access to everything restored, after each run").env("GRANT_READ_TO");
+    t.add("refresh", refresh,
+          "beside: build tonight's copy in schemas of the tool's own while readers keep yesterday's, then swap it in; "
+          "in-place: empty the target and restore into it (for a target without room for two copies)")
+        .env("REFRESH");
 }
 
 RunSettings resolve_run_settings(const PipelineConfig& config, const EnvLookup& env, std::vector<std::string>* warnings,
@@ -134,6 +140,11 @@ void Pipeline::validate() {
     target_ = make_target(settings_.database_url, "DATABASE_URL");
     if (settings_.home_schema.empty() || settings_.home_schema == "public" || settings_.home_schema.rfind("pg_", 0) == 0)
         throw StepError(ErrorKind::config, "REPLICATION_SCHEMA '" + settings_.home_schema + "' cannot be the tool's own schema");
+    if (settings_.home_schema.size() > common::kMaxHome)
+        throw StepError(ErrorKind::config, "REPLICATION_SCHEMA '" + settings_.home_schema + "' is longer than " +
+                                               std::to_string(common::kMaxHome) + " bytes: its build schemas' names would not fit");
+    if (settings_.refresh != "beside" && settings_.refresh != "in-place")
+        throw StepError(ErrorKind::config, "REFRESH must be 'beside' or 'in-place', got '" + settings_.refresh + "'");
     log_.add_secret(target_.password);
     log_.add_secret(target_.sslpassword);
     if (settings_.schedule) {
@@ -187,10 +198,11 @@ namespace {
 
 // The restore is done: a connection lost while the rules go back is retried here, a few
 // times, rather than by restoring everything again.
-std::vector<std::string> reapply_with_retries(TargetSession& session, const std::vector<std::string>& schemas, const RunEnv& env) {
+std::vector<std::string> reapply_with_retries(TargetSession& session, const std::vector<std::string>& schemas,
+                                              const common::BuildNames* built, const RunEnv& env) {
     for (int attempt = 1;; ++attempt) {
         try {
-            return session.reapply_access(schemas);
+            return session.reapply_access(schemas, built);
         } catch (const std::exception& e) {
             if (attempt >= 3 || common::message_error_kind(e.what()) != ErrorKind::transient || session.lost())
                 throw StepError(ErrorKind::fatal, std::string("the restore is done but the readers' access rules could not be re-applied: ") +
@@ -241,10 +253,15 @@ void Pipeline::attempt(Attempt& a, TargetSession* session) {
         if (session) log_.debug("access rules saved", {{"rules", static_cast<std::int64_t>(session->save_access(schemas))}});
         a.touched = true;
         run_phase("execute", [&](Step& st, RunContext& ctx) { st.execute(ctx); });
-        if (session) {
-            for (const auto& m : reapply_with_retries(*session, schemas, a.run.env())) log_.warn("access rule not re-applied: " + m);
-            session->remember(a.run.remembered());
-        }
+        // Beside: the rules go on tonight's objects in the build schemas, before the swap makes them live.
+        std::optional<common::BuildNames> built;
+        if (a.run.env().beside())
+            built = common::build_names(a.run.plan(), [&](const std::string& s) { return a.run.env().build_schema(s); });
+        if (session)
+            for (const auto& m : reapply_with_retries(*session, schemas, built ? &*built : nullptr, a.run.env()))
+                log_.warn("access rule not re-applied: " + m);
+        run_phase("commit", [&](Step& st, RunContext& ctx) { st.commit(ctx); });
+        if (session) session->remember(a.run.remembered());
     }
     a.outcome.success = true;
 }
@@ -280,6 +297,7 @@ int Pipeline::run(bool dry_run, const std::atomic<bool>* stop) {
     env.dry_run_ = dry_run;
     env.pg_restore_ = pg_restore_.value_or(Tool{});
     env.home_schema_ = settings_.home_schema;
+    env.beside_ = settings_.refresh == "beside";
     std::optional<std::int64_t> run_id;
     // What steps remembered in earlier runs; a dry run reads it too, if the target answers.
     HostRun::State recalled = dry_run ? read_state(target_.conninfo, settings_.home_schema, std::chrono::seconds(10)) : HostRun::State{};

@@ -42,6 +42,7 @@ struct RunSettings {
     std::string pg_restore;
     std::string home_schema = "pix_db_replication";
     std::vector<std::string> grant_read_to;
+    std::string refresh = "beside";
 
     /// Declares the [run] options, bound to the fields above.
     void declare(OptionTable& t);

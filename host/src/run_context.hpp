@@ -21,6 +21,7 @@ public:
     int attempt_ = 1;
     Tool pg_restore_;
     std::string home_schema_;
+    bool beside_ = true;
     std::function<bool()> stopping_;
 
     const Target& target() const override { return target_; }
@@ -31,6 +32,8 @@ public:
     bool sleep_for(std::chrono::milliseconds d) const override;
     const Tool& pg_restore() const override { return pg_restore_; }
     const std::string& home_schema() const override { return home_schema_; }
+    bool beside() const override { return beside_; }
+    std::string build_schema(const std::string& schema) const override;
 };
 
 /// One attempt of a run: the backup, the plan, the deferred work and the report so far.
@@ -103,6 +106,8 @@ public:
     bool sleep_for(std::chrono::milliseconds d) const override { return env_.sleep_for(d); }
     const Tool& pg_restore() const override { return env_.pg_restore(); }
     const std::string& home_schema() const override { return env_.home_schema(); }
+    bool beside() const override { return env_.beside(); }
+    std::string build_schema(const std::string& schema) const override { return env_.build_schema(schema); }
 
 private:
     const RunEnv& env_;

@@ -125,9 +125,9 @@ public:
         auto c = connect("home");
         return Home(*c, home_.schema).save_access_rules(schemas);
     }
-    std::vector<std::string> reapply_access(const std::vector<std::string>& schemas) override {
+    std::vector<std::string> reapply_access(const std::vector<std::string>& schemas, const common::BuildNames* built) override {
         auto c = connect("home");
-        return Home(*c, home_.schema).reapply_access_rules(schemas, home_.readers);
+        return Home(*c, home_.schema).reapply_access_rules(schemas, home_.readers, built);
     }
     std::map<std::string, std::map<std::string, std::string>> recall_all() override {
         auto c = connect("home");

@@ -17,6 +17,9 @@
 #include "logger.hpp"
 
 namespace pixrep {
+namespace common {
+struct BuildNames;
+}
 
 /// Parses a libpq URL or key=value string (as libpq itself does) into a Target, adding a connect
 /// timeout and TCP keepalives unless set. Throws StepError(config) naming `variable` when libpq
@@ -53,7 +56,8 @@ public:
     /// Saves the role's access rules on `schemas` before the emptying; returns how many are saved.
     virtual std::size_t save_access(const std::vector<std::string>& schemas) = 0;
     /// Re-applies them after the restore, and the readers' access; returns what could not be.
-    virtual std::vector<std::string> reapply_access(const std::vector<std::string>& schemas) = 0;
+    /// With `built`, onto tonight's copy in its build schemas, before the swap.
+    virtual std::vector<std::string> reapply_access(const std::vector<std::string>& schemas, const common::BuildNames* built) = 0;
     /// What steps remembered in earlier runs, by step.
     virtual std::map<std::string, std::map<std::string, std::string>> recall_all() = 0;
     /// Stores what steps asked to remember, once a run succeeded.

@@ -12,9 +12,12 @@
 
 #include <pixrep/step_export.hpp>
 
+#include "build_names.hpp"
 #include "db.hpp"
 #include "drop_sql.hpp"
 #include "pg_errors.hpp"
+#include "sql_rewrite.hpp"
+#include "swap_sql.hpp"
 
 namespace {
 
@@ -46,6 +49,9 @@ public:
         t.add("lock_timeout", lock_budget_, "How long the drop may wait, in all, for readers' locks on the replica's tables")
             .env("DROP_LOCK_TIMEOUT");
         t.add("lock_try", lock_try_, "How long one try waits for a lock; new readers queue behind it only this long");
+        t.add("keep_previous", keep_previous_,
+              "Beside: keep yesterday's copy, renamed, until the next run (`pix-db-replication rollback` swaps it back)")
+            .env("KEEP_PREVIOUS");
     }
 
     void configure(Logger&) override {
@@ -58,6 +64,15 @@ public:
             throw StepError(ErrorKind::input, "the backup holds " + std::to_string(clash.size()) + " object(s) in schema '" + home +
                                                   "', the tool's own schema in the target (" + listed(clash) +
                                                   "): set REPLICATION_SCHEMA to another name");
+        std::vector<std::string> taken;
+        for (const auto& e : ctx.plan().entries)
+            if (e.created() && ((e.desc == "SCHEMA" && common::is_tool_schema(home, e.tag)) ||
+                                (e.schema != "-" && e.schema != home && common::is_tool_schema(home, e.schema))))
+                taken.push_back(e.desc + " " + e.qualified());
+        if (!taken.empty())
+            throw StepError(ErrorKind::input, "the backup holds " + std::to_string(taken.size()) + " object(s) in schemas named like the tool's " +
+                                                  "build schemas (" + home + "_build_*, " + home + "_prev_*): " + listed(taken) +
+                                                  "; set REPLICATION_SCHEMA to another name");
         kept_ = kept_tables(ctx.plan());
         if (ctx.env().dry_run() && kept_.empty()) return;
         // Checked before anything is dropped: who we are, and what we could not drop.
@@ -86,26 +101,208 @@ public:
 
     void execute(RunContext& ctx) override {
         common::Session s(ctx.env(), "drop-objects");
+        if (ctx.env().beside()) return clean_up(ctx, s);
+        sliced(ctx, s, "drop", [&](std::chrono::milliseconds wait, int tries) {
+            auto [role, dropped] = drop_all(ctx, s, wait);
+            ctx.log().info("dropped every object owned by " + role + " (but schema " + ctx.env().home_schema() +
+                               (kept_.empty() ? "" : " and " + std::to_string(kept_.size()) + " kept table(s)") + ")",
+                           {{"objects_dropped", dropped}, {"tries", static_cast<std::int64_t>(tries)}});
+        });
+    }
+
+    // Beside: tonight's copy is complete and checked; one short transaction makes it the live one.
+    void commit(RunContext& ctx) override {
+        if (!ctx.env().beside()) return;
+        common::Session s(ctx.env(), "drop-objects swap");
+        const auto t0 = Clock::now();
+        Swapped done;
+        sliced(ctx, s, "swap", [&](std::chrono::milliseconds wait, int tries) {
+            done = swap(ctx, s, wait);
+            done.tries = tries;
+        });
+        const double waited = std::chrono::duration<double>(Clock::now() - t0).count();
+        ctx.add_figure("swap_seconds", done.held, Unit::seconds);
+        ctx.add_figure("swap_wait_seconds", waited - done.held, Unit::seconds);
+        const std::string what = "tonight's copy swapped in: " + std::to_string(done.moved_in) + " object(s) in, " +
+                                 std::to_string(done.moved_out) + " of yesterday's out, in one transaction holding readers for at most " +
+                                 std::to_string(static_cast<int>(done.held * 1000)) + " ms";
+        ctx.log().info(what, {{"moved_in", done.moved_in}, {"moved_out", done.moved_out}, {"held_ms", static_cast<std::int64_t>(done.held * 1000)},
+                              {"tries", static_cast<std::int64_t>(done.tries)}, {"waited_ms", static_cast<std::int64_t>(waited * 1000)}});
+        ctx.add_note(what + (done.tries > 1 ? " (after " + std::to_string(done.tries - 1) + " tries that gave way to readers' locks)" : ""));
+        if (keep_previous_) {
+            ctx.add_note("yesterday's copy is kept in " + listed(done.previous) + " until the next run (`pix-db-replication rollback` swaps it back)");
+            return;
+        }
+        drop_previous(ctx, s, done.previous);
+    }
+
+private:
+    struct Swapped {
+        std::int64_t moved_in = 0, moved_out = 0;
+        double held = 0;
+        int tries = 1;
+        std::vector<std::string> previous;
+    };
+
+    // Runs `f(wait, tries)` until it gets its locks: each try waits at most `lock_try` for one, so
+    // new readers queue behind it only that long; a reader's long query delays it, never the reverse.
+    template <class F>
+    void sliced(RunContext& ctx, common::Session& s, const std::string& what, F&& f) {
         const auto t0 = Clock::now();
         for (int tries = 1;; ++tries) {
             try {
                 auto left = std::chrono::duration_cast<std::chrono::milliseconds>(lock_budget_ - (Clock::now() - t0));
-                auto [role, dropped] = drop_all(ctx, s, std::clamp(left, std::chrono::milliseconds(100), lock_try_));
-                ctx.log().info("dropped every object owned by " + role + " (but schema " + ctx.env().home_schema() +
-                                   (kept_.empty() ? "" : " and " + std::to_string(kept_.size()) + " kept table(s)") + ")",
-                               {{"objects_dropped", dropped}, {"tries", static_cast<std::int64_t>(tries)}});
+                f(std::clamp(left, std::chrono::milliseconds(100), lock_try_), tries);
                 return;
             } catch (const pqxx::sql_error& e) {
                 if (e.sqlstate() != "55P03") throw;  // lock_not_available
             }
-            // Readers hold locks: wait a little and try again, rather than queue every new reader
-            // behind a drop that waits for a long query.
-            if (Clock::now() - t0 >= lock_budget_) throw blocked(s, Clock::now() - t0);
+            if (Clock::now() - t0 >= lock_budget_) throw blocked(s, Clock::now() - t0, what);
             if (!ctx.env().sleep_for(std::chrono::seconds(1))) throw StepError(ErrorKind::fatal, "stopped while waiting for readers' locks");
         }
     }
 
-private:
+    static std::vector<common::Movable> movables(pqxx::transaction_base& tx, const std::string& schema) {
+        std::vector<common::Movable> out;
+        std::string sql = common::movable_sql();
+        sql.replace(sql.find("$1"), 2, tx.quote(schema));
+        for (const auto& r : tx.exec(sql))
+            out.push_back({r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::string>(), r[3].as<std::string>()});
+        return out;
+    }
+
+    static bool schema_exists(pqxx::transaction_base& tx, const std::string& schema) {
+        return tx.exec("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = " + tx.quote(schema) + ")")[0][0].as<bool>();
+    }
+
+    // Yesterday's objects out to the previous-copy schemas, tonight's in from the build schemas,
+    // by name (ALTER ... SET SCHEMA: metadata only); kept tables and what they need stay.
+    Swapped swap(RunContext& ctx, common::Session& s, std::chrono::milliseconds lock_wait) {
+        return s.run([&](pqxx::connection& c) {
+            pqxx::work tx(c);
+            tx.exec("SET LOCAL lock_timeout = '" + std::to_string(lock_wait.count()) + "ms'");
+            const auto t = Clock::now();
+            const std::string& home = ctx.env().home_schema();
+            const auto names = common::build_names(ctx.plan(), [&](const std::string& sc) { return ctx.env().build_schema(sc); });
+            std::vector<drop::Object> support;
+            if (!kept_.empty()) {
+                support = objects(tx, drop::kept_support_sql(kept_));
+                for (const auto& r : tx.exec(drop::kept_dependents_sql(kept_, common::build_schema_pattern(home)))) tx.exec(r[0].as<std::string>());
+            }
+            if (auto found = others_views(ctx, tx); !found.empty()) others_views_ = std::move(found);
+            // What the plan keeps on the target stays, whoever kept it.
+            std::set<std::pair<std::string, std::string>> kept_names;
+            for (const auto& e : ctx.plan().entries)
+                if (e.fate == Fate::kept && e.schema != "-") kept_names.emplace(e.schema, e.tag.substr(0, e.tag.find('(')));
+            Swapped out;
+            auto move_out = [&](const std::string& live) {
+                const std::string prev = common::previous_schema_name(home, live);
+                tx.exec("CREATE SCHEMA " + common::sql_name(prev));
+                std::vector<std::string> stayed;
+                for (const auto& m : movables(tx, live)) {
+                    if (drop::is_kept(support, m.kind, m.schema, m.name) || kept_names.count({m.schema, m.name})) {
+                        stayed.push_back(m.kind + " " + m.name);
+                        continue;
+                    }
+                    tx.exec(common::move_statement(m, prev));
+                    ++out.moved_out;
+                }
+                tx.exec("COMMENT ON SCHEMA " + common::sql_name(prev) + " IS " + tx.quote(common::previous_comment(live, stayed)));
+                out.previous.push_back(prev);
+            };
+            for (const auto& [live, build] : names.schemas) {
+                if (!schema_exists(tx, live)) {
+                    tx.exec("ALTER SCHEMA " + common::sql_name(build) + " RENAME TO " + common::sql_name(live));
+                    ++out.moved_in;
+                    continue;
+                }
+                move_out(live);
+                for (const auto& m : movables(tx, build)) {
+                    tx.exec(common::move_statement(m, live));
+                    ++out.moved_in;
+                }
+                // What could not move fails the swap, which then changes nothing.
+                std::vector<std::string> left;
+                for (const auto& r : tx.exec("SELECT pg_describe_object(classid, objid, objsubid) FROM pg_depend WHERE refclassid = "
+                                             "'pg_namespace'::regclass AND refobjid = (SELECT oid FROM pg_namespace WHERE nspname = " + tx.quote(build) +
+                                             ") ORDER BY 1"))
+                    left.push_back(r[0].as<std::string>());
+                if (!left.empty())
+                    throw StepError(ErrorKind::fatal, "the swap cannot move " + std::to_string(left.size()) + " object(s) of tonight's copy out of " +
+                                                          build + " (" + listed(left) + "); the live copy is as it was");
+                tx.exec("DROP SCHEMA " + common::sql_name(build));
+            }
+            // Schemas of yesterday's copy that tonight's backup no longer has go whole.
+            for (const auto& o : objects(tx, drop::owned_objects_sql(home)))
+                if (o.kind == "SCHEMA" && !names.schemas.count(o.name) && !common::is_tool_schema(home, o.name) &&
+                    !std::count(schemas_.begin(), schemas_.end(), o.name)) {
+                    const std::string prev = common::previous_schema_name(home, o.name);
+                    tx.exec("ALTER SCHEMA " + common::sql_name(o.name) + " RENAME TO " + common::sql_name(prev));
+                    tx.exec("COMMENT ON SCHEMA " + common::sql_name(prev) + " IS " + tx.quote(common::previous_comment(o.name, {})));
+                    out.previous.push_back(prev);
+                }
+            tx.commit();
+            out.held = std::chrono::duration<double>(Clock::now() - t).count();
+            return out;
+        });
+    }
+
+    void drop_previous(RunContext& ctx, common::Session& s, const std::vector<std::string>& previous) {
+        try {
+            for (const auto& prev : previous)
+                sliced(ctx, s, "drop of yesterday's copy", [&](std::chrono::milliseconds wait, int) {
+                    s.run([&](pqxx::connection& c) {
+                        pqxx::work tx(c);
+                        tx.exec("SET LOCAL lock_timeout = '" + std::to_string(wait.count()) + "ms'");
+                        tx.exec("DROP SCHEMA IF EXISTS " + common::sql_name(prev) + " CASCADE");
+                        tx.commit();
+                    });
+                });
+            ctx.log().info("yesterday's copy dropped", {{"schemas", static_cast<std::int64_t>(previous.size())}});
+        } catch (const std::exception& e) {  // tonight's copy is live: what is left goes at the next run
+            ctx.log().warn("yesterday's copy could not be dropped now; the next run drops it first: " + common::one_line(e.what()));
+        }
+    }
+
+    // Beside: what an unfinished build, or KEEP_PREVIOUS, left is removed before anything else.
+    void clean_up(RunContext& ctx, common::Session& s) {
+        const std::string& home = ctx.env().home_schema();
+        std::vector<std::string> left;
+        s.run([&](pqxx::connection& c) {
+            pqxx::nontransaction tx(c);
+            for (const auto& r : tx.exec("SELECT nspname FROM pg_namespace WHERE nspowner = (SELECT oid FROM pg_roles WHERE rolname = "
+                                         "current_user) AND (nspname LIKE " + tx.quote(common::build_schema_pattern(home)) + " OR nspname LIKE " +
+                                         tx.quote(common::previous_schema_pattern(home)) + ") ORDER BY 1"))
+                left.push_back(r[0].as<std::string>());
+        });
+        for (const auto& schema : left)
+            sliced(ctx, s, "clean-up", [&](std::chrono::milliseconds wait, int) {
+                s.run([&](pqxx::connection& c) {
+                    pqxx::work tx(c);
+                    tx.exec("SET LOCAL lock_timeout = '" + std::to_string(wait.count()) + "ms'");
+                    tx.exec("DROP SCHEMA IF EXISTS " + common::sql_name(schema) + " CASCADE");
+                    tx.commit();
+                });
+            });
+        if (!left.empty()) ctx.log().info("removed what an earlier run left beside the live copy", {{"schemas", listed(left)}});
+        // The kept tables take their new rows tonight, while the build goes on: their foreign keys
+        // and triggers, made again after the swap, would refuse rows whose parents are not there
+        // yet. Their policies stay until the swap: readers' access rests on them.
+        if (!kept_.empty())
+            sliced(ctx, s, "drop of the kept tables' keys", [&](std::chrono::milliseconds wait, int) {
+                s.run([&](pqxx::connection& c) {
+                    pqxx::work tx(c);
+                    tx.exec("SET LOCAL lock_timeout = '" + std::to_string(wait.count()) + "ms'");
+                    for (const auto& r : tx.exec(drop::kept_dependents_sql(kept_))) {
+                        const auto sql = r[0].as<std::string>();
+                        if (sql.rfind("DROP POLICY", 0) != 0) tx.exec(sql);
+                    }
+                    tx.commit();
+                });
+            });
+        ctx.log().info("the live copy stays readable: tonight's is built beside it and swapped in once complete and checked");
+    }
+
     std::pair<std::string, std::int64_t> drop_all(RunContext& ctx, common::Session& s, std::chrono::milliseconds lock_wait) {
         return s.run([&](pqxx::connection& c) {
             pqxx::work tx(c);
@@ -164,6 +361,10 @@ private:
                     if (!tx.exec("SELECT pg_has_role(" + tx.quote(v.owner) + ", 'MEMBER')")[0][0].as<bool>())
                         throw std::runtime_error("the target role is not a member of " + v.owner);
                     tx.exec("SET LOCAL ROLE " + common::quote_ident(v.owner));
+                    // Over kept tables only, or over a copy kept with KEEP_PREVIOUS: it is still there.
+                    if (tx.exec("SELECT to_regclass(" + tx.quote(common::quote_ident(v.schema) + "." + common::quote_ident(v.name)) +
+                                ") IS NOT NULL")[0][0].as<bool>())
+                        return;
                     tx.exec(drop::create_view_sql(v));
                     tx.commit();
                 });
@@ -200,7 +401,7 @@ private:
     }
 
     // Who holds locks on the replica's tables, for the message.
-    StepError blocked(common::Session& s, Clock::duration waited) {
+    StepError blocked(common::Session& s, Clock::duration waited, const std::string& what = "drop") {
         std::vector<std::string> who;
         s.run([&](pqxx::connection& c) {
             pqxx::read_transaction tx(c);
@@ -216,14 +417,15 @@ private:
                               (r[4].as<std::string>().empty() ? "" : ", transaction since " + r[4].as<std::string>()) + ")");
         });
         auto secs = std::chrono::duration_cast<std::chrono::seconds>(waited).count();
-        return StepError(ErrorKind::transient, "the drop waited " + std::to_string(secs) + "s for locks on the replica's tables held by " +
+        return StepError(ErrorKind::transient, "the " + what + " waited " + std::to_string(secs) + "s for locks on the replica's tables held by " +
                                                    (who.empty() ? std::string("sessions now gone") : listed(who)) +
-                                                   "; nothing was dropped (DROP_LOCK_TIMEOUT)");
+                                                   (what == "drop" ? "; nothing was dropped" : "; the live copy is as it was") + " (DROP_LOCK_TIMEOUT)");
     }
 
     std::vector<std::string> schemas_{"public"}, kept_;
     std::vector<drop::ForeignView> others_views_;
     std::chrono::milliseconds lock_budget_{120'000}, lock_try_{5'000};
+    bool keep_previous_ = false;
 };
 
 }  // namespace

@@ -141,11 +141,13 @@ UNION SELECT 'SCHEMA', '', n.nspname, '', '' FROM needs x JOIN pg_proc p ON x.cl
   JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname NOT IN ('pg_catalog', 'information_schema'))SQL";
 }
 
-std::string kept_dependents_sql(const std::vector<std::string>& kept) {
+std::string kept_dependents_sql(const std::vector<std::string>& kept, const std::string& except_like) {
     const std::string oids = kept_oids(kept);
+    const std::string except = except_like.empty() ? "" : " AND r.relnamespace NOT IN (SELECT oid FROM pg_namespace WHERE nspname LIKE " +
+                                                              quote_literal(except_like) + ")";
     return "SELECT format('ALTER TABLE %s DROP CONSTRAINT IF EXISTS %I', co.conrelid::regclass, co.conname) FROM pg_constraint co "
            "JOIN pg_class r ON r.oid = co.conrelid WHERE co.contype = 'f' AND (co.conrelid IN (" + oids + ") OR co.confrelid IN (" + oids +
-           ")) AND r.relowner = (SELECT oid FROM pg_roles WHERE rolname = current_user) "
+           ")) AND r.relowner = (SELECT oid FROM pg_roles WHERE rolname = current_user)" + except + " "
            "UNION ALL SELECT format('DROP TRIGGER IF EXISTS %I ON %s', t.tgname, t.tgrelid::regclass) FROM pg_trigger t "
            "WHERE t.tgrelid IN (" + oids + ") AND NOT t.tgisinternal "
            "UNION ALL SELECT format('DROP POLICY IF EXISTS %I ON %s', p.polname, p.polrelid::regclass) FROM pg_policy p "
@@ -166,7 +168,7 @@ using Key = std::tuple<std::string, std::string, std::string>;
 Key key_of(std::string kind, const std::string& schema, std::string name) {
     if (kind == "DOMAIN") kind = "TYPE";
     if (kind == "CHECK CONSTRAINT") kind = "CONSTRAINT";
-    if (kind == "PROCEDURE" || kind == "AGGREGATE") kind = "FUNCTION";
+    if (kind == "PROCEDURE" || kind == "AGGREGATE" || kind == "ROUTINE") kind = "FUNCTION";
     if (kind == "FUNCTION") name = name.substr(0, name.find('('));
     return {kind, kind == "SCHEMA" ? "" : schema, name};
 }
@@ -193,6 +195,10 @@ std::vector<DumpId> kept_entries(const RestorePlan& plan, const std::vector<Obje
         if (attached || have.count(key_of(e.desc, e.schema, e.tag))) out.push_back(e.id);
     }
     return out;
+}
+
+bool is_kept(const std::vector<Object>& support, const std::string& kind, const std::string& schema, const std::string& name) {
+    return keys_of(support).count(key_of(kind, schema, name)) > 0;
 }
 
 std::vector<Object> without_kept(const std::vector<Object>& owned, const std::vector<Object>& support) {

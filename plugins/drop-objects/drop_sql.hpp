@@ -40,8 +40,9 @@ std::vector<Object> collisions(const RestorePlan& plan, const std::vector<Object
 std::string kept_support_sql(const std::vector<std::string>& kept);
 
 /// Statements dropping what depends on kept tables and is restored around them: foreign keys
-/// from or to them, their triggers and policies (one statement per row). Pure.
-std::string kept_dependents_sql(const std::vector<std::string>& kept);
+/// from or to them, their triggers and policies (one statement per row), leaving out foreign
+/// keys of tables in schemas LIKE `except_like` (tonight's build, when not ""). Pure.
+std::string kept_dependents_sql(const std::vector<std::string>& kept, const std::string& except_like = "");
 
 /// Each kept table's columns (name and type), to check that the emptying changed none. Pure.
 std::string kept_columns_sql(const std::vector<std::string>& kept);
@@ -49,6 +50,10 @@ std::string kept_columns_sql(const std::vector<std::string>& kept);
 /// The plan entries that `support` says are already on the target with kept tables, and the
 /// kept tables' column defaults and sequence ownerships. Pure.
 std::vector<DumpId> kept_entries(const RestorePlan& plan, const std::vector<Object>& support);
+
+/// True when `support` (kept_support_sql's rows) holds the object of kind `kind` (as
+/// common::Movable names kinds) `schema`.`name`. Pure.
+bool is_kept(const std::vector<Object>& support, const std::string& kind, const std::string& schema, const std::string& name);
 
 /// `owned` without what `support` (kept_support_sql's rows) keeps. Pure.
 std::vector<Object> without_kept(const std::vector<Object>& owned, const std::vector<Object>& support);

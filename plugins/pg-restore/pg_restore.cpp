@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <optional>
+#include <set>
 #include <chrono>
 #include <thread>
 
@@ -17,6 +18,8 @@
 
 #include "append_order.hpp"
 #include "appender.hpp"
+#include "build.hpp"
+#include "build_plan.hpp"
 #include "cpus.hpp"
 #include "db.hpp"
 #include "pg_errors.hpp"
@@ -123,8 +126,21 @@ public:
                 ctx.add_work({t, "ANALYZE", {"ANALYZE " + common::quote_ident(table->schema) + "." + common::quote_ident(table->tag)}, t});
             }
         }
+        // A range type's constructor functions belong to the bootstrap superuser: the type cannot
+        // move at the swap, so it is made (once) and kept in the live schema.
+        if (ctx.env().beside())
+            for (const auto& e : ctx.plan().entries)
+                if (e.restored() && e.desc == "TYPE" && e.sql.find(" AS RANGE") != std::string::npos) {
+                    ranges_.push_back(e);
+                    ctx.keep(e.id, "a range type stays in the live schema");
+                }
         // The list pg_restore will read is written now, checked, before anything touches the target.
         const RestorePlan& plan = rc.seal_plan();
+        if (ctx.env().beside()) {
+            if (auto why = restore::unbuildable(plan); !why.empty())
+                throw StepError(ErrorKind::config, why + ": set REFRESH=in-place to restore this backup in place");
+            names_ = common::build_names(plan, [&ctx](const std::string& schema) { return ctx.env().build_schema(schema); });
+        }
         std::string list;
         for (const auto& e : plan.entries) list += (e.restored() ? "" : ";") + common::list_line(e) + "\n";
         list_ = ctx.env().work_dir() / "restore.list";
@@ -132,6 +148,7 @@ public:
     }
 
     void execute(RunContext& ctx) override {
+        if (ctx.env().beside()) return execute_beside(ctx);
         const auto& plan = ctx.plan();
         const auto total = static_cast<std::int64_t>(plan.restored_count());
         auto settings = settings_;
@@ -163,7 +180,138 @@ public:
         restore::verify_restored(ctx);
     }
 
+    // What hangs on kept tables, and the live schemas' comments, on the names now tonight's.
+    void commit(RunContext& ctx) override {
+        if (!ctx.env().beside() || build_.after_swap.empty()) return;
+        common::Session s(ctx.env(), "pg-restore after the swap");
+        for (const auto& w : build_.after_swap) {
+            const auto t = Clock::now();
+            std::string current;
+            try {
+                s.run([&](pqxx::connection& c) {
+                    for (const auto& sql : w.sql) {
+                        current = sql;
+                        pqxx::nontransaction tx(c);
+                        tx.exec(sql);
+                    }
+                });
+            } catch (const StepError&) {
+                throw;
+            } catch (const std::exception& e) {
+                throw StepError(common::exception_error_kind(e), "after the swap, " + w.kind + " " + w.label + ": " + common::one_line(e.what()));
+            }
+            ctx.add_timing(w.kind, w.label, t, since(t));
+        }
+        ctx.log().info("made again on the live copy, after the swap", {{"items", static_cast<std::int64_t>(build_.after_swap.size())}});
+    }
+
+    // A build that did not reach the swap leaves nothing behind where it can help it.
+    void finish(RunContext& ctx, const RunOutcome& outcome) override {
+        if (built_ && !outcome.success) restore::drop_build_schemas(ctx, names_);
+    }
+
 private:
+    std::vector<std::string> session_settings(RunContext& ctx) const {
+        auto settings = settings_;
+        if (server_version(ctx) >= 140000) settings.emplace_back("client_connection_check_interval", "2s");
+        std::vector<std::string> set_sql;
+        for (const auto& [k, v] : settings) set_sql.push_back(k + " = '" + v + "'");
+        return set_sql;
+    }
+
+    // The size of what the target role owns in `schemas` (tables with their indexes and TOAST).
+    static std::int64_t owned_bytes(RunContext& ctx, const std::vector<std::string>& schemas) {
+        std::string list;
+        for (const auto& sc : schemas) list += (list.empty() ? "" : ", ") + common::quote_literal(sc);
+        if (list.empty()) return 0;
+        common::Session s(ctx.env(), "pg-restore sizes");
+        return s.run([&](pqxx::connection& c) {
+            pqxx::nontransaction tx(c);
+            return tx.exec("SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint FROM pg_class c JOIN pg_namespace n ON n.oid = "
+                           "c.relnamespace WHERE c.relkind IN ('r', 'm') AND n.nspname IN (" + list + ") AND c.relowner = "
+                           "(SELECT oid FROM pg_roles WHERE rolname = current_user)")[0][0].as<std::int64_t>();
+        });
+    }
+
+    static std::string mb(std::int64_t bytes) { return std::to_string((bytes + (1 << 19)) >> 20) + " MB"; }
+
+    // Tonight's copy in the build schemas, while readers keep yesterday's.
+    void execute_beside(RunContext& ctx) {
+        RestoreContext& rc = restore_context(ctx);
+        // Now: the steps after this one left their work in their own prepare().
+        build_ = restore::build_plan(ctx.plan(), rc.deferred(), names_);
+        const auto set_sql = session_settings(ctx);
+        std::vector<std::string> live, built;
+        for (const auto& [schema, build] : names_.schemas) live.push_back(schema), built.push_back(build);
+        const std::int64_t live_bytes = owned_bytes(ctx, live);
+        ctx.add_figure("live_copy_bytes", static_cast<double>(live_bytes), Unit::bytes);
+        ctx.log().info("restore started", {{"jobs", jobs_}, {"tables", static_cast<std::int64_t>(build_.loads.size())},
+                                           {"items", static_cast<std::int64_t>(build_.schema.size() + build_.work.size())},
+                                           {"dump", ctx.backup()->dump.string()}, {"beside", true}, {"live_copy_bytes", live_bytes}});
+        const auto t0 = Clock::now();
+        make_ranges(ctx);
+        built_ = true;
+        try {
+            restore::build_schema(ctx, names_, build_, set_sql);
+            restore::Pool pool(ctx, build_.work, set_sql, static_cast<int>(pool_during_), static_cast<int>(jobs_));
+            restore::Appender appender(rc, set_sql, analyze_, [&pool](const std::string& table) { pool.table_loaded(table); });
+            {
+                restore::Loader loader(ctx, build_.loads, set_sql, static_cast<int>(jobs_), [&pool](const std::string& t) { pool.table_loaded(t); });
+                try {
+                    loader.wait(heartbeat_);
+                } catch (...) {
+                    pool.abandon(), appender.abandon();
+                    throw;
+                }
+                ctx.log().info("rows loaded", {{"tables", static_cast<std::int64_t>(build_.loads.size())}, {"rows", loader.rows()},
+                                               {"duration_ms", static_cast<std::int64_t>(since(t0) * 1000)},
+                                               {"deferred_pending", static_cast<std::int64_t>(pool.pending())}});
+            }
+            appender.wait();
+            pool.restore_over();
+            pool.wait();
+        } catch (const StepError& e) {
+            if (!common::disk_full(e.what())) throw;
+            const std::int64_t so_far = owned_bytes(ctx, built);
+            throw StepError(ErrorKind::fatal, "the target's disk filled while building tonight's copy beside yesterday's (" + mb(live_bytes) +
+                                                  "): " + mb(so_far) + " were built, about " + mb(std::max<std::int64_t>(0, live_bytes - so_far)) +
+                                                  " more room is needed; yesterday's copy is intact. Free room on the target, or set "
+                                                  "REFRESH=in-place (readers then see no tables during the restore)");
+        }
+        ctx.add_figure("restore_wall", since(t0), Unit::seconds);
+        std::set<DumpId> later;
+        for (const auto& w : build_.after_swap)
+            if (w.replaces) later.insert(*w.replaces);
+        restore::verify_restored(ctx, &names_, later);
+        const std::int64_t build_bytes = owned_bytes(ctx, built);
+        ctx.add_figure("build_bytes", static_cast<double>(build_bytes), Unit::bytes);
+        ctx.add_note("tonight's copy (" + mb(build_bytes) + ") was built beside yesterday's (" + mb(live_bytes) +
+                     "): the target held both until the swap");
+    }
+
+    // The backup's range types, in the live schema: made when missing, else they must be the same.
+    void make_ranges(RunContext& ctx) {
+        if (ranges_.empty()) return;
+        common::Session s(ctx.env(), "pg-restore ranges");
+        s.run([&](pqxx::connection& c) {
+            pqxx::nontransaction tx(c);
+            for (const auto& e : ranges_) {
+                const std::string name = common::sql_name(e.schema) + "." + common::sql_name(e.tag);
+                auto r = tx.exec("SELECT format_type(rngsubtype, NULL) FROM pg_range WHERE rngtypid = to_regtype(" + tx.quote(name) + ")");
+                if (r.empty()) {
+                    tx.exec(restore::kDumpSearchPath);
+                    tx.exec(e.sql);
+                    ctx.log().info("range type made in the live schema", {{"type", name}});
+                    continue;
+                }
+                if (e.sql.find("subtype = " + r[0][0].as<std::string>()) == std::string::npos)
+                    throw StepError(ErrorKind::config, "range type " + name + " of the live copy differs from the backup's, and a range type "
+                                                       "cannot be built beside (its constructors belong to the bootstrap superuser): set "
+                                                       "REFRESH=in-place for one run");
+            }
+        });
+    }
+
     static int server_version(RunContext& ctx) {
         common::Session s(ctx.env(), "pg-restore");
         return s.conn().server_version();
@@ -256,6 +404,10 @@ private:
     std::string maintenance_work_mem_, synchronous_commit_ = "off", session_options_;
     std::vector<std::pair<std::string, std::string>> settings_;
     std::filesystem::path list_;
+    common::BuildNames names_;
+    restore::BuildPlan build_;
+    bool built_ = false;
+    std::vector<TocEntry> ranges_;
 };
 
 }  // namespace

@@ -2,6 +2,8 @@
 
 #include "db.hpp"
 
+#include <map>
+
 namespace pixrep::restore {
 namespace {
 
@@ -17,10 +19,10 @@ std::string sql_list(const std::set<std::string>& items) {
 
 }  // namespace
 
-std::vector<std::string> missing_objects(const RestorePlan& plan, const TargetObjects& t) {
+std::vector<std::string> missing_objects(const RestorePlan& plan, const TargetObjects& t, const std::set<DumpId>& later) {
     std::vector<std::string> missing;
     for (const auto& e : plan.entries) {
-        if (!e.created()) continue;
+        if (!e.created() || later.count(e.id)) continue;
         bool ok = true;
         if (is_relation(e.desc)) {
             ok = t.relations.count({e.schema, e.tag}) != 0;
@@ -36,23 +38,35 @@ std::vector<std::string> missing_objects(const RestorePlan& plan, const TargetOb
     return missing;
 }
 
-void verify_restored(RunContext& ctx) {
+void verify_restored(RunContext& ctx, const common::BuildNames* built, const std::set<DumpId>& later) {
     const auto& plan = ctx.plan();
-    std::set<std::string> schemas;
+    std::set<std::string> schemas, query;
+    std::map<std::string, std::string> live_of;  // build schema -> the live one it stands for
     for (const auto& e : plan.entries)
-        if (e.created() && e.schema != "-") schemas.insert(e.schema);
+        if (e.created() && e.schema != "-") schemas.insert(e.schema), query.insert(e.schema);
+    if (built)
+        for (const auto& [live, build] : built->schemas) live_of[build] = live, query.insert(build);
+    // A built object counts only in its build schema; a kept one only in the live schema.
+    auto place = [&](const std::string& schema, const std::string& name, std::string& as) {
+        auto it = live_of.find(schema);
+        if (it != live_of.end()) return as = it->second, true;
+        as = schema;
+        return !built || !built->built(schema, name);
+    };
     TargetObjects t;
     common::Session s(ctx.env(), "pg-restore check");
     s.run([&](pqxx::connection& c) {
         pqxx::nontransaction tx(c);
+        std::string as;
         for (const auto& row : tx.exec("SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                                       "WHERE n.nspname IN (" + sql_list(schemas) + ")"))
-            t.relations.emplace(row[0].as<std::string>(), row[1].as<std::string>());
+                                       "WHERE n.nspname IN (" + sql_list(query) + ")"))
+            if (place(row[0].as<std::string>(), row[1].as<std::string>(), as)) t.relations.emplace(as, row[1].as<std::string>());
         for (const auto& row : tx.exec("SELECT n.nspname, r.relname, co.conname FROM pg_constraint co JOIN pg_class r ON r.oid = co.conrelid "
-                                       "JOIN pg_namespace n ON n.oid = r.relnamespace WHERE n.nspname IN (" + sql_list(schemas) + ")"))
-            t.constraints.emplace(row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<std::string>());
+                                       "JOIN pg_namespace n ON n.oid = r.relnamespace WHERE n.nspname IN (" + sql_list(query) + ")"))
+            if (place(row[0].as<std::string>(), row[1].as<std::string>(), as))
+                t.constraints.emplace(as, row[1].as<std::string>(), row[2].as<std::string>());
         for (const auto& e : plan.entries) {
-            if (!e.restored() || e.desc != "TABLE DATA") continue;
+            if (!e.restored() || e.desc != "TABLE DATA" || built) continue;  // the build's loads counted every table's rows
             const std::string name = common::quote_ident(e.schema) + "." + common::quote_ident(e.tag);
             std::int64_t rows = e.rows;
             if (rows < 0) rows = tx.exec("SELECT count(*) FROM " + name)[0][0].as<std::int64_t>();
@@ -60,7 +74,7 @@ void verify_restored(RunContext& ctx) {
             ctx.add_figure("rows." + e.schema + "." + e.tag, static_cast<double>(rows));
         }
     });
-    auto missing = missing_objects(plan, t);
+    auto missing = missing_objects(plan, t, later);
     if (missing.empty()) {
         ctx.log().info("restore checked: everything the plan creates is there", {{"schemas", static_cast<std::int64_t>(schemas.size())}});
         return;

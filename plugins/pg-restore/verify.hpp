@@ -9,6 +9,8 @@
 
 #include <pixrep/step.hpp>
 
+#include "sql_rewrite.hpp"
+
 namespace pixrep::restore {
 
 /// What the target holds, as far as the check needs.
@@ -19,10 +21,12 @@ struct TargetObjects {
 };
 
 /// The entries the plan creates that `target` lacks ("TABLE public.users"). Pure.
-std::vector<std::string> missing_objects(const RestorePlan& plan, const TargetObjects& target);
+/// Entries in `later` are made after the swap, and not looked for.
+std::vector<std::string> missing_objects(const RestorePlan& plan, const TargetObjects& target, const std::set<DumpId>& later = {});
 
-/// Reads the target, checks it against the plan and records rows per table in the report.
-/// Throws StepError(transient) naming what is missing.
-void verify_restored(RunContext& ctx);
+/// Reads the target, checks it against the plan and records rows per table in the report; with
+/// `built`, what is built tonight is looked for in the build schemas (whose loads counted the
+/// rows), the rest in the live ones. Throws StepError(fatal) naming what is missing.
+void verify_restored(RunContext& ctx, const common::BuildNames* built = nullptr, const std::set<DumpId>& later = {});
 
 }  // namespace pixrep::restore

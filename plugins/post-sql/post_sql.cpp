@@ -1,12 +1,14 @@
 // Runs SQL statements after the restore, in order, each timed (the original's "enrichment":
 // an index on users' creation date, a students view).
 #include <chrono>
+#include <optional>
 #include <regex>
 
 #include <pixrep/step_export.hpp>
 
 #include "db.hpp"
 #include "pg_errors.hpp"
+#include "sql_rewrite.hpp"
 
 namespace {
 
@@ -51,12 +53,17 @@ public:
     void execute(RunContext& ctx) override {
         if (pool_) return;
         common::Session session(ctx.env(), "post-sql");
+        // Beside: into tonight's copy, before the swap; its names are those of the build schemas.
+        std::optional<common::BuildNames> names;
+        if (ctx.env().beside())
+            names = common::build_names(ctx.plan(), [&ctx](const std::string& s) { return ctx.env().build_schema(s); });
         for (const auto& sql : statements_) {
             auto t0 = std::chrono::steady_clock::now();
             try {
                 session.run([&](pqxx::connection& c) {
                     pqxx::work tx(c);
-                    tx.exec(sql);
+                    if (names) tx.exec(common::build_search_path(*names));
+                    tx.exec(names ? common::rewrite_for_build(sql, *names) : sql);
                     tx.commit();
                 });
             } catch (const StepError&) {

@@ -122,7 +122,7 @@ TEST_F(Faults, DumpDamagedInTheMiddleOfTableData) {
 
 TEST_F(Faults, KilledDuringTheRestore) {
     slow_restore(30);
-    auto p = start({"run"});
+    auto p = start({"run"}, {{"REFRESH", "in-place"}});  // pg_restore as a child (beside: BesideFaults)
     ASSERT_NE(p->wait_for("\"msg\":\"restore started\"", 30), "") << p->output();
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     ASSERT_TRUE(pg_restore_running_for(work_.path()));
@@ -153,7 +153,7 @@ TEST_F(Faults, AReaderHoldsALockThenSigtermArrives) {
     pqxx::connection reader(TempPostgres::instance().url(db_));
     pqxx::work tx(reader);
     tx.exec("SELECT * FROM keep_me");
-    auto p = start({"run"});
+    auto p = start({"run"}, {{"REFRESH", "in-place"}});  // the drop (beside: the swap, BesideFaults)
     auto t_wait = Clock::now();
     while (count(TempPostgres::instance().url("postgres"),
                  "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pix-db-replication drop-objects' AND wait_event_type = 'Lock'") == 0 &&
@@ -167,12 +167,13 @@ TEST_F(Faults, AReaderHoldsALockThenSigtermArrives) {
     expect_untouched({code, p->output()});
     report("reader holds a lock, SIGTERM during the drop", code, took, "intact");
 
-    // Without a stop, the drop gives up after DROP_LOCK_TIMEOUT, naming who holds the locks.
+    // Without a stop, the swap (built beside) gives up after DROP_LOCK_TIMEOUT, naming who holds
+    // the locks; yesterday's copy is as it was.
     pqxx::work tx2(reader);
     tx2.exec("SELECT * FROM keep_me");
     auto t1 = Clock::now();
     auto r = pixtest::run_cmd({PIXREP_BINARY, "run"}, env({{"DROP_LOCK_TIMEOUT", "3s"}}));
-    expect_failed(r, 1, "the drop waited 3s for locks on the replica's tables held by pid ");
+    expect_failed(r, 1, "the swap waited 3s for locks on the replica's tables held by pid ");
     EXPECT_NE(r.out.find("(user postgres"), std::string::npos) << r.out;
     report("reader holds a lock past DROP_LOCK_TIMEOUT", r.code, since(t1), "intact");
 }
@@ -273,7 +274,7 @@ TEST_F(Faults, NoPasswordOnAnyCommandLine) {
     for (const std::string url : {"postgresql://" + role + ":s3cr3t-pw@127.0.0.1:" + port + "/" + db_,
                                   "postgresql://" + role + "@127.0.0.1:" + port + "/" + db_ + "?password=s3cr3t-pw",
                                   "host=127.0.0.1 port=" + port + " user=" + role + " password=s3cr3t-pw dbname=" + db_}) {
-        auto p = start({"run"}, {{"DATABASE_URL", url}});
+        auto p = start({"run"}, {{"DATABASE_URL", url}, {"REFRESH", "in-place"}});  // pg_restore as a child
         ASSERT_NE(p->wait_for("\"msg\":\"restore started\"", 30), "") << p->output();
         bool seen = false, leaked = false;
         for (int i = 0; i < 20 && !leaked; ++i) {

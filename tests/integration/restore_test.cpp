@@ -211,7 +211,14 @@ TEST_F(Replication, RestoreErrorsFailTheRunShowingTheFirstOnes) {
     auto& pg = TempPostgres::instance();
     pg.exec(db_, "CREATE FUNCTION no_views() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'views are not allowed here'; END $$; "
                  "CREATE EVENT TRIGGER no_views ON ddl_command_start WHEN TAG IN ('CREATE VIEW') EXECUTE FUNCTION no_views()");
+    // Built beside: the error names the entry, and yesterday's copy is as it was.
     auto r = replicate(sources().pix_tar);
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.out.find("building tonight's copy: VIEW public.active-users: ERROR:  views are not allowed here"), std::string::npos) << r.out;
+    expect_untouched(r);
+    EXPECT_EQ(count(target_, "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'pix\\_db\\_replication\\_%'"), 0) << "the build is left";
+    // In place: pg_restore's own errors.
+    r = replicate(sources().pix_tar, {{"REFRESH", "in-place"}});
     EXPECT_EQ(r.code, 1);
     EXPECT_NE(r.out.find("pg_restore failed with"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("views are not allowed here"), std::string::npos) << r.out;

@@ -196,7 +196,7 @@ TEST_F(Scalingo, RetryAfterARestoreFailureReusesTheDownload) {
     FakeScalingo fake(state());
     auto r = replicate_from(fake, {{"MAX_RETRY_COUNT", "2"}});
     expect_pix_restored(r);
-    EXPECT_NE(r.out.find("attempt 1 failed: pg_restore failed"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("attempt 1 failed: building tonight's copy"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("reusing the backup downloaded by an earlier attempt"), std::string::npos) << r.out;
     EXPECT_EQ(fake.requests("download").size(), 1u);
     EXPECT_NE(r.out.find("\"attempts\":2"), std::string::npos);

@@ -76,7 +76,7 @@ TEST_F(Unattended, TwoRunsNeverRestoreIntoTheSameTargetTogether) {
 
 TEST_F(Unattended, SigtermDuringRestoreLeavesNoChildNoLockNoPartialFile) {
     slow_restore(30);
-    auto p = start({"run"});
+    auto p = start({"run"}, {{"REFRESH", "in-place"}});  // pg_restore as a child (beside: BesideFaults)
     ASSERT_NE(p->wait_for("\"msg\":\"restore started\"", 30), "") << p->output();
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     ASSERT_TRUE(pg_restore_running_for(work_.path()));

@@ -114,6 +114,12 @@ public:
     virtual const Tool& pg_restore() const = 0;
     /// The tool's own schema in the target (run history...): emptying steps must leave it alone.
     virtual const std::string& home_schema() const = 0;
+    /// True when tonight's copy is built beside the live one, in schemas of the tool's own, and
+    /// swapped in at commit (REFRESH=beside); false when the target is emptied and rebuilt in place.
+    virtual bool beside() const = 0;
+    /// The schema in which the backup's schema `schema` is built tonight: a schema of the tool's
+    /// own when beside(), else `schema` itself.
+    virtual std::string build_schema(const std::string& schema) const = 0;
 };
 
 /// A run as one step sees it, during prepare(), execute() and finish().

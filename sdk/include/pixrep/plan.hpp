@@ -39,6 +39,7 @@ struct TocEntry {
     std::string table;          ///< "schema.table" the entry belongs to, "" when none.
     std::int64_t rows = -1;     ///< Rows of a data entry, counted while the dump was verified; -1 unknown.
     std::optional<std::int64_t> first_key_max;  ///< Largest integer of a data entry's first column, when every row starts with one.
+    std::int64_t data_offset = -1;  ///< Where a data entry's block starts in a custom-format dump file, as the verification read it; -1 unknown.
     Fate fate = Fate::restore;  ///< What becomes of it.
     std::string by;             ///< Step that excluded or deferred it.
     std::string reason;         ///< Why, for the plan preview.

@@ -16,7 +16,7 @@
 namespace pixrep {
 
 /// Version of the step ABI; the host refuses plugins built for another one.
-constexpr int kStepAbiVersion = 5;
+constexpr int kStepAbiVersion = 6;
 
 /// What went wrong, which decides the exit code and whether a retry may help.
 enum class ErrorKind {
@@ -59,7 +59,8 @@ inline RestoreContext& restore_context(RunContext& ctx) {
 }
 
 /// A replication step. Within a run the host calls prepare() on every step in config order, then
-/// execute() on every step, then finish() on every step whatever happened.
+/// execute() on every step, then (when every execute() succeeded) commit() on every step, then
+/// finish() on every step whatever happened.
 class BOOST_SYMBOL_VISIBLE Step {
 public:
     virtual ~Step() = default;
@@ -75,6 +76,9 @@ public:
     virtual void prepare(RunContext& ctx) { (void)ctx; }
     /// Acts on the target, under the run's lock; skipped on dry runs.
     virtual void execute(RunContext& ctx) { (void)ctx; }
+    /// Once every step executed: the step that swaps tonight's copy in does it here, and the
+    /// steps after it act on the live names (what hangs on kept tables). Skipped on dry runs.
+    virtual void commit(RunContext& ctx) { (void)ctx; }
     /// Always called once at the end of a run with its outcome; must not throw.
     virtual void finish(RunContext& ctx, const RunOutcome& outcome) { (void)ctx, (void)outcome; }
 };

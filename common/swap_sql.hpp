@@ -1,0 +1,34 @@
+#pragma once
+// The SQL of the swap: what the target role owns in a schema that moves to another with
+// ALTER ... SET SCHEMA (metadata only: the rows stay where they are), and the statements that
+// move it. Used by the swap of tonight's copy into place, and by `rollback`. Pure.
+#include <string>
+#include <vector>
+
+namespace pixrep::common {
+
+/// An object that moves with ALTER ... SET SCHEMA; what it carries (indexes, constraints,
+/// owned sequences, array types) moves with it.
+struct Movable {
+    std::string kind;    ///< "TABLE", "VIEW", "MATERIALIZED VIEW", "FOREIGN TABLE", "SEQUENCE", "TYPE", "DOMAIN", "ROUTINE", "STATISTICS".
+    std::string schema;  ///< Where it is.
+    std::string name;    ///< Its name.
+    std::string args;    ///< A routine's identity arguments.
+};
+
+/// The query listing what the current role owns in schema $1 that moves with SET SCHEMA, never
+/// extension members, sequences owned by a column, nor range types (their constructors are
+/// the bootstrap superuser's, and cannot follow); columns in Movable's order.
+const std::string& movable_sql();
+
+/// ALTER <kind> schema.name SET SCHEMA `to`.
+std::string move_statement(const Movable& m, const std::string& to);
+
+/// The comment on a previous-copy schema, saying which live schema it was and what stayed
+/// there (kept tables and what they need, as "KIND name"), for `rollback`.
+std::string previous_comment(const std::string& schema, const std::vector<std::string>& stayed);
+
+/// Reads previous_comment()'s text back; false when `comment` is not one.
+bool read_previous_comment(const std::string& comment, std::string& schema, std::vector<std::string>& stayed);
+
+}  // namespace pixrep::common

@@ -1,0 +1,63 @@
+#pragma once
+// Builds tonight's copy beside the live one: the build schemas and the entries before the data
+// on one connection, then every table's rows streamed out of the dump with COPY, `jobs` tables
+// at a time, biggest first; the pool is told as each table is loaded.
+#include <chrono>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <pixrep/step.hpp>
+
+#include "build_plan.hpp"
+#include "copy_in.hpp"
+
+namespace pixrep::restore {
+
+/// Makes the build schemas afresh, then runs the statements before the data and the sequences'
+/// values, in order. `settings` are SET first. Throws StepError naming the entry that failed.
+void build_schema(RunContext& ctx, const common::BuildNames& names, const BuildPlan& plan, const std::vector<std::string>& settings);
+
+/// Drops the build schemas of `names`, where the target lets it; says what it could not.
+void drop_build_schemas(RunContext& ctx, const common::BuildNames& names);
+
+class Loader {
+public:
+    /// Starts `jobs` connections loading `loads` at once; `loaded(table)` is called as each is committed.
+    Loader(RunContext& ctx, std::vector<Load> loads, std::vector<std::string> settings, int jobs,
+           std::function<void(const std::string&)> loaded);
+    ~Loader();
+    Loader(const Loader&) = delete;
+    Loader& operator=(const Loader&) = delete;
+
+    /// Stops: what is being copied is rolled back.
+    void abandon();
+    /// Waits for every table, logging progress and, every `heartbeat`, what is loading; throws
+    /// StepError with the first failure.
+    void wait(std::chrono::milliseconds heartbeat);
+    /// Rows loaded so far.
+    std::int64_t rows();
+
+private:
+    void worker();
+    void load(const Load& l, common::CopyIn& in);
+    bool quitting();
+
+    RunContext& ctx_;
+    std::vector<Load> loads_;
+    std::vector<std::string> settings_;
+    std::function<void(const std::string&)> loaded_;
+    std::mutex mu_;
+    std::size_t next_ = 0, done_ = 0;
+    std::int64_t rows_ = 0;
+    bool abandoned_ = false;
+    std::optional<StepError> failure_;
+    std::vector<common::CopyIn*> active_;
+    std::vector<std::string> running_;
+    std::vector<std::thread> threads_;
+};
+
+}  // namespace pixrep::restore

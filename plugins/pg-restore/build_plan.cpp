@@ -1,0 +1,112 @@
+#include "build_plan.hpp"
+
+#include <algorithm>
+#include <map>
+
+namespace pixrep::restore {
+
+const char* const kDumpSearchPath = "SELECT pg_catalog.set_config('search_path', '', false)";
+
+namespace {
+
+// Entries that come after the data in pg_dump's post-data section.
+bool after_data(const std::string& desc) {
+    static const std::set<std::string> kinds{"INDEX", "INDEX ATTACH", "CONSTRAINT", "FK CONSTRAINT", "CHECK CONSTRAINT", "TRIGGER",
+                                             "RULE", "POLICY", "ROW SECURITY", "STATISTICS", "EVENT TRIGGER", "MATERIALIZED VIEW DATA",
+                                             "PUBLICATION", "PUBLICATION TABLE", "PUBLICATION TABLES IN SCHEMA"};
+    return kinds.count(desc) > 0;
+}
+
+// What --no-owner --no-privileges restores nothing of, and what the build makes itself (schemas).
+bool skipped(const std::string& desc) {
+    static const std::set<std::string> kinds{"ACL", "DEFAULT ACL", "ENCODING", "STDSTRINGS", "SEARCHPATH", "DATABASE",
+                                             "DATABASE PROPERTIES", "SCHEMA"};
+    return kinds.count(desc) > 0;
+}
+
+bool annotation(const std::string& desc) { return desc == "COMMENT" || desc == "SECURITY LABEL"; }
+
+}  // namespace
+
+std::string unbuildable(const RestorePlan& plan) {
+    for (const auto& e : plan.entries) {
+        if (!e.restored()) continue;
+        if (e.desc == "BLOB" || e.desc == "BLOBS" || e.desc == "BLOB METADATA" || e.desc == "LARGE OBJECT")
+            return "the backup holds large objects, which belong to the whole database and cannot be built beside the live ones";
+        if (e.desc == "TABLE DATA" && e.copy.empty())
+            return "the rows of " + e.qualified() + " are INSERT statements (pg_dump --inserts), which the build does not read";
+    }
+    return "";
+}
+
+BuildPlan build_plan(const RestorePlan& plan, const std::vector<Deferred>& deferred, const common::BuildNames& names) {
+    BuildPlan out;
+    std::set<std::string> kept;
+    for (const auto& e : plan.entries)
+        if (e.desc == "TABLE" && e.fate == Fate::kept) kept.insert(e.table);
+    auto rewrite = [&](const std::string& sql) { return common::rewrite_for_build(sql, names); };
+    // Entries run as the pool's work, by id, with the table whose rows they wait for.
+    std::map<DumpId, std::string> as_work;
+    for (const auto& w : deferred)
+        if (w.replaces) as_work[*w.replaces] = w.table;
+    auto on_kept = [&](const TocEntry& e) { return !e.table.empty() && kept.count(e.table) > 0; };
+    for (const auto& e : plan.entries) {
+        if (!e.restored() || skipped(e.desc)) continue;
+        const std::string label = e.desc + " " + e.qualified();
+        // What hangs on a kept table, and a live schema's comment, wait for the swap: the live
+        // names are then tonight's, and yesterday's version of it is gone.
+        if (on_kept(e) || (annotation(e.desc) && e.tag.rfind("SCHEMA ", 0) == 0)) {
+            out.after_swap.push_back({label, e.desc, {kDumpSearchPath, e.sql}, "", {}, e.id, "pg-restore"});
+            continue;
+        }
+        if (e.desc == "TABLE DATA") {
+            out.loads.push_back({e.id, e.table, rewrite(e.copy), e.rows});
+            continue;
+        }
+        if (e.desc == "SEQUENCE SET") {
+            out.sequences.push_back({label, rewrite(e.sql)});
+            continue;
+        }
+        std::vector<DumpId> after;
+        std::string table = e.table;
+        bool post = after_data(e.desc);
+        for (DumpId d : e.deps) {
+            auto it = as_work.find(d);
+            if (it == as_work.end()) continue;
+            after.push_back(d);
+            if (annotation(e.desc)) post = true, table = it->second;
+        }
+        if (!post) {
+            out.schema.push_back({label, rewrite(e.sql)});
+            continue;
+        }
+        // A materialized view's rows need every table it reads: after the whole load.
+        if (e.desc == "MATERIALIZED VIEW DATA") table.clear();
+        out.work.push_back({e.qualified(), e.desc, {kDumpSearchPath, rewrite(e.sql)}, table, after, e.id, "pg-restore"});
+        as_work[e.id] = table;
+    }
+    const std::string path = common::build_search_path(names);
+    // What waits for work done after the swap is done after the swap too (a VALIDATE after its ADD).
+    std::set<DumpId> later;
+    for (const auto& w : out.after_swap)
+        if (w.replaces) later.insert(*w.replaces);
+    for (const auto& w : deferred) {
+        const TocEntry* replaced = w.replaces ? plan.find(*w.replaces) : nullptr;
+        const bool waits = std::any_of(w.after.begin(), w.after.end(), [&](DumpId d) { return later.count(d) > 0; });
+        if ((replaced && on_kept(*replaced)) || kept.count(w.table) || waits) {
+            Deferred live = w;
+            live.sql.insert(live.sql.begin(), kDumpSearchPath);
+            if (w.replaces) later.insert(*w.replaces);
+            out.after_swap.push_back(std::move(live));
+            continue;
+        }
+        Deferred built = w;
+        for (auto& s : built.sql) s = rewrite(s);
+        built.sql.insert(built.sql.begin(), path);
+        out.work.push_back(std::move(built));
+    }
+    std::stable_sort(out.loads.begin(), out.loads.end(), [](const Load& a, const Load& b) { return a.rows > b.rows; });
+    return out;
+}
+
+}  // namespace pixrep::restore

@@ -1,0 +1,52 @@
+#pragma once
+// Tonight's copy as work for the builder, when it is built beside the live one: the entries
+// before the data (in archive order, on one connection), the tables' rows (biggest first, in
+// parallel), what comes after the data (indexes, keys, triggers... as the pool's work, each
+// once its table is loaded), every SQL rewritten into the build schemas; and what must wait
+// for the swap because it hangs on a kept table or a live schema. Pure.
+#include <cstdint>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <pixrep/context.hpp>
+#include <pixrep/plan.hpp>
+
+#include "sql_rewrite.hpp"
+
+namespace pixrep::restore {
+
+/// One statement of the build, run in order on the build's first connection.
+struct Statement {
+    std::string label;  ///< "TABLE public.users", for logs and errors.
+    std::string sql;
+};
+
+/// One table's rows to load.
+struct Load {
+    DumpId data{};       ///< Its TABLE DATA entry.
+    std::string table;   ///< "schema.table", as the plan names it.
+    std::string copy;    ///< The COPY statement into the build schema.
+    std::int64_t rows = -1;  ///< Rows the verification counted in the dump; -1 unknown.
+};
+
+struct BuildPlan {
+    std::vector<Statement> schema;      ///< Before the data, in archive order.
+    std::vector<Statement> sequences;   ///< SEQUENCE SET, once the schema is there.
+    std::vector<Load> loads;            ///< Biggest first.
+    std::vector<Deferred> work;         ///< After the data, for the pool.
+    std::vector<Deferred> after_swap;   ///< On the live names once swapped in, in order.
+};
+
+/// The statement every piece of work built from the dump starts with: pg_dump's SQL names
+/// everything, and is restored under an empty search_path.
+extern const char* const kDumpSearchPath;
+
+/// What makes `plan` impossible to build beside (large objects, rows as INSERT statements);
+/// "" when nothing does.
+std::string unbuildable(const RestorePlan& plan);
+
+/// The build of `plan`, with the steps' `deferred` work, into `names`' schemas.
+BuildPlan build_plan(const RestorePlan& plan, const std::vector<Deferred>& deferred, const common::BuildNames& names);
+
+}  // namespace pixrep::restore

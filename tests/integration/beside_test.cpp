@@ -1,0 +1,354 @@
+// Tonight's copy built beside yesterday's, then swapped in: the same target as a direct restore
+// of every kind of object pg_dump emits, readers who never see an empty or missing table, and
+// each fault leaving yesterday's copy exactly as it was.
+#include <sys/mount.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include "replication_fixture.hpp"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using Beside = Replication;
+const std::string kEveryKind = std::string(PIXREP_SOURCE_DIR) + "/tests/fixtures/every-kind.toml";
+
+double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// The backup of tests/fixtures/every-kind.sql, made once.
+const fs::path& every_kind_dump() {
+    static TempDir dir;
+    static fs::path dump = [] {
+        auto& pg = TempPostgres::instance();
+        pg.exec("postgres", "DROP DATABASE IF EXISTS every_kind_src");
+        pg.exec("postgres", "CREATE DATABASE every_kind_src");
+        auto r = pixtest::run_cmd({TempPostgres::bin("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", pg.url("every_kind_src"), "-f",
+                                   std::string(PIXREP_SOURCE_DIR) + "/tests/fixtures/every-kind.sql"});
+        if (r.code != 0) throw std::runtime_error("fixture load failed: " + r.out);
+        auto out = dir / "every_kind.pgsql";
+        r = pixtest::run_cmd({TempPostgres::bin("pg_dump"), "-Fc", "-d", pg.url("every_kind_src"), "-f", out.string()});
+        if (r.code != 0) throw std::runtime_error("pg_dump failed: " + r.out);
+        return out;
+    }();
+    return dump;
+}
+
+// What a reader sees of a target, as text: pg_dump's schema and data, the tool's own schemas
+// left out (pg_dump's random \restrict key too).
+std::string snapshot(const std::string& db, bool data) {
+    auto r = pixtest::run_cmd({TempPostgres::bin("pg_dump"), data ? "--data-only" : "--schema-only", "--no-owner", "-N", "pix_db_replication*", "-d",
+                               TempPostgres::instance().url(db)});
+    if (r.code != 0) throw std::runtime_error("pg_dump failed: " + r.out);
+    static const std::regex restrict_key(R"(\\(un)?restrict [A-Za-z0-9]+)");
+    return std::regex_replace(r.out, restrict_key, "\\$1restrict");
+}
+
+// The first line where `a` and `b` differ, with its neighbours, for a readable failure.
+std::string first_difference(const std::string& a, const std::string& b) {
+    std::istringstream x(a), y(b);
+    std::vector<std::string> before;
+    std::string l, m;
+    for (int n = 1;; ++n) {
+        bool more_a = static_cast<bool>(std::getline(x, l)), more_b = static_cast<bool>(std::getline(y, m));
+        if (!more_a && !more_b) return "identical";
+        if (!more_a || !more_b || l != m) {
+            std::string out = "first difference at line " + std::to_string(n) + ":\n";
+            for (const auto& p : before) out += "  " + p + "\n";
+            return out + "- " + (more_a ? l : "<end>") + "\n+ " + (more_b ? m : "<end>");
+        }
+        before.push_back(l);
+        if (before.size() > 4) before.erase(before.begin());
+    }
+}
+
+long long tool_schemas(const std::string& url) {
+    return count(url, "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'pix\\_db\\_replication\\_%'");
+}
+
+// A read-only role reading two tables as fast as it can, counting what failed or came back empty.
+class Probe {
+public:
+    Probe(const std::string& url, std::vector<std::string> queries) : url_(url), queries_(std::move(queries)) {
+        thread_ = std::thread([this] { loop(); });
+    }
+    ~Probe() { stop(); }
+    void stop() {
+        done_ = true;
+        if (thread_.joinable()) thread_.join();
+    }
+    long reads() const { return reads_; }
+    long failed() const { return failed_; }
+    long empty() const { return empty_; }
+    std::string first_problem() const { return first_; }
+
+private:
+    void loop() {
+        while (!done_) {
+            for (const auto& q : queries_) {
+                try {
+                    pqxx::connection c(url_);
+                    pqxx::nontransaction tx(c);
+                    const auto n = tx.exec(q)[0][0].as<long long>();
+                    if (n == 0) note(empty_, q + ": 0 rows");
+                } catch (const std::exception& e) {
+                    note(failed_, q + ": " + e.what());
+                }
+                ++reads_;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+    }
+    void note(std::atomic<long>& counter, const std::string& what) {
+        if (counter++ == 0 && first_.empty()) first_ = what;
+    }
+    std::string url_;
+    std::vector<std::string> queries_;
+    std::atomic<bool> done_{false};
+    std::atomic<long> reads_{0}, failed_{0}, empty_{0};
+    std::string first_;
+    std::thread thread_;
+};
+
+std::string make_reader(const std::string& db) {
+    auto& pg = TempPostgres::instance();
+    const std::string role = "reader_" + db;
+    pg.exec("postgres", "DROP ROLE IF EXISTS " + role + "; CREATE ROLE " + role + " LOGIN PASSWORD 'ro'");
+    return role;
+}
+
+}  // namespace
+
+TEST_F(Beside, EveryKindOfObjectIsTheSameAsRestoredInPlace) {
+    // The same backup into two targets: built beside (two nights: the second swaps over the
+    // first), and restored in place by pg_restore.
+    const auto& dump = every_kind_dump();
+    auto& pg = TempPostgres::instance();
+    const std::string other_db = db_ + "_in_place";
+    const std::string other = pg.create_target(other_db, "replica_" + other_db, "s3cr3t-pw");
+    for (int night = 1; night <= 2; ++night) {
+        auto r = replicate(dump, {}, {"run"}, kEveryKind);
+        ASSERT_EQ(r.code, 0) << r.out;
+        EXPECT_NE(r.out.find("tonight's copy swapped in"), std::string::npos) << r.out;
+    }
+    auto r = replicate(dump, {{"DATABASE_URL", other}, {"REFRESH", "in-place"}}, {"run"}, kEveryKind);
+    ASSERT_EQ(r.code, 0) << r.out;
+    const std::string schema = snapshot(db_, false), in_place = snapshot(other_db, false);
+    EXPECT_TRUE(schema == in_place) << first_difference(schema, in_place);
+    const std::string data = snapshot(db_, true), in_place_data = snapshot(other_db, true);
+    EXPECT_TRUE(data == in_place_data) << first_difference(data, in_place_data);
+    for (const char* kind : {"CREATE TABLE public.events_2025", "GENERATED BY DEFAULT AS IDENTITY", "CREATE MATERIALIZED VIEW analytics.user_stats",
+                             "BEGIN ATOMIC", "CREATE PROCEDURE public.reset_scores", "CREATE AGGREGATE public.total", "CREATE TRIGGER tickets_touch",
+                             "CREATE RULE daily_view_insert", "CREATE POLICY answers_own", "gin_trgm_ops", "EXCLUDE USING gist",
+                             "GENERATED ALWAYS AS", "AS RANGE", "CREATE DOMAIN public.positive", "\"Odd Schema\".\"Mixed Case\"",
+                             "COMMENT ON SCHEMA analytics"})
+        EXPECT_NE(schema.find(kind), std::string::npos) << kind << " is missing from the copy";
+    EXPECT_EQ(schema.find("pix_db_replication_build"), std::string::npos) << "a build schema's name is left in the copy";
+    EXPECT_EQ(tool_schemas(target_), 0);
+    // The readers' queries give the same answers on both.
+    for (const char* q : {"SELECT count(*) || ',' || sum(twice) FROM active_users", "SELECT user_count()", "SELECT sum(n) FROM analytics.user_stats",
+                          "SELECT count(*) FROM events", "SELECT count(*) FROM analytics.daily_view", "SELECT total(score) FROM users",
+                          "SELECT count(*) FROM users WHERE \"firstName\" % 'Name12'", "SELECT string_agg(\"Value\", ',') FROM \"Odd Schema\".\"Mixed Case\"",
+                          "SELECT floatrange(1, 2)::text"})
+        EXPECT_EQ(pg.scalar(db_, std::string("SET search_path = public; ") + q), pg.scalar(other_db, std::string("SET search_path = public; ") + q))
+            << q;
+    EXPECT_EQ(pg.scalar(db_, "SELECT count(*) FROM public.users"), "500");
+}
+
+TEST_F(Beside, ReadersNeverSeeAnEmptyOrMissingTableDuringARun) {
+    auto r = replicate(sources().pix_tar);
+    ASSERT_EQ(r.code, 0) << r.out;
+    const std::string reader = make_reader(db_);
+    {
+        pqxx::connection c(target_);
+        pqxx::nontransaction tx(c);
+        tx.exec("GRANT USAGE ON SCHEMA public TO " + reader + "; GRANT SELECT ON ALL TABLES IN SCHEMA public TO " + reader);
+    }
+    const std::string url = TempPostgres::instance().url(db_, reader, "ro");
+    const std::vector<std::string> queries{"SELECT count(*) FROM users", "SELECT count(*) FROM \"schooling-registrations\""};
+    slow_restore(1);  // every CREATE TABLE of the build takes a second: the run lasts
+    for (const std::string mode : {"beside", "in-place"}) {
+        Probe probe(url, queries);
+        const auto t0 = Clock::now();
+        r = replicate(sources().pix_tar, {{"REFRESH", mode}});
+        const double run = since(t0);
+        probe.stop();
+        ASSERT_EQ(r.code, 0) << r.out;
+        std::printf("READERS %s: %ld reads over a %.1f s run, %ld failed, %ld empty%s%s\n", mode.c_str(), probe.reads(), run, probe.failed(),
+                    probe.empty(), probe.first_problem().empty() ? "" : "; first: ", probe.first_problem().c_str());
+        EXPECT_GT(probe.reads(), 50) << mode;
+        if (mode == "beside") {
+            EXPECT_EQ(probe.failed(), 0) << probe.first_problem();
+            EXPECT_EQ(probe.empty(), 0) << probe.first_problem();
+        } else {
+            EXPECT_GT(probe.failed() + probe.empty(), 0) << "in place, readers see the target emptied: the dark window the report states";
+        }
+    }
+}
+
+TEST_F(Beside, EachFaultBeforeTheSwapLeavesYesterdaysCopyByteIdentical) {
+    auto r = replicate(sources().pix_tar);
+    ASSERT_EQ(r.code, 0) << r.out;
+    // Yesterday's copy as readers see it, taken with the fault in place (its functions and event
+    // triggers are the superuser's, in the same database), just before the faulted run.
+    std::string schema, data;
+    auto before = [&] { schema = snapshot(db_, false), data = snapshot(db_, true); };
+    auto intact = [&](const char* fault) {
+        const std::string now = snapshot(db_, false), rows = snapshot(db_, true);
+        EXPECT_TRUE(now == schema) << fault << ": yesterday's schema changed: " << first_difference(schema, now);
+        EXPECT_TRUE(rows == data) << fault << ": yesterday's rows changed: " << first_difference(data, rows);
+    };
+    slow_restore(30);
+    before();
+    {  // kill -9 in the middle of the build: nothing can clean up; the next run does, first.
+        auto p = start({"run"});
+        ASSERT_NE(p->wait_for("\"msg\":\"restore started\"", 30), "") << p->output();
+        std::this_thread::sleep_for(std::chrono::milliseconds(800));
+        p->signal(SIGKILL);
+        EXPECT_EQ(p->wait_exit(10), 128 + SIGKILL);
+        intact("kill -9");
+        std::printf("FAULT beside kill -9 during the build: yesterday identical, %lld tool schema(s) left for the next run\n", tool_schemas(target_));
+    }
+    {  // SIGTERM (a deployment): the build is removed at the stop.
+        auto p = start({"run"});
+        ASSERT_NE(p->wait_for("\"msg\":\"restore started\"", 30), "") << p->output();
+        std::this_thread::sleep_for(std::chrono::milliseconds(800));
+        const auto t0 = Clock::now();
+        p->signal(SIGTERM);
+        EXPECT_EQ(p->wait_exit(30), 143) << p->output();
+        EXPECT_LT(since(t0), 25);
+        intact("SIGTERM");
+        EXPECT_EQ(tool_schemas(target_), 0) << p->output();
+        std::printf("FAULT beside SIGTERM during the build: exit 143 in %.1fs, yesterday identical, build removed\n", since(t0));
+    }
+    TempPostgres::instance().exec(db_, "DROP EVENT TRIGGER slow");
+    {  // The server restarts in the middle of the build.
+        TempPostgres::instance().exec(db_, "CREATE FUNCTION public.restart_once() RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER "
+                                           "SET search_path = public AS $$ BEGIN PERFORM pg_sleep(1); END $$; "
+                                           "CREATE EVENT TRIGGER restart_once ON ddl_command_end WHEN TAG IN ('CREATE TABLE') "
+                                           "EXECUTE FUNCTION public.restart_once()");
+        before();
+        auto p = start({"run"});
+        ASSERT_NE(p->wait_for("\"msg\":\"restore started\"", 30), "") << p->output();
+        std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+        auto& pg = TempPostgres::instance();
+        // pg_ctl restart starts the server again with the options it was started with.
+        auto rc = pixtest::run_cmd({"runuser", "-u", "postgres", "--", TempPostgres::bin("pg_ctl"), "-D", (pg.dir() / "data").string(), "-m",
+                                    "fast", "-w", "-t", "60", "restart", "-l", (pg.dir() / "server.log").string()});
+        ASSERT_EQ(rc.code, 0) << rc.out;
+        EXPECT_EQ(p->wait_exit(60), 1) << p->output();
+        intact("server restart");
+        pg.exec(db_, "DROP EVENT TRIGGER restart_once");
+        std::printf("FAULT beside server restart during the build: exit 1, yesterday identical\n");
+    }
+    {  // A restore error (every CREATE VIEW refused), retried: the retries rebuild beside.
+        TempPostgres::instance().exec(db_, "CREATE FUNCTION public.no_views() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN RAISE "
+                                           "EXCEPTION 'views are not allowed here'; END $$; CREATE EVENT TRIGGER no_views ON ddl_command_start "
+                                           "WHEN TAG IN ('CREATE VIEW') EXECUTE FUNCTION public.no_views()");
+        before();
+        r = replicate(sources().pix_tar, {{"MAX_RETRY_COUNT", "2"}, {"RETRY_MIN_DELAY", "100ms"}});
+        EXPECT_EQ(r.code, 1) << r.out;
+        EXPECT_NE(r.out.find("views are not allowed here"), std::string::npos) << r.out;
+        intact("restore error");
+        TempPostgres::instance().exec(db_, "DROP EVENT TRIGGER no_views");
+        EXPECT_EQ(tool_schemas(target_), 0);
+    }
+    // The next good run completes, and leaves nothing of the tool's beside the copy.
+    r = replicate(sources().orig_tar);
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_EQ(tool_schemas(target_), 0);
+    EXPECT_EQ(count(target_, "SELECT count(*) FROM test_table"), 100000);
+    EXPECT_FALSE(has_table("campaign-participations")) << "yesterday's tables the backup no longer has are gone";
+}
+
+TEST_F(Beside, AReadersLongQueryDelaysTheSwapNeverTheReverseAndAStopLeavesYesterday) {
+    auto r = replicate(sources().orig_tar);
+    ASSERT_EQ(r.code, 0) << r.out;
+    pqxx::connection reader(TempPostgres::instance().url(db_));
+    auto tx = std::make_unique<pqxx::work>(reader);
+    tx->exec("SELECT count(*) FROM test_table");  // holds its lock until the transaction ends
+    auto p = start({"run"}, {{"BACKUP_FILE", sources().pix_tar.string()}});
+    ASSERT_NE(p->wait_for("\"msg\":\"rows loaded\"", 30), "") << p->output();
+    std::this_thread::sleep_for(std::chrono::seconds(3));
+    // Another reader comes while the swap waits: it is served, never queued for long.
+    const auto t0 = Clock::now();
+    EXPECT_EQ(count(target_, "SELECT count(*) FROM test_table"), 100000);
+    EXPECT_LT(since(t0), 6.0) << "a new reader queued behind the swap";
+    tx->commit();
+    tx.reset();
+    EXPECT_EQ(p->wait_exit(60), 0) << p->output();
+    EXPECT_TRUE(has_table("users"));
+    EXPECT_NE(p->output().find("tries that gave way to readers' locks"), std::string::npos) << p->output();
+    // A stop while the swap waits: yesterday's copy stays.
+    tx = std::make_unique<pqxx::work>(reader);
+    tx->exec("SELECT count(*) FROM users");
+    p = start({"run"}, {{"BACKUP_FILE", sources().orig_tar.string()}});
+    ASSERT_NE(p->wait_for("\"msg\":\"rows loaded\"", 30), "") << p->output();
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+    p->signal(SIGTERM);
+    EXPECT_EQ(p->wait_exit(30), 143) << p->output();
+    tx->commit();
+    EXPECT_TRUE(has_table("users"));
+    EXPECT_FALSE(has_table("test_table"));
+    EXPECT_EQ(tool_schemas(target_), 0);
+}
+
+TEST_F(Beside, KeepPreviousThenRollbackSwapsYesterdayBack) {
+    ASSERT_EQ(replicate(sources().pix_tar).code, 0);
+    const std::string yesterday = snapshot(db_, true);
+    auto r = replicate(sources().orig_tar, {{"KEEP_PREVIOUS", "true"}});
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_TRUE(has_table("test_table"));
+    EXPECT_NE(r.out.find("yesterday's copy is kept in pix_db_replication_prev_public"), std::string::npos) << r.out;
+    auto rb = replicate(sources().orig_tar, {}, {"rollback"});
+    ASSERT_EQ(rb.code, 0) << rb.out;
+    EXPECT_TRUE(has_table("users"));
+    EXPECT_FALSE(has_table("test_table"));
+    EXPECT_TRUE(snapshot(db_, true) == yesterday) << first_difference(yesterday, snapshot(db_, true));
+    rb = replicate(sources().orig_tar, {}, {"rollback"});  // and back again
+    ASSERT_EQ(rb.code, 0) << rb.out;
+    EXPECT_TRUE(has_table("test_table"));
+    // The next run drops the kept copy first; with nothing kept, rollback says so.
+    ASSERT_EQ(replicate(sources().orig_tar).code, 0);
+    EXPECT_EQ(tool_schemas(target_), 0);
+    rb = replicate(sources().orig_tar, {}, {"rollback"});
+    EXPECT_EQ(rb.code, 1);
+    EXPECT_NE(rb.out.find("nothing to roll back"), std::string::npos) << rb.out;
+}
+
+TEST_F(Beside, ATargetThatFillsDuringTheBuildSaysHowMuchRoomWasMissing) {
+    // The target role's objects live in a tablespace on a small disk, room for one copy only.
+    auto& pg = TempPostgres::instance();
+    TempDir dir;
+    ASSERT_EQ(::mount("tmpfs", dir.path().c_str(), "tmpfs", 0, "size=64m"), 0) << std::strerror(errno);
+    struct Unmount {
+        fs::path p;
+        ~Unmount() { ::umount2(p.c_str(), MNT_DETACH); }
+    } unmount{dir.path()};
+    ASSERT_EQ(pixtest::run_cmd({"chown", "postgres", dir.path().string()}).code, 0);
+    const std::string role = pg.scalar(db_, "SELECT relowner::regrole::text FROM pg_class WHERE relname = 'keep_me'");
+    const std::string space = "small_" + db_;
+    pg.exec("postgres", "CREATE TABLESPACE " + space + " OWNER " + role + " LOCATION '" + dir.path().string() + "'");
+    pg.exec("postgres", "ALTER ROLE " + role + " IN DATABASE " + db_ + " SET default_tablespace = " + space);
+    auto r = replicate(sources().pix_tar, {{"RESTORE_ANSWERS_AND_KES", "true"}});
+    ASSERT_EQ(r.code, 0) << r.out;
+    const std::string data = snapshot(db_, true);
+    const long long used = std::stoll(pg.scalar("postgres", "SELECT pg_tablespace_size('" + space + "')"));
+    ASSERT_EQ(::mount("tmpfs", dir.path().c_str(), "tmpfs", MS_REMOUNT, ("size=" + std::to_string((used * 3 / 2 + 4095) / 4096 * 4096)).c_str()), 0)
+        << std::strerror(errno);
+    r = replicate(sources().pix_tar, {{"RESTORE_ANSWERS_AND_KES", "true"}});
+    EXPECT_EQ(r.code, 1) << r.out;
+    EXPECT_NE(r.out.find("the target's disk filled while building tonight's copy beside yesterday's"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("more room is needed; yesterday's copy is intact"), std::string::npos) << r.out;
+    EXPECT_TRUE(snapshot(db_, true) == data) << first_difference(data, snapshot(db_, true));
+    EXPECT_EQ(tool_schemas(target_), 0);
+    pg.exec("postgres", "ALTER ROLE " + role + " IN DATABASE " + db_ + " RESET default_tablespace");
+    // Empties the small disk before it goes.
+    pg.exec(db_, "DROP SCHEMA public CASCADE; CREATE SCHEMA public; DROP SCHEMA IF EXISTS pix_db_replication CASCADE");
+    pg.exec("postgres", "DROP TABLESPACE IF EXISTS " + space);
+}

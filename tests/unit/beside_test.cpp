@@ -1,0 +1,140 @@
+// The pure parts of building beside: the names, the SQL rewriting, the build's plan, the swap's statements.
+#include <gtest/gtest.h>
+
+#include "build_names.hpp"
+#include "build_plan.hpp"
+#include "sql_rewrite.hpp"
+#include "swap_sql.hpp"
+#include "toc_entry.hpp"
+
+using namespace pixrep;
+
+namespace {
+
+common::BuildNames names() {
+    common::BuildNames n;
+    n.schemas = {{"public", "pix_build_public"}, {"Odd Schema", "pix_build_Odd Schema"}};
+    n.objects = {{"public", "users"}, {"public", "users_id_seq"}, {"public", "mood"}, {"public", "f"}, {"Odd Schema", "Mixed Case"}};
+    return n;
+}
+
+}  // namespace
+
+TEST(BuildNames, DerivedFromTheHomeAndShortenedPast63Bytes) {
+    EXPECT_EQ(common::build_schema_name("pix_db_replication", "public"), "pix_db_replication_build_public");
+    EXPECT_EQ(common::previous_schema_name("pix_db_replication", "public"), "pix_db_replication_prev_public");
+    const std::string a = common::build_schema_name("pix_db_replication", std::string(60, 'a') + "1");
+    const std::string b = common::build_schema_name("pix_db_replication", std::string(60, 'a') + "2");
+    EXPECT_EQ(a.size(), 63u);
+    EXPECT_NE(a, b);
+    EXPECT_TRUE(common::is_tool_schema("pix_db_replication", a));
+    EXPECT_TRUE(common::is_tool_schema("pix_db_replication", "pix_db_replication_prev_x"));
+    EXPECT_FALSE(common::is_tool_schema("pix_db_replication", "public"));
+    EXPECT_EQ(common::build_schema_pattern("pix_db_replication"), "pix\\_db\\_replication\\_build\\_%");
+}
+
+TEST(SqlRewrite, NamesOfWhatIsBuiltGoToTheBuildSchema) {
+    const auto n = names();
+    EXPECT_EQ(common::rewrite_for_build("CREATE TABLE public.users (id integer, feeling public.mood, x public.other);", n),
+              "CREATE TABLE pix_build_public.users (id integer, feeling pix_build_public.mood, x public.other);");
+    EXPECT_EQ(common::rewrite_for_build("ALTER TABLE ONLY public.users ALTER COLUMN id SET DEFAULT nextval('public.users_id_seq'::regclass);", n),
+              "ALTER TABLE ONLY pix_build_public.users ALTER COLUMN id SET DEFAULT nextval('pix_build_public.users_id_seq'::regclass);");
+    EXPECT_EQ(common::rewrite_for_build("SELECT pg_catalog.setval('public.users_id_seq', 42, true);", n),
+              "SELECT pg_catalog.setval('pix_build_public.users_id_seq', 42, true);");
+    EXPECT_EQ(common::rewrite_for_build(R"(COPY "Odd Schema"."Mixed Case" ("Key") FROM stdin;)", n),
+              R"(COPY "pix_build_Odd Schema"."Mixed Case" ("Key") FROM stdin;)");
+    EXPECT_EQ(common::rewrite_for_build("SELECT 'happy'::public.mood, ARRAY[]::public.mood[]", n),
+              "SELECT 'happy'::pix_build_public.mood, ARRAY[]::pix_build_public.mood[]");
+}
+
+TEST(SqlRewrite, BodiesCommentsExtensionsAndOtherTextStayAsTheyAre) {
+    const auto n = names();
+    // A PL/pgSQL body runs under the live names once swapped in; an extension's member is the target's.
+    const std::string body = "CREATE FUNCTION public.f() RETURNS trigger LANGUAGE plpgsql AS $_$ BEGIN PERFORM public.users; END $_$;";
+    EXPECT_EQ(common::rewrite_for_build(body, n),
+              "CREATE FUNCTION pix_build_public.f() RETURNS trigger LANGUAGE plpgsql AS $_$ BEGIN PERFORM public.users; END $_$;");
+    EXPECT_EQ(common::rewrite_for_build("CREATE INDEX i ON public.users USING gin (name public.gin_trgm_ops);", n),
+              "CREATE INDEX i ON pix_build_public.users USING gin (name public.gin_trgm_ops);");
+    EXPECT_EQ(common::rewrite_for_build("COMMENT ON TABLE public.users IS 'see public.users -- not a comment';", n),
+              "COMMENT ON TABLE pix_build_public.users IS 'see public.users -- not a comment';");
+    EXPECT_EQ(common::rewrite_for_build("-- public.users\nSELECT E'public.users', \"public\".users /* public.users */", n),
+              "-- public.users\nSELECT E'public.users', pix_build_public.users /* public.users */");
+    EXPECT_EQ(common::rewrite_for_build("CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public;", n),
+              "CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public;");
+    // BEGIN ATOMIC bodies are SQL, parsed at creation: their names go to the build schema, and
+    // come back as the live ones once moved.
+    EXPECT_EQ(common::rewrite_for_build("CREATE FUNCTION public.f() RETURNS bigint LANGUAGE sql BEGIN ATOMIC SELECT count(*) FROM public.users; END;", n),
+              "CREATE FUNCTION pix_build_public.f() RETURNS bigint LANGUAGE sql BEGIN ATOMIC SELECT count(*) FROM pix_build_public.users; END;");
+}
+
+TEST(SqlRewrite, TheNamesComeFromThePlanLeavingOutKeptAndExcludedEntries) {
+    RestorePlan plan;
+    plan.entries = {toc_entry(1, "TABLE", "public", "users"), toc_entry(2, "TABLE", "public", "answers"),
+                    toc_entry(3, "FUNCTION", "public", "f(integer)"), toc_entry(4, "TABLE", "public", "secret"),
+                    toc_entry(5, "CONSTRAINT", "public", "users users_pkey", {1}), toc_entry(6, "EXTENSION", "-", "pg_trgm")};
+    plan.entries[0].table = "public.users";
+    plan.entries[4].table = "public.users";
+    plan.entries[1].fate = Fate::kept;
+    plan.entries[3].fate = Fate::excluded;
+    auto n = common::build_names(plan, [](const std::string& s) { return "b_" + s; });
+    EXPECT_TRUE(n.built("public", "users"));
+    EXPECT_TRUE(n.built("public", "f"));
+    EXPECT_TRUE(n.built("public", "users_pkey"));  // the key's index, named by ATTACH PARTITION
+    EXPECT_FALSE(n.built("public", "answers"));
+    EXPECT_FALSE(n.built("public", "secret"));
+    EXPECT_EQ(n.schema_of("public"), "b_public");
+    EXPECT_EQ(n.schemas.size(), 1u);
+    EXPECT_EQ(common::build_search_path(n), "SET search_path = b_public, public");
+}
+
+TEST(BuildPlan, SchemaThenLoadsThenWorkAndWhatHangsOnKeptTablesAfterTheSwap) {
+    RestorePlan plan;
+    plan.entries = {toc_entry(1, "SCHEMA", "-", "analytics"), toc_entry(2, "TABLE", "public", "users"),
+                    toc_entry(3, "TABLE DATA", "public", "users", {2}), toc_entry(4, "INDEX", "public", "users_idx", {2}),
+                    toc_entry(5, "COMMENT", "public", "INDEX users_idx", {4}), toc_entry(6, "TABLE", "public", "answers"),
+                    toc_entry(7, "FK CONSTRAINT", "public", "answers answers_user_fkey", {6, 2}),
+                    toc_entry(8, "MATERIALIZED VIEW DATA", "public", "stats", {2}), toc_entry(9, "COMMENT", "-", "SCHEMA analytics", {1}),
+                    toc_entry(10, "TABLE DATA", "public", "small", {}), toc_entry(11, "ACL", "public", "TABLE users", {2})};
+    for (int i : {1, 2, 3}) plan.entries[i].table = "public.users";
+    plan.entries[5].table = plan.entries[6].table = "public.answers";
+    plan.entries[9].table = "public.small";
+    plan.entries[1].sql = "CREATE TABLE public.users (id integer);";
+    plan.entries[2].copy = "COPY public.users (id) FROM stdin;";
+    plan.entries[2].rows = 10;
+    plan.entries[9].copy = "COPY public.small (id) FROM stdin;";
+    plan.entries[9].rows = 1000;
+    plan.entries[3].sql = "CREATE INDEX users_idx ON public.users (id);";
+    plan.entries[5].fate = Fate::kept;
+    auto n = common::build_names(plan, [](const std::string& s) { return "b_" + s; });
+    auto b = restore::build_plan(plan, {}, n);
+    ASSERT_EQ(b.schema.size(), 1u);  // the schema is made by the build, the ACL left out
+    EXPECT_EQ(b.schema[0].sql, "CREATE TABLE b_public.users (id integer);");
+    ASSERT_EQ(b.loads.size(), 2u);
+    EXPECT_EQ(b.loads[0].table, "public.small");  // biggest first
+    EXPECT_EQ(b.loads[1].copy, "COPY b_public.users (id) FROM stdin;");
+    ASSERT_EQ(b.work.size(), 3u);
+    EXPECT_EQ(b.work[0].sql.back(), "CREATE INDEX users_idx ON b_public.users (id);");
+    EXPECT_EQ(b.work[0].table, "public.users");
+    EXPECT_EQ(b.work[1].kind, "COMMENT");  // on the index: once the index is made
+    ASSERT_EQ(b.work[1].after.size(), 1u);
+    EXPECT_EQ(raw(b.work[1].after[0]), 4);
+    EXPECT_EQ(b.work[2].kind, "MATERIALIZED VIEW DATA");
+    EXPECT_EQ(b.work[2].table, "");  // after every table is loaded
+    ASSERT_EQ(b.after_swap.size(), 2u);  // the kept table's foreign key, the live schema's comment
+    EXPECT_EQ(b.after_swap[0].kind, "FK CONSTRAINT");
+    EXPECT_EQ(b.after_swap[1].label, "COMMENT SCHEMA analytics");
+    EXPECT_EQ(restore::unbuildable(plan), "");
+    plan.entries.push_back(toc_entry(12, "BLOBS", "-", "BLOBS"));
+    EXPECT_NE(restore::unbuildable(plan).find("large objects"), std::string::npos);
+}
+
+TEST(SwapSql, MovesByNameAndThePreviousCopySaysWhatItWas) {
+    EXPECT_EQ(common::move_statement({"TABLE", "b_public", "Mixed Case", ""}, "public"), R"(ALTER TABLE b_public."Mixed Case" SET SCHEMA public)");
+    EXPECT_EQ(common::move_statement({"ROUTINE", "b_public", "f", "x integer"}, "public"), "ALTER ROUTINE b_public.f(x integer) SET SCHEMA public");
+    std::string schema;
+    std::vector<std::string> stayed;
+    ASSERT_TRUE(common::read_previous_comment(common::previous_comment("public", {"TABLE answers"}), schema, stayed));
+    EXPECT_EQ(schema, "public");
+    EXPECT_EQ(stayed, std::vector<std::string>{"TABLE answers"});
+    EXPECT_FALSE(common::read_previous_comment("an analyst's comment", schema, stayed));
+}

@@ -32,8 +32,10 @@ bench_throttle() {
     start_fake 0
     "$@"
     local cal; read -r -a cal <<<"$(side_a)"
-    BPS=$(python3 -c "print(int($ARCHIVE_BYTES / max(1.0, ${cal[3]} / 6)))")
-    echo "   restore (a) took ${cal[3]} s: throttling the download to $((BPS/1024)) KiB/s (~${cal[3]}/6 s)"
+    # Pix's night: the retrieval is 12% of the original's whole run (1h28 of 11h58).
+    local rest; rest=$(python3 -c "print(max(1.0, ${cal[5]} - ${cal[0]}))")
+    BPS=$(python3 -c "print(int($ARCHIVE_BYTES / ($rest * 0.12 / 0.88)))")
+    echo "   (a) took $rest s besides its download: throttling the download to $((BPS/1024)) KiB/s (12% of its whole run)"
   fi
   start_fake "$BPS"
 }
@@ -111,8 +113,18 @@ sample() {  # $1 = dir, $2 = pid to watch, $3 = pid whose VmHWM to read ("" = no
   echo "$peak $hwm"
 }
 
+probe_start() {  # $1 = target URL: a reader on users and answers during the run
+  python3 bench/probe.py "$1" users answers >"$ROOT/probe.out" &
+  PROBE_PID=$!
+}
+probe_stop() {  # prints "dark_seconds longest_wait_seconds"
+  kill -TERM "$PROBE_PID"; wait "$PROBE_PID" || true
+  cut -d' ' -f1,2 "$ROOT/probe.out"
+}
+
 side_a() {  # the original, step by step, with the tools it used
   local W="$ROOT/work-a"; rm -rf "$W"; mkdir -p "$W"
+  probe_start "$URL_A"
   (
     set -e
     t0=$(now)
@@ -144,11 +156,12 @@ side_a() {  # the original, step by step, with the tools it used
   local pid=$!
   local s; s=$(sample "$W" "$pid" "")
   wait "$pid"
-  echo "$(cat "$ROOT/a.times") ${s% *} 0"
+  echo "$(cat "$ROOT/a.times") ${s% *} 0 $(probe_stop)"
 }
 
 side_b() {  # pix-db-replication from the fake Scalingo; arguments: more VAR=value for its environment
   local W="$ROOT/work-b"; rm -rf "$W"; mkdir -p "$W"
+  probe_start "$URL_B"
   local t0; t0=$(now)
   env DATABASE_URL="$URL_B" SCALINGO_APP=pix-api-production SCALINGO_API_TOKEN="$TOKEN" SCALINGO_AUTH_URL="$FAKE" \
   SCALINGO_API_URL="$FAKE" SCALINGO_DB_URL="$FAKE" RESTORE_FK_CONSTRAINTS=true RESTORE_ANSWERS_AND_KES=true \
@@ -158,15 +171,16 @@ side_b() {  # pix-db-replication from the fake Scalingo; arguments: more VAR=val
   local s; s=$(sample "$W" "$pid" "$pid")
   wait "$pid" || { echo "side b failed:" >&2; tail -5 "$ROOT/b.log" >&2; exit 1; }
   local t1; t1=$(now)
-  python3 - "$ROOT/b.log" "$(secs "$t0" "$t1")" "$s" <<'PY'
+  python3 - "$ROOT/b.log" "$(secs "$t0" "$t1")" "$s" "$(probe_stop)" <<'PY'
 import json, sys
 rep = [json.loads(l) for l in open(sys.argv[1]) if '"msg":"run report"' in l][-1]
 ms = lambda k: rep.get("step_ms." + k, 0) / 1000
 fetch = ms("scalingo-source (prepare)")
-drop = ms("drop-objects (prepare)") + ms("drop-objects (execute)")
-restore = ms("pg-restore (execute)")
+drop = ms("drop-objects (prepare)") + ms("drop-objects (execute)") + ms("drop-objects (commit)")
+restore = ms("pg-restore (execute)") + ms("pg-restore (commit)")
 post = ms("post-sql (execute)")
 disk, hwm = sys.argv[3].split()
-print("%.1f 0.0 %.1f %.1f %.1f %s %s %s" % (fetch, drop, restore, post, sys.argv[2], disk, hwm))
+print("%.1f 0.0 %.1f %.1f %.1f %s %s %s %s" % (fetch, drop, restore, post, sys.argv[2], disk, hwm, sys.argv[4]))
+print("%d %d" % (rep.get("live_copy_bytes", 0), rep.get("build_bytes", 0)), file=open(sys.argv[1] + ".sizes", "w"))
 PY
 }

@@ -6,8 +6,9 @@
 #   bash bench/run.sh [--scale N] [--rounds N] [--jobs N] [--unthrottled]
 #
 # The archive is served by the fake Scalingo on loopback, throttled so that the download takes
-# about a sixth of the original's restore time (production's proportion: 1h27 vs 8h51),
-# calibrated by a first, uncounted run of (a). Results: bench/results/<date>.md.
+# 12% of the original's whole run (Pix's night: retrieval 1h28 of 11h58), calibrated by a first,
+# uncounted run of (a). A reader queries two tables every 0.1 s during each run: the dark window
+# (reads failed or empty) and the longest read are reported. Results: bench/results/<date>.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SCALE=1 ROUNDS=2 JOBS=4 THROTTLE=1
@@ -38,10 +39,10 @@ done
 cp "$ROOT/b.report" "$ROOT/b-last-report.txt"
 
 python3 - "$OUT" "$SCALE" "$ROUNDS" "$JOBS" "$BPS" "$DB_BYTES" "$DUMP_BYTES" "$ARCHIVE_BYTES" "$(machine)" \
-  "${A[*]}" "${B[*]}" "${IDENT[*]}" <<'PY'
+  "${A[*]}" "${B[*]}" "${IDENT[*]}" "$(cat "$ROOT/b.log.sizes")" <<'PY'
 import sys, statistics
-out, scale, rounds, jobs, bps, dbb, dumpb, archb, machine, a_raw, b_raw, ident = sys.argv[1:]
-n = 8
+out, scale, rounds, jobs, bps, dbb, dumpb, archb, machine, a_raw, b_raw, ident, sizes = sys.argv[1:]
+n = 10
 def rows(raw):
     v = [float(x) for x in raw.split()]
     return [v[i:i + n] for i in range(0, len(v), n)]
@@ -60,6 +61,10 @@ pa, pb = med(A, 6), med(B, 6)
 lines += ["", f"Peak disk in the work directory: (a) {mib(pa):.0f} MiB = {pa / float(dumpb):.2f} x dump, "
           f"(b) {mib(pb):.0f} MiB = {pb / float(dumpb):.2f} x dump.",
           f"Peak memory (VmHWM) of pix-db-replication: {max(r[7] for r in B) / 1024:.1f} MiB.",
+          f"Readers' dark window (reads failed or empty), median: (a) {med(A, 8):.1f} s, (b) {med(B, 8):.1f} s; "
+          f"longest read: (a) {max(r[9] for r in A):.2f} s, (b) {max(r[9] for r in B):.2f} s (held at the swap).",
+          f"Target size: yesterday's copy {mib(sizes.split()[0]):.0f} MiB, tonight's built beside it {mib(sizes.split()[1]):.0f} MiB: "
+          f"peak {mib(int(sizes.split()[0]) + int(sizes.split()[1])):.0f} MiB during (b)'s build, against one copy for (a).",
           f"Targets after each round: {ident}.", "",
           "Every round, end to end (s): " + ", ".join(f"a {ra[5]:.1f} / b {rb[5]:.1f}" for ra, rb in zip(A, B)), ""]
 open(out, "w").write("\n".join(lines) + "\n")

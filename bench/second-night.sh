@@ -68,7 +68,7 @@ python3 - "$OUT" "$SCALE" "$ROUNDS" "$JOBS" "$BPS" "$DB_BYTES" "$ARCHIVE_BYTES" 
   "$(IFS='|'; echo "${SAME[*]}")" <<'PY'
 import sys, statistics
 out, scale, rounds, jobs, bps, dbb, archb, new_rows, machine, a_raw, b_raw, same = sys.argv[1:]
-n = 8
+n = 10
 rows = lambda raw: [[float(x) for x in raw.split()][i:i + n] for i in range(0, len(raw.split()), n)]
 A, B = rows(a_raw), rows(b_raw)
 med = lambda rs, i: statistics.median(r[i] for r in rs)
@@ -82,7 +82,9 @@ lines = [f"### second night, scale {scale}: {rounds} rounds, jobs {jobs}, "
 for i, name in enumerate(names):
     a, b = med(A, i), med(B, i)
     lines.append(f"| {name} | {a:.1f} | {b:.1f} | " + (f"{b:.1f} / {a:.1f} = {b / a:.2f}" if a else "-") + " |")
-lines += ["", "Every round, end to end (s): " + ", ".join(f"a {ra[5]:.1f} / b {rb[5]:.1f}" for ra, rb in zip(A, B)),
+lines += ["", f"Readers' dark window (reads failed or empty), median: (a) {med(A, 8):.1f} s, (b) {med(B, 8):.1f} s; "
+          f"longest read: (a) {max(r[9] for r in A):.2f} s, (b) {max(r[9] for r in B):.2f} s.",
+          "Every round, end to end (s): " + ", ".join(f"a {ra[5]:.1f} / b {rb[5]:.1f}" for ra, rb in zip(A, B)),
           "Targets after each round: " + "; ".join(same.split("|")) + ".", ""]
 open(out, "w").write("\n".join(lines) + "\n")
 print("\n".join(lines))

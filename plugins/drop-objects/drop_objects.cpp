@@ -74,12 +74,13 @@ public:
                                                   "build schemas (" + home + "_build_*, " + home + "_prev_*): " + listed(taken) +
                                                   "; set REPLICATION_SCHEMA to another name");
         kept_ = kept_tables(ctx.plan());
-        if (ctx.env().dry_run() && kept_.empty()) return;
+        if (ctx.env().dry_run() && kept_.empty() && !ctx.env().beside()) return;
         // Checked before anything is dropped: who we are, and what we could not drop.
         common::Session s(ctx.env(), "drop-objects");
         s.run([&](pqxx::connection& c) {
             pqxx::read_transaction tx(c);
             keep_support(ctx, tx);
+            if (ctx.env().beside()) room(ctx, tx);
             if (ctx.env().dry_run()) return;
             auto r = tx.exec("SELECT current_user, rolsuper FROM pg_roles WHERE rolname = current_user");
             if (!r.empty() && r[0][1].as<bool>())
@@ -328,6 +329,18 @@ private:
             tx.commit();
             return std::make_pair(role, static_cast<std::int64_t>(owned.size()));
         });
+    }
+
+    // Building beside needs room for a second copy: say how much, from the live one's size.
+    void room(RunContext& ctx, pqxx::transaction_base& tx) {
+        const auto bytes = tx.exec("SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint FROM pg_class c JOIN pg_namespace n ON "
+                                   "n.oid = c.relnamespace WHERE c.relkind IN ('r', 'm') AND c.relowner = (SELECT oid FROM pg_roles WHERE "
+                                   "rolname = current_user) AND n.nspname <> " + tx.quote(ctx.env().home_schema()) +
+                                   " AND n.nspname NOT IN ('pg_catalog', 'information_schema')")[0][0].as<std::int64_t>();
+        const std::string mb = std::to_string((bytes + (1 << 19)) >> 20) + " MB";
+        ctx.log().info("tonight's copy is built beside yesterday's", {{"live_copy_bytes", static_cast<std::int64_t>(bytes)}});
+        ctx.add_note("built beside: yesterday's copy holds " + mb + " (kept tables included); the target needs room for about as much "
+                     "again during the build, less the kept tables (REFRESH=in-place needs none, but readers see no tables meanwhile)");
     }
 
     // Views of other roles (an analyst's, over replica tables) go with CASCADE: named before,

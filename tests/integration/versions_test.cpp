@@ -88,7 +88,11 @@ TEST_F(Versions, Dump17IntoTarget15) {
     auto r = replicate(sources17().dump, url);
     ASSERT_EQ(r.code, 0) << r.out;
     expect_same(TempPostgres::instance(17).url("pix_src"), url);
-    // pg_restore 17 sends SET transaction_timeout, which PostgreSQL 15 does not know: not a failure.
+    EXPECT_NE(r.out.find("\"archive_version\":\"1.16\""), std::string::npos);
+    // In place, pg_restore 17 sends SET transaction_timeout, which PostgreSQL 15 does not know: not a failure.
+    r = replicate(sources17().dump, url, {{"REFRESH", "in-place"}});
+    ASSERT_EQ(r.code, 0) << r.out;
+    expect_same(TempPostgres::instance(17).url("pix_src"), url);
     EXPECT_NE(r.out.find("does not know session settings pg_restore 17"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("transaction_timeout"), std::string::npos);
     EXPECT_NE(r.out.find("\"archive_version\":\"1.16\""), std::string::npos);

@@ -117,10 +117,10 @@ probe_start() {  # $1 = target URL: a reader on users and answers during the run
   python3 bench/probe.py "$1" users answers >"$ROOT/probe.out" &
   PROBE_PID=$!
 }
-probe_stop() {  # prints "dark_seconds longest_wait_seconds"
+probe_stop() {  # not in a $(...): it must wait for its own child; then probe_result prints "dark_seconds longest_wait_seconds"
   kill -TERM "$PROBE_PID"; wait "$PROBE_PID" || true
-  cut -d' ' -f1,2 "$ROOT/probe.out"
 }
+probe_result() { local p; p=$(cut -d' ' -f1,2 "$ROOT/probe.out"); echo "${p:-nan nan}"; }
 
 side_a() {  # the original, step by step, with the tools it used
   local W="$ROOT/work-a"; rm -rf "$W"; mkdir -p "$W"
@@ -156,7 +156,8 @@ side_a() {  # the original, step by step, with the tools it used
   local pid=$!
   local s; s=$(sample "$W" "$pid" "")
   wait "$pid"
-  echo "$(cat "$ROOT/a.times") ${s% *} 0 $(probe_stop)"
+  probe_stop
+  echo "$(cat "$ROOT/a.times") ${s% *} 0 $(probe_result)"
 }
 
 side_b() {  # pix-db-replication from the fake Scalingo; arguments: more VAR=value for its environment
@@ -171,7 +172,8 @@ side_b() {  # pix-db-replication from the fake Scalingo; arguments: more VAR=val
   local s; s=$(sample "$W" "$pid" "$pid")
   wait "$pid" || { echo "side b failed:" >&2; tail -5 "$ROOT/b.log" >&2; exit 1; }
   local t1; t1=$(now)
-  python3 - "$ROOT/b.log" "$(secs "$t0" "$t1")" "$s" "$(probe_stop)" <<'PY'
+  probe_stop
+  python3 - "$ROOT/b.log" "$(secs "$t0" "$t1")" "$s" "$(probe_result)" <<'PY'
 import json, sys
 rep = [json.loads(l) for l in open(sys.argv[1]) if '"msg":"run report"' in l][-1]
 ms = lambda k: rep.get("step_ms." + k, 0) / 1000

@@ -83,7 +83,7 @@ for i, name in enumerate(names):
     a, b = med(A, i), med(B, i)
     lines.append(f"| {name} | {a:.1f} | {b:.1f} | " + (f"{b:.1f} / {a:.1f} = {b / a:.2f}" if a else "-") + " |")
 lines += ["", f"Readers' dark window (reads failed or empty), median: (a) {med(A, 8):.1f} s, (b) {med(B, 8):.1f} s; "
-          f"longest read: (a) {max(r[9] for r in A):.2f} s, (b) {max(r[9] for r in B):.2f} s.",
+          f"longest query of the reader: (a) {max(r[9] for r in A):.2f} s, (b) {max(r[9] for r in B):.2f} s.",
           "Every round, end to end (s): " + ", ".join(f"a {ra[5]:.1f} / b {rb[5]:.1f}" for ra, rb in zip(A, B)),
           "Targets after each round: " + "; ".join(same.split("|")) + ".", ""]
 open(out, "w").write("\n".join(lines) + "\n")

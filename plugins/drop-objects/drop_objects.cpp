@@ -8,6 +8,7 @@
 // table lost a column anyway.
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <set>
 
 #include <pixrep/step_export.hpp>
@@ -105,6 +106,7 @@ public:
         if (ctx.env().beside()) return clean_up(ctx, s);
         sliced(ctx, s, "drop", [&](std::chrono::milliseconds wait, int tries) {
             auto [role, dropped] = drop_all(ctx, s, wait);
+            dropped_at_ = Clock::now();
             ctx.log().info("dropped every object owned by " + role + " (but schema " + ctx.env().home_schema() +
                                (kept_.empty() ? "" : " and " + std::to_string(kept_.size()) + " kept table(s)") + ")",
                            {{"objects_dropped", dropped}, {"tries", static_cast<std::int64_t>(tries)}});
@@ -362,6 +364,14 @@ private:
     // After a good restore: each view of another role made again, as that role, when the target
     // role is a member of it; else reported lost, with what it was.
     void finish(RunContext& ctx, const RunOutcome& outcome) override {
+        if (dropped_at_) {  // in place: the readers' dark window, from the drop to the end of the run
+            const double dark = std::chrono::duration<double>(Clock::now() - *dropped_at_).count();
+            ctx.add_figure("readers_dark_seconds", dark, Unit::seconds);
+            ctx.add_note("in place: readers had no replica tables for " + std::to_string(static_cast<int>(dark + 0.5)) +
+                         " s, from the drop to the end of the run" + (outcome.success ? "" : " (and still have none: the run failed)") +
+                         "; REFRESH=beside avoids it");
+            dropped_at_.reset();
+        }
         if (!outcome.success || others_views_.empty()) return;
         std::vector<std::string> made, lost;
         common::Session s(ctx.env(), "drop-objects views");
@@ -439,6 +449,7 @@ private:
     std::vector<drop::ForeignView> others_views_;
     std::chrono::milliseconds lock_budget_{120'000}, lock_try_{5'000};
     bool keep_previous_ = false;
+    std::optional<Clock::time_point> dropped_at_;
 };
 
 }  // namespace

@@ -56,7 +56,7 @@ BuildPlan build_plan(const RestorePlan& plan, const std::vector<Deferred>& defer
         // What hangs on a kept table, and a live schema's comment, wait for the swap: the live
         // names are then tonight's, and yesterday's version of it is gone.
         if (on_kept(e) || (annotation(e.desc) && e.tag.rfind("SCHEMA ", 0) == 0)) {
-            out.after_swap.push_back({label, e.desc, {kDumpSearchPath, e.sql}, "", {}, e.id, "pg-restore"});
+            out.after_swap.push_back({e.qualified(), e.desc, {kDumpSearchPath, e.sql}, "", {}, e.id, "pg-restore"});
             continue;
         }
         if (e.desc == "TABLE DATA") {

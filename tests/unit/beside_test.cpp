@@ -122,7 +122,7 @@ TEST(BuildPlan, SchemaThenLoadsThenWorkAndWhatHangsOnKeptTablesAfterTheSwap) {
     EXPECT_EQ(b.work[2].table, "");  // after every table is loaded
     ASSERT_EQ(b.after_swap.size(), 2u);  // the kept table's foreign key, the live schema's comment
     EXPECT_EQ(b.after_swap[0].kind, "FK CONSTRAINT");
-    EXPECT_EQ(b.after_swap[1].label, "COMMENT SCHEMA analytics");
+    EXPECT_EQ(b.after_swap[1].label, "SCHEMA analytics");
     EXPECT_EQ(restore::unbuildable(plan), "");
     plan.entries.push_back(toc_entry(12, "BLOBS", "-", "BLOBS"));
     EXPECT_NE(restore::unbuildable(plan).find("large objects"), std::string::npos);

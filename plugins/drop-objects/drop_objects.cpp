@@ -81,7 +81,7 @@ public:
         s.run([&](pqxx::connection& c) {
             pqxx::read_transaction tx(c);
             keep_support(ctx, tx);
-            if (ctx.env().beside()) room(ctx, tx);
+            if (ctx.env().beside() && ctx.env().dry_run()) room(ctx, tx);  // a real run's report has both sizes (pg-restore)
             if (ctx.env().dry_run()) return;
             auto r = tx.exec("SELECT current_user, rolsuper FROM pg_roles WHERE rolname = current_user");
             if (!r.empty() && r[0][1].as<bool>())
@@ -250,17 +250,21 @@ private:
         });
     }
 
+    // One of the tool's own schemas, whole, taking its locks in slices.
+    void drop_schema(RunContext& ctx, common::Session& s, const std::string& schema, const std::string& what) {
+        sliced(ctx, s, what, [&](std::chrono::milliseconds wait, int) {
+            s.run([&](pqxx::connection& c) {
+                pqxx::work tx(c);
+                tx.exec("SET LOCAL lock_timeout = '" + std::to_string(wait.count()) + "ms'");
+                tx.exec("DROP SCHEMA IF EXISTS " + common::sql_name(schema) + " CASCADE");
+                tx.commit();
+            });
+        });
+    }
+
     void drop_previous(RunContext& ctx, common::Session& s, const std::vector<std::string>& previous) {
         try {
-            for (const auto& prev : previous)
-                sliced(ctx, s, "drop of yesterday's copy", [&](std::chrono::milliseconds wait, int) {
-                    s.run([&](pqxx::connection& c) {
-                        pqxx::work tx(c);
-                        tx.exec("SET LOCAL lock_timeout = '" + std::to_string(wait.count()) + "ms'");
-                        tx.exec("DROP SCHEMA IF EXISTS " + common::sql_name(prev) + " CASCADE");
-                        tx.commit();
-                    });
-                });
+            for (const auto& prev : previous) drop_schema(ctx, s, prev, "drop of yesterday's copy");
             ctx.log().info("yesterday's copy dropped", {{"schemas", static_cast<std::int64_t>(previous.size())}});
         } catch (const std::exception& e) {  // tonight's copy is live: what is left goes at the next run
             ctx.log().warn("yesterday's copy could not be dropped now; the next run drops it first: " + common::one_line(e.what()));
@@ -278,15 +282,7 @@ private:
                                          tx.quote(common::previous_schema_pattern(home)) + ") ORDER BY 1"))
                 left.push_back(r[0].as<std::string>());
         });
-        for (const auto& schema : left)
-            sliced(ctx, s, "clean-up", [&](std::chrono::milliseconds wait, int) {
-                s.run([&](pqxx::connection& c) {
-                    pqxx::work tx(c);
-                    tx.exec("SET LOCAL lock_timeout = '" + std::to_string(wait.count()) + "ms'");
-                    tx.exec("DROP SCHEMA IF EXISTS " + common::sql_name(schema) + " CASCADE");
-                    tx.commit();
-                });
-            });
+        for (const auto& schema : left) drop_schema(ctx, s, schema, "clean-up");
         if (!left.empty()) ctx.log().info("removed what an earlier run left beside the live copy", {{"schemas", listed(left)}});
         // The kept tables take their new rows tonight, while the build goes on: their foreign keys
         // and triggers, made again after the swap, would refuse rows whose parents are not there

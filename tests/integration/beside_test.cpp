@@ -212,6 +212,8 @@ TEST_F(Beside, EachFaultBeforeTheSwapLeavesYesterdaysCopyByteIdentical) {
         std::this_thread::sleep_for(std::chrono::milliseconds(800));
         p->signal(SIGKILL);
         EXPECT_EQ(p->wait_exit(10), 128 + SIGKILL);
+        // Its sessions end as the server notices the client gone (client_connection_check_interval).
+        for (auto t = Clock::now(); advisory_locks() > 0 && since(t) < 15;) std::this_thread::sleep_for(std::chrono::milliseconds(100));
         intact("kill -9");
         std::printf("FAULT beside kill -9 during the build: yesterday identical, %lld tool schema(s) left for the next run\n", tool_schemas(target_));
     }
@@ -279,7 +281,7 @@ TEST_F(Beside, AReadersLongQueryDelaysTheSwapNeverTheReverseAndAStopLeavesYester
     // Another reader comes while the swap waits: it is served, never queued for long.
     const auto t0 = Clock::now();
     EXPECT_EQ(count(target_, "SELECT count(*) FROM test_table"), 100000);
-    EXPECT_LT(since(t0), 6.0) << "a new reader queued behind the swap";
+    EXPECT_LT(since(t0), 8.0) << "a new reader queued behind the swap longer than one lock_try (5 s)";
     tx->commit();
     tx.reset();
     EXPECT_EQ(p->wait_exit(60), 0) << p->output();

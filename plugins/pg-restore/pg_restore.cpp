@@ -151,14 +151,10 @@ public:
         if (ctx.env().beside()) return execute_beside(ctx);
         const auto& plan = ctx.plan();
         const auto total = static_cast<std::int64_t>(plan.restored_count());
-        auto settings = settings_;
-        // PostgreSQL 14+ checks that a session's client is still there during long statements:
-        // killed with the tool, the restore's and the pool's sessions stop at once.
-        if (server_version(ctx) >= 140000) settings.emplace_back("client_connection_check_interval", "2s");
+        const auto settings = session_settings(ctx);
         ctx.log().info("restore started", {{"jobs", jobs_}, {"items", total}, {"dump", ctx.backup()->dump.string()},
                                            {"pg_restore", ctx.env().pg_restore().version}});
-        std::vector<std::string> set_sql;
-        for (const auto& [k, v] : settings) set_sql.push_back(k + " = '" + v + "'");
+        const auto set_sql = set_statements(settings);
         RestoreContext& restorer = restore_context(ctx);
         restore::Pool pool(ctx, restorer.deferred(), set_sql, static_cast<int>(pool_during_), static_cast<int>(jobs_));
         restore::Appender appender(restorer, set_sql, analyze_, [&pool](const std::string& table) { pool.table_loaded(table); });
@@ -211,9 +207,16 @@ public:
     }
 
 private:
-    std::vector<std::string> session_settings(RunContext& ctx) const {
+    // The restore's session settings, given to pg_restore through PGOPTIONS and to the pool and
+    // the loaders with SET. PostgreSQL 14+ checks that a session's client is still there during
+    // long statements: killed with the tool, the restore's sessions stop at once.
+    std::vector<std::pair<std::string, std::string>> session_settings(RunContext& ctx) const {
         auto settings = settings_;
         if (server_version(ctx) >= 140000) settings.emplace_back("client_connection_check_interval", "2s");
+        return settings;
+    }
+
+    static std::vector<std::string> set_statements(const std::vector<std::pair<std::string, std::string>>& settings) {
         std::vector<std::string> set_sql;
         for (const auto& [k, v] : settings) set_sql.push_back(k + " = '" + v + "'");
         return set_sql;
@@ -240,7 +243,7 @@ private:
         RestoreContext& rc = restore_context(ctx);
         // Now: the steps after this one left their work in their own prepare().
         build_ = restore::build_plan(ctx.plan(), rc.deferred(), names_);
-        const auto set_sql = session_settings(ctx);
+        const auto set_sql = set_statements(session_settings(ctx));
         std::vector<std::string> live, built;
         for (const auto& [schema, build] : names_.schemas) live.push_back(schema), built.push_back(build);
         const std::int64_t live_bytes = owned_bytes(ctx, live);

@@ -34,11 +34,12 @@ std::unique_ptr<struct archive, int (*)(struct archive*)> open_tar_reader() {
 }
 
 fs::path extract_pgsql(struct archive* a, const fs::path& dir, const std::string& label, const BlockObserver& observe,
-                       const std::function<bool()>& stopping) {
-    fs::path result, partial;
+                       const std::function<bool()>& stopping, const std::function<void(const fs::path&)>& opened) {
+    // Written under its own name from the first byte: the build may read the blocks already
+    // checked while the rest arrives. A failure removes it; a kill leaves it in the run's folder.
+    fs::path result;
     auto cleanup = [&] {
         std::error_code ec;
-        if (!partial.empty()) fs::remove(partial, ec);
         if (!result.empty()) fs::remove(result, ec);
     };
     try {
@@ -57,9 +58,8 @@ fs::path extract_pgsql(struct archive* a, const fs::path& dir, const std::string
                 bad_input("archive '" + label + "' holds more than one *.pgsql file ('" + result.filename().string() + "' and '" +
                           fs::path(name).filename().string() + "'); which one to restore is ambiguous");
             result = dir / fs::path(name).filename();
-            partial = result;
-            partial += ".partial";
-            CheckedFile out(partial);
+            CheckedFile out(result);
+            if (opened) opened(result);
             const void* buf;
             size_t size;
             la_int64_t offset;
@@ -72,8 +72,6 @@ fs::path extract_pgsql(struct archive* a, const fs::path& dir, const std::string
                 if (observe) observe(static_cast<const char*>(buf), size);
             }
             out.close();
-            fs::rename(partial, result);
-            partial.clear();
         }
     } catch (...) {
         cleanup();

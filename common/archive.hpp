@@ -16,11 +16,12 @@ using BlockObserver = std::function<void(const char* data, std::size_t n)>;
 std::unique_ptr<struct archive, int (*)(struct archive*)> open_tar_reader();
 
 /// Reads a tar stream from `a` (already opened) and writes its single *.pgsql entry to `dir`,
-/// via a ".partial" file renamed only once complete, handing every block to `observe`. Refuses
-/// absolute paths, "..", no *.pgsql and more than one. Checks every write (a full disk says so);
-/// checks `stopping` at every block. Removes what it wrote on any failure. `label` names the
-/// archive in messages. Returns the dump's path.
+/// telling `opened` its path once created, then handing every block to `observe` once written.
+/// Refuses absolute paths, "..", no *.pgsql and more than one. Checks every write (a full disk
+/// says so); checks `stopping` at every block. Removes what it wrote on any failure. `label`
+/// names the archive in messages. Returns the dump's path.
 std::filesystem::path extract_pgsql(struct archive* a, const std::filesystem::path& dir, const std::string& label,
-                                    const BlockObserver& observe, const std::function<bool()>& stopping);
+                                    const BlockObserver& observe, const std::function<bool()>& stopping,
+                                    const std::function<void(const std::filesystem::path&)>& opened = nullptr);
 
 }  // namespace pixrep::common

@@ -274,6 +274,7 @@ void DumpScanner::parse_head() {
     offset_ = static_cast<std::int64_t>(c.pos());
     head_.clear();
     head_.shrink_to_fit();
+    if (on_toc_) on_toc_();
     feed_data(rest.data(), rest.size());
 }
 
@@ -329,6 +330,7 @@ void DumpScanner::feed_data(const char* p, std::size_t n) {
                 if (value == 0) {
                     entries_[d.entry].data_seen = true;
                     d.state = Data::State::block_type;
+                    if (on_block_ && !tap_) on_block_(entries_[d.entry]);
                 } else {
                     if (header_.compression == 1 && !d.skip) d.inflater = std::make_unique<Inflater>(false);
                     d.state = Data::State::chunk_len;
@@ -351,6 +353,7 @@ void DumpScanner::feed_data(const char* p, std::size_t n) {
                         e.first_key_max = d.rows.first_max();
                     }
                     d.state = Data::State::block_type;
+                    if (on_block_ && !tap_) on_block_(e);
                 } else {
                     d.state = Data::State::blob_oid;
                 }

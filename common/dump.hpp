@@ -60,6 +60,10 @@ public:
     /// Reads entry `id`'s data for a caller instead of checking every entry: its decompressed
     /// bytes go to `sink` in order, and no other entry's data is decompressed. Call before feeding.
     void tap(int id, std::function<void(const char*, std::size_t)> sink) { tap_id_ = id, tap_ = std::move(sink); }
+    /// Calls `f` once the table of contents has been read whole, before any data block.
+    void on_toc(std::function<void()> f) { on_toc_ = std::move(f); }
+    /// Calls `f` with each entry whose data block has been read whole and checked (not when tapping).
+    void on_block(std::function<void(const ScannedEntry&)> f) { on_block_ = std::move(f); }
     /// The next `n` bytes of the archive.
     void feed(const char* data, std::size_t n);
     /// The archive ended: checks that it ended where it should, with every data block read.
@@ -91,6 +95,8 @@ private:
     std::string head_;            // header and TOC bytes, until they parse
     std::size_t next_try_ = 64;   // head_ size at which to try parsing again
     std::function<void(const DumpHeader&)> on_version_;
+    std::function<void()> on_toc_;
+    std::function<void(const ScannedEntry&)> on_block_;
     int tap_id_ = 0;
     std::function<void(const char*, std::size_t)> tap_;
     bool in_data_ = false;

@@ -56,6 +56,19 @@ bool read_here(const Backup& backup, const TocEntry& entry, const std::function<
     return true;
 }
 
+}  // namespace
+
+TocEntry arrived_entry(const RunContext& ctx, const TocEntry& entry) {
+    TocEntry e = entry;
+    const Arrived a = ctx.arrived(entry.id);
+    e.rows = a.rows;
+    e.first_key_max = a.first_key_max;
+    e.data_offset = a.data_offset;
+    return e;
+}
+
+namespace {
+
 void read_with_pg_restore(const RunEnv& env, const Backup& backup, const TocEntry& entry,
                           const std::function<void(std::string_view)>& on_row, const std::function<bool()>& stop) {
     const auto list = env.work_dir() / ("rows-" + std::to_string(raw(entry.id)) + ".list");

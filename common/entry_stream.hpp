@@ -11,6 +11,10 @@
 
 namespace pixrep::common {
 
+/// `entry` with what the verification found of its data (rows, largest first key, offset), once
+/// its block has arrived: waits for it while the dump is still arriving. Throws StepError.
+TocEntry arrived_entry(const RunContext& ctx, const TocEntry& entry);
+
 /// Streams the COPY rows of data entry `entry` of `backup`: `on_header(columns)` once, then
 /// `on_row(row)` for each row; `stop` ends it early. Throws StepError (fatal when stopped,
 /// input when the entry cannot be read).

@@ -32,14 +32,14 @@ std::unique_ptr<DumpScanner> verify_local_dump(const fs::path& dump, const RunEn
     return scanner;
 }
 
-void adopt_backup(RunContext& ctx, Backup backup, const DumpScanner& scan) {
+RestorePlan checked_plan(const RunEnv& env, Backup& backup, const DumpScanner& scan) {
     const auto& h = scan.header();
     backup.format = h.format == 3 ? "directory" : "custom";
     backup.archive_version = h.version();
     backup.pg_dump_version = h.pg_dump_version;
     backup.server_version = h.server_version;
     // The pg_restore that will restore it must read it too, and see the same entries.
-    const auto& tool = ctx.env().pg_restore();
+    const auto& tool = env.pg_restore();
     std::string out, err;
     int rc = capture_process({{tool.path.string(), "--list", backup.dump.string()}, {}}, out, err);
     if (rc != 0) {
@@ -48,17 +48,6 @@ void adopt_backup(RunContext& ctx, Backup backup, const DumpScanner& scan) {
         std::getline(lines, first);
         throw StepError(ErrorKind::input, "'" + backup.dump.string() + "' is not a readable pg_dump archive for pg_restore " +
                                               tool.version + ": " + (first.empty() ? "exit code " + std::to_string(rc) : first));
-    }
-    if (!scan.data_checked()) {
-        // lz4 or zstd data, which the scan walked without decompressing: let pg_restore read it all.
-        ProcessHooks hooks;
-        std::string verr;
-        hooks.on_stderr = [&](const std::string& l) { verr += l + "\n"; };
-        hooks.stop = [&ctx] { return ctx.env().stopping(); };
-        ctx.log().info("verifying the dump's compressed data with pg_restore", {{"dump", backup.dump.string()}});
-        if (run_process({{tool.path.string(), "--data-only", "--file=/dev/null", backup.dump.string()}, {}}, hooks) != 0)
-            throw StepError(ErrorKind::input, "dump '" + backup.dump.string() + "' is corrupt: pg_restore cannot read its data: " +
-                                                  verr.substr(0, verr.find('\n')));
     }
     // pg_restore lists what it would restore (not ENCODING, DATABASE...): all of it must be in the scan.
     std::set<int> scanned;
@@ -69,14 +58,46 @@ void adopt_backup(RunContext& ctx, Backup backup, const DumpScanner& scan) {
             throw StepError(ErrorKind::input, "'" + backup.dump.string() + "': pg_restore " + tool.version + " lists entry " +
                                                   std::to_string(id) + ", which this tool did not find in the archive");
     if (ids.empty()) throw StepError(ErrorKind::input, "dump '" + backup.dump.string() + "' holds no objects at all");
-    auto plan = plan_from_scan(scan.entries());
+    return plan_from_scan(scan.entries());
+}
+
+void verified_whole(const RunEnv& env, Logger& log, const Backup& backup, const DumpScanner& scan) {
+    const auto& tool = env.pg_restore();
+    if (!scan.data_checked()) {
+        // lz4 or zstd data, which the scan walked without decompressing: let pg_restore read it all.
+        ProcessHooks hooks;
+        std::string verr;
+        hooks.on_stderr = [&](const std::string& l) { verr += l + "\n"; };
+        hooks.stop = [&env] { return env.stopping(); };
+        log.info("verifying the dump's compressed data with pg_restore", {{"dump", backup.dump.string()}});
+        if (run_process({{tool.path.string(), "--data-only", "--file=/dev/null", backup.dump.string()}, {}}, hooks) != 0)
+            throw StepError(ErrorKind::input, "dump '" + backup.dump.string() + "' is corrupt: pg_restore cannot read its data: " +
+                                                  verr.substr(0, verr.find('\n')));
+    }
     std::int64_t rows = 0;
-    for (const auto& e : plan.entries) rows += e.rows > 0 ? e.rows : 0;
-    ctx.log().info("backup verified", {{"dump", backup.dump.string()}, {"format", backup.format},
-                                       {"entries", static_cast<std::int64_t>(plan.entries.size())}, {"rows", rows},
-                                       {"data_checked", scan.data_checked()}, {"archive_version", backup.archive_version},
-                                       {"dumped_by", backup.pg_dump_version}, {"pg_restore", tool.version}});
+    for (const auto& e : scan.entries()) rows += e.rows > 0 ? e.rows : 0;
+    const auto& h = scan.header();
+    log.info("backup verified", {{"dump", backup.dump.string()}, {"format", std::string(h.format == 3 ? "directory" : "custom")},
+                                 {"entries", static_cast<std::int64_t>(scan.entries().size())}, {"rows", rows},
+                                 {"data_checked", scan.data_checked()}, {"archive_version", h.version()},
+                                 {"dumped_by", h.pg_dump_version}, {"pg_restore", tool.version}});
+}
+
+void adopt_backup(RunContext& ctx, Backup backup, const DumpScanner& scan) {
+    auto plan = checked_plan(ctx.env(), backup, scan);
+    verified_whole(ctx.env(), ctx.log(), backup, scan);
     ctx.adopt(std::move(backup), std::move(plan));
+}
+
+void announce(Arrival& arrival, DumpScanner& scan, Backup backup, std::function<fs::path()> dump) {
+    scan.on_toc([&arrival, &scan, backup = std::move(backup), dump = std::move(dump)]() mutable {
+        backup.dump = dump();
+        auto plan = checked_plan(arrival.env(), backup, scan);
+        arrival.log().info("table of contents verified: the build may start while the data arrives",
+                           {{"dump", backup.dump.string()}, {"entries", static_cast<std::int64_t>(plan.entries.size())}});
+        arrival.toc(std::move(backup), std::move(plan));
+    });
+    scan.on_block([&arrival](const ScannedEntry& e) { arrival.arrived(DumpId{e.id}, {e.rows, e.first_key_max, e.data_offset}); });
 }
 
 }  // namespace pixrep::common

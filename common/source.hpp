@@ -26,8 +26,21 @@ void scanning(F&& f) {
     }
 }
 
-/// Hands the verified dump to the run: checks that the run's pg_restore lists the same table of
-/// contents, builds the plan from the scan and adopts both. Throws StepError(input).
+/// Checks that the run's pg_restore lists the table of contents `scan` read from `backup.dump`
+/// (whose data may still be arriving), fills the backup's format fields and returns the plan.
+/// Throws StepError(input).
+RestorePlan checked_plan(const RunEnv& env, Backup& backup, const DumpScanner& scan);
+
+/// Once the whole dump is there: has pg_restore read the data the scan could not decompress
+/// (lz4, zstd), then logs what was verified. Throws StepError(input).
+void verified_whole(const RunEnv& env, Logger& log, const Backup& backup, const DumpScanner& scan);
+
+/// Hands the verified dump to the run: checked_plan(), verified_whole(), then adopts both.
 void adopt_backup(RunContext& ctx, Backup backup, const DumpScanner& scan);
+
+/// For a source that streams its dump (RunContext::stream()): makes `scan` hand `backup`, at the
+/// path `dump()` gives by then, with its checked plan to `arrival` once the table of contents
+/// is read, and each data block once checked.
+void announce(Arrival& arrival, DumpScanner& scan, Backup backup, std::function<std::filesystem::path()> dump);
 
 }  // namespace pixrep::common

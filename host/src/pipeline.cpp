@@ -182,7 +182,7 @@ void Pipeline::describe(std::ostream& out) const {
 struct Pipeline::Attempt {
     HostRun run;
     RunOutcome outcome;
-    bool touched = false;  ///< The execute phase began: the target may have changed.
+    bool touched = false;  ///< The live copy may have changed (in place: from the execute phase; beside: at the swap, or kept tables).
     EnvWithoutPassword public_env{run.env()};
 
     /// What `step` is given: the restorer the whole run, the others a view without the
@@ -223,10 +223,18 @@ std::vector<std::string> restored_schemas(const RestorePlan& plan) {
 }  // namespace
 
 void Pipeline::attempt(Attempt& a, TargetSession* session) {
+    // A transfer that failed while the steps went on is why the run fails, whatever step noticed.
+    auto transfer_failed = [&] {
+        if (auto f = a.run.transfer_failure()) {
+            a.outcome.failed_step = f->first;
+            throw f->second;
+        }
+    };
     auto run_phase = [&](const char* phase, auto&& call) {
         for (auto& s : steps_) {
             std::optional<StepView> view;
             RunContext& ctx = a.context_for(s, view);
+            transfer_failed();
             if (a.run.env().stopping()) throw StepError(ErrorKind::fatal, "stopped by signal");
             ScopedLogger slog(log_, {{"step", s.name()}, {"phase", std::string(phase)}});
             a.run.set_step(s.name(), &slog);
@@ -238,6 +246,7 @@ void Pipeline::attempt(Attempt& a, TargetSession* session) {
                 a.outcome.failed_step = s.name();
                 a.run.add_step_seconds(s.name() + " (" + phase + ")", seconds_since(ts));
                 a.run.set_step("host", &log_);
+                transfer_failed();
                 throw;
             }
             a.run.set_step("host", &log_);
@@ -251,8 +260,23 @@ void Pipeline::attempt(Attempt& a, TargetSession* session) {
     if (!a.run.env().dry_run()) {
         const auto schemas = restored_schemas(a.run.plan());
         if (session) log_.debug("access rules saved", {{"rules", static_cast<std::int64_t>(session->save_access(schemas))}});
-        a.touched = true;
+        // Built beside, the live copy changes at the swap, or sooner only for kept tables.
+        const auto& entries = a.run.plan().entries;
+        a.touched = !a.run.env().beside() ||
+                    std::any_of(entries.begin(), entries.end(), [](const TocEntry& e) { return e.fate == Fate::kept; });
         run_phase("execute", [&](Step& st, RunContext& ctx) { st.execute(ctx); });
+        // Nothing is swapped in before the whole dump has arrived and is verified.
+        const auto tw = Clock::now();
+        try {
+            a.run.await_transfer();
+        } catch (...) {
+            transfer_failed();
+            throw;
+        }
+        if (seconds_since(tw) >= 0.05) {
+            log_.info("waited for the end of the transfer", {{"duration_ms", ms(seconds_since(tw))}});
+            a.run.add_step_seconds("transfer (wait)", seconds_since(tw));
+        }
         // Beside: the rules go on tonight's objects in the build schemas, before the swap makes them live.
         std::optional<common::BuildNames> built;
         if (a.run.env().beside())
@@ -260,6 +284,7 @@ void Pipeline::attempt(Attempt& a, TargetSession* session) {
         if (session)
             for (const auto& m : reapply_with_retries(*session, schemas, built ? &*built : nullptr, a.run.env()))
                 log_.warn("access rule not re-applied: " + m);
+        a.touched = true;
         run_phase("commit", [&](Step& st, RunContext& ctx) { st.commit(ctx); });
         if (session) session->remember(a.run.remembered());
     }
@@ -346,6 +371,10 @@ int Pipeline::run(bool dry_run, const std::atomic<bool>* stop) {
             kind = common::message_error_kind(e.what());
             code = kExitRunFailed;
         }
+        // A transfer still going when the attempt failed is stopped before anything else.
+        env.ending_ = true;
+        a.run.end_transfer();
+        env.ending_ = false;
         if (!a.outcome.success && session && session->lost() && !signalled()) {
             // Whatever the step said ("interrupted"), the cause is the lost lock, and it may heal.
             a.outcome.error = session->lost_reason();
@@ -387,6 +416,7 @@ int Pipeline::run(bool dry_run, const std::atomic<bool>* stop) {
             log_.info(dry_run ? "plan preview done" : "replication succeeded", end);
         } else {
             end.emplace_back("exit_code", static_cast<std::int64_t>(code));
+            if (!a.outcome.failed_step.empty()) end.emplace_back("failed_step", a.outcome.failed_step);
             log_.write(Level::error, (dry_run ? "plan preview failed: " : "replication failed: ") + a.outcome.error, end);
         }
         return code;

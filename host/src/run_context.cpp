@@ -14,7 +14,8 @@ std::string HostEnv::build_schema(const std::string& schema) const {
     return beside_ ? common::build_schema_name(home_schema_, schema) : schema;
 }
 
-HostRun::HostRun(const HostEnv& env, Logger& log, const State* recalled) : env_(env), log_(&log), recalled_(recalled) {}
+HostRun::HostRun(const HostEnv& env, Logger& log, const State* recalled)
+    : env_(env), log_(&log), root_log_(log), recalled_(recalled) {}
 
 void HostRun::set_step(const std::string& name, Logger* log) {
     step_ = name;
@@ -28,6 +29,47 @@ void HostRun::adopt(Backup backup, RestorePlan plan) {
     source_ = step_;
     backup_ = std::move(backup);
     plan_ = std::move(plan);
+}
+
+void HostRun::stream(std::function<void(Arrival&)> body, const RunEnv& env) {
+    if (transfer_) throw StepError(ErrorKind::config, "step '" + step_ + "' streams a second dump in one attempt");
+    transfer_ = std::make_unique<Transfer>(
+        step_, env, root_log_, std::move(body), [this](Backup b, RestorePlan p) { adopt(std::move(b), std::move(p)); },
+        [this](const std::string& name, double value, Unit unit) { add_figure(name, value, unit); });
+    // Only a build beside may start before the whole dump is verified: in place, the target is
+    // emptied first; a dry run shows the counted rows.
+    if (env_.beside() && !env_.dry_run()) transfer_->wait_toc();
+    else await_transfer();
+}
+
+void HostRun::await_transfer() {
+    if (!transfer_) return;
+    transfer_->wait_done();
+    // No step runs now: what the blocks' checks found joins the plan.
+    const auto arrivals = transfer_->arrivals();
+    for (auto& e : plan_.entries) {
+        auto it = arrivals.find(e.id);
+        if (it == arrivals.end()) continue;
+        e.rows = it->second.rows;
+        e.first_key_max = it->second.first_key_max;
+        e.data_offset = it->second.data_offset;
+    }
+    transfer_.reset();
+}
+
+std::optional<std::pair<std::string, StepError>> HostRun::transfer_failure() const {
+    if (!transfer_) return std::nullopt;
+    auto e = transfer_->failure();
+    if (!e) return std::nullopt;
+    return std::make_pair(transfer_->source(), *e);
+}
+
+Arrived HostRun::arrived(DumpId id) const {
+    if (transfer_)
+        if (auto a = transfer_->wait_for(id, [this] { return env_.stopping(); })) return *a;
+    const TocEntry* e = plan_.find(id);
+    if (!e) return {};
+    return {e->rows, e->first_key_max, e->data_offset};
 }
 
 void HostRun::check_open(const char* verb) const {

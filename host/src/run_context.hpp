@@ -3,12 +3,15 @@
 #include <atomic>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <mutex>
 #include <string>
 #include <vector>
 
 #include <pixrep/context.hpp>
+
+#include "transfer.hpp"
 
 namespace pixrep {
 
@@ -23,11 +26,13 @@ public:
     std::string home_schema_;
     bool beside_ = true;
     std::function<bool()> stopping_;
+    /// Set while an attempt ends early, so that a transfer still going stops.
+    std::atomic<bool> ending_{false};
 
     const Target& target() const override { return target_; }
     const std::filesystem::path& work_dir() const override { return work_dir_; }
     bool dry_run() const override { return dry_run_; }
-    bool stopping() const override { return stopping_ && stopping_(); }
+    bool stopping() const override { return ending_ || (stopping_ && stopping_()); }
     int attempt() const override { return attempt_; }
     bool sleep_for(std::chrono::milliseconds d) const override;
     const Tool& pg_restore() const override { return pg_restore_; }
@@ -52,12 +57,22 @@ public:
     void end_prepare();
     /// Records a step's phase duration.
     void add_step_seconds(const std::string& label, double seconds);
+    /// Starts a source's transfer seen through `env` (see RunContext::stream()).
+    void stream(std::function<void(Arrival&)> body, const RunEnv& env);
+    /// Waits for the transfer, if any, to end; then its arrivals complete the plan. Throws its error.
+    void await_transfer();
+    /// The transfer's error, once it failed, and the source that streamed it.
+    std::optional<std::pair<std::string, StepError>> transfer_failure() const;
+    /// Joins the transfer; make env().stopping() true first when it must not run to its end.
+    void end_transfer() { transfer_.reset(); }
     /// When the attempt started.
     std::chrono::steady_clock::time_point started() const { return t0_; }
 
     const RunEnv& env() const override { return env_; }
     Logger& log() const override { return *log_; }
     void adopt(Backup backup, RestorePlan plan) override;
+    void stream(std::function<void(Arrival&)> body) override { stream(std::move(body), env_); }
+    Arrived arrived(DumpId id) const override;
     const Backup* backup() const override { return backup_ ? &*backup_ : nullptr; }
     const RestorePlan& plan() const override { return plan_; }
     std::size_t exclude(const std::function<bool(const TocEntry&)>& match, const std::string& reason) override;
@@ -81,6 +96,7 @@ private:
 
     const RunEnv& env_;
     Logger* log_;
+    Logger& root_log_;
     std::string step_, source_, sealed_by_;
     std::optional<Backup> backup_;
     RestorePlan plan_;
@@ -91,6 +107,7 @@ private:
     std::chrono::steady_clock::time_point t0_ = std::chrono::steady_clock::now();
     mutable std::mutex mu_;  // the report: steps record figures and timings from their own threads
     RunReport report_;
+    std::unique_ptr<Transfer> transfer_;  // last: joined before anything it uses goes
 };
 
 /// The environment a step that does not connect to the target sees: the run's, with the
@@ -122,6 +139,8 @@ public:
     const RunEnv& env() const override { return env_; }
     Logger& log() const override { return run_.log(); }
     void adopt(Backup backup, RestorePlan plan) override { run_.adopt(std::move(backup), std::move(plan)); }
+    void stream(std::function<void(Arrival&)> body) override { run_.stream(std::move(body), env_); }
+    Arrived arrived(DumpId id) const override { return run_.arrived(id); }
     const Backup* backup() const override { return run_.backup(); }
     const RestorePlan& plan() const override { return run_.plan(); }
     std::size_t exclude(const std::function<bool(const TocEntry&)>& match, const std::string& reason) override {

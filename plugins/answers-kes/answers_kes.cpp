@@ -279,7 +279,8 @@ private:
 
     // The backup's largest key: known from the dump's check when the key is the first column,
     // else read from the dump (one more pass over that table's rows).
-    std::optional<std::int64_t> backup_max(RunContext& ctx, const TocEntry& data, const std::string& key) {
+    std::optional<std::int64_t> backup_max(RunContext& ctx, const TocEntry& listed, const std::string& key) {
+        const TocEntry data = common::arrived_entry(ctx, listed);  // while the dump arrives, once this table's block is in
         auto columns = common::copy_columns(data.copy);
         auto at = std::find(columns.begin(), columns.end(), key);
         if (at == columns.end()) throw StepError(ErrorKind::config, "BACKUP_MODE: the backup's " + data.table + " has no column '" + key + "'");

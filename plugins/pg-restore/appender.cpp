@@ -75,9 +75,11 @@ void Appender::close(common::CopyIn* in) {
 
 void Appender::append(const Append& a) {
     const auto t0 = Clock::now();
-    const TocEntry* data = ctx_.plan().find(a.data);
+    const TocEntry* listed = ctx_.plan().find(a.data);
     const TocEntry* table = ctx_.plan().table(a.table);
-    if (!data || !table) throw StepError(ErrorKind::config, "no such data entry in the plan");
+    if (!listed || !table) throw StepError(ErrorKind::config, "no such data entry in the plan");
+    const TocEntry arrived = common::arrived_entry(ctx_, *listed);
+    const TocEntry* data = &arrived;
     const std::string name = common::quote_ident(table->schema) + "." + common::quote_ident(table->tag);
     // Connected at the first new row only: a connection idle through a long scan of old rows
     // would be closed by Scalingo's proxy (30 min without a word from the server).

@@ -109,6 +109,11 @@ void Loader::worker() {
             running_.push_back(l->table);
         }
         try {
+            // Its block first, while the dump arrives; a connection left silent meanwhile for long
+            // would be cut by Scalingo's proxy (30 min), so after a long wait it is made afresh.
+            const auto waiting = Clock::now();
+            const TocEntry entry = arrived(*l);
+            if (Clock::now() - waiting > std::chrono::minutes(10)) in.reset();
             if (!in) {
                 in = std::make_unique<common::CopyIn>(ctx_.env(), "pg-restore load");
                 for (const auto& s : settings_) in->exec(s);
@@ -118,7 +123,7 @@ void Loader::worker() {
                 if (abandoned_) return;
                 active_.push_back(in.get());
             }
-            load(*l, *in);
+            load(*l, entry, *in);
         } catch (const StepError& e) {
             std::lock_guard<std::mutex> lock(mu_);
             if (!failure_ && !abandoned_) failure_ = StepError(e.kind(), "loading the rows of " + l->table + ": " + e.what());
@@ -134,17 +139,21 @@ void Loader::worker() {
     }
 }
 
-void Loader::load(const Load& l, common::CopyIn& in) {
+TocEntry Loader::arrived(const Load& l) {
+    const TocEntry* listed = ctx_.plan().find(l.data);
+    if (!listed || !ctx_.backup()) throw StepError(ErrorKind::config, "no such data entry in the plan");
+    return common::arrived_entry(ctx_, *listed);
+}
+
+void Loader::load(const Load& l, const TocEntry& entry, common::CopyIn& in) {
     const auto t0 = Clock::now();
-    const TocEntry* entry = ctx_.plan().find(l.data);
-    if (!entry || !ctx_.backup()) throw StepError(ErrorKind::config, "no such data entry in the plan");
     in.begin(l.copy);
     auto stop = [this] {
         std::lock_guard<std::mutex> lock(mu_);
         return abandoned_ || failure_.has_value() || ctx_.env().stopping();
     };
     try {
-        common::stream_rows(ctx_.env(), *ctx_.backup(), *entry, [](const std::vector<std::string>&) {},
+        common::stream_rows(ctx_.env(), *ctx_.backup(), entry, [](const std::vector<std::string>&) {},
                             [&](std::string_view row) { in.row(row); }, stop);
     } catch (...) {
         in.abort();
@@ -152,8 +161,8 @@ void Loader::load(const Load& l, common::CopyIn& in) {
     }
     const long long copied = in.commit();
     // The verification counted the dump's rows: a table that took fewer is not tonight's table.
-    if (l.rows >= 0 && copied != l.rows)
-        throw StepError(ErrorKind::input, "the dump holds " + std::to_string(l.rows) + " rows, COPY took " + std::to_string(copied));
+    if (entry.rows >= 0 && copied != entry.rows)
+        throw StepError(ErrorKind::input, "the dump holds " + std::to_string(entry.rows) + " rows, COPY took " + std::to_string(copied));
     const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
     ctx_.add_timing("TABLE DATA", l.table, t0, secs);
     ctx_.add_figure("rows." + l.table, static_cast<double>(copied));

@@ -1,7 +1,8 @@
 #pragma once
 // Builds tonight's copy beside the live one: the build schemas and the entries before the data
 // on one connection, then every table's rows streamed out of the dump with COPY, `jobs` tables
-// at a time, biggest first; the pool is told as each table is loaded.
+// at a time, biggest first (in archive order while the dump arrives, each once its block is
+// there); the pool is told as each table is loaded.
 #include <chrono>
 #include <functional>
 #include <mutex>
@@ -43,7 +44,8 @@ public:
 
 private:
     void worker();
-    void load(const Load& l, common::CopyIn& in);
+    TocEntry arrived(const Load& l);
+    void load(const Load& l, const TocEntry& entry, common::CopyIn& in);
     bool quitting();
 
     RunContext& ctx_;

@@ -68,7 +68,8 @@ bool write_all(int fd, const char* p, std::size_t n) {
 }  // namespace
 
 fs::path stream_backup(common::HttpClient& http, const std::string& url, const BackupInfo& b, common::DumpScanner& scanner,
-                       RunContext& ctx, std::chrono::milliseconds progress_every) {
+                       Arrival& ctx, std::chrono::milliseconds progress_every,
+                       const std::function<void(const fs::path&)>& opened) {
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) throw StepError(ErrorKind::fatal, std::string("pipe: ") + std::strerror(errno));
     fcntl(fds[1], F_SETPIPE_SZ, 1 << 20);
@@ -116,7 +117,7 @@ fs::path stream_backup(common::HttpClient& http, const std::string& url, const B
         common::scanning([&] {
             dump = common::extract_pgsql(a.get(), ctx.env().work_dir(), "backup " + b.name,
                                          [&](const char* p, std::size_t n) { scanner.feed(p, n); },
-                                         [&ctx] { return ctx.env().stopping(); });
+                                         [&ctx] { return ctx.env().stopping(); }, opened);
         });
         char sink[65536];
         while (::read(fds[0], sink, sizeof sink) > 0) {

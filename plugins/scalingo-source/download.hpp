@@ -13,8 +13,10 @@
 namespace pixrep::scalingo {
 
 /// Downloads backup `b` from `url` and extracts its dump into the run's directory, logging
-/// progress every `progress_every` (and every 5%). Returns the dump's path. Throws StepError.
+/// progress every `progress_every` (and every 5%); `opened` is told the dump's path as soon as
+/// it is created. Returns the dump's path once it is whole and scanned. Throws StepError.
 std::filesystem::path stream_backup(common::HttpClient& http, const std::string& url, const BackupInfo& b,
-                                    common::DumpScanner& scanner, RunContext& ctx, std::chrono::milliseconds progress_every);
+                                    common::DumpScanner& scanner, Arrival& arrival, std::chrono::milliseconds progress_every,
+                                    const std::function<void(const std::filesystem::path&)>& opened);
 
 }  // namespace pixrep::scalingo

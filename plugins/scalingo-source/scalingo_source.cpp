@@ -95,13 +95,29 @@ public:
             out.dump = last_dump_;
         } else {
             last_id_.clear();
-            std::string url = client.archive_url(addon, b.id, token);
-            scan_ = common::scanner_for("backup " + b.name, ctx.env().pg_restore());
-            last_dump_ = scalingo::stream_backup(http, url, b, *scan_, ctx, progress_every_);
-            last_id_ = b.id;
-            out.dump = last_dump_;
+            scan_.reset();
+            stream(ctx, b, client.archive_url(addon, b.id, token), std::move(out), policy);
+            return;
         }
         common::adopt_backup(ctx, std::move(out), *scan_);
+    }
+
+    // The download goes on the host's thread: the build beside may start once the table of
+    // contents is in, each table once its block is. Only what the body owns or the step keeps
+    // is used there: prepare()'s context and client are gone by then.
+    void stream(RunContext& ctx, const scalingo::BackupInfo& b, std::string url, Backup out, const common::HttpPolicy& policy) {
+        ctx.stream([this, b, url = std::move(url), out = std::move(out), policy](Arrival& arrival) mutable {
+            common::HttpClient http(policy, arrival.env(), arrival.log());
+            auto scan = common::scanner_for("backup " + b.name, arrival.env().pg_restore());
+            fs::path dump;
+            common::announce(arrival, *scan, out, [&dump] { return dump; });
+            dump = scalingo::stream_backup(http, url, b, *scan, arrival, progress_every_, [&dump](const fs::path& p) { dump = p; });
+            out.dump = dump;
+            common::verified_whole(arrival.env(), arrival.log(), out, *scan);
+            scan_ = std::move(scan);
+            last_dump_ = dump;
+            last_id_ = b.id;
+        });
     }
 
     void finish(RunContext&, const RunOutcome&) override {

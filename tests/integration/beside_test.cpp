@@ -11,6 +11,7 @@
 #include <sstream>
 #include <thread>
 
+#include "fake_scalingo.hpp"
 #include "replication_fixture.hpp"
 
 namespace {
@@ -18,6 +19,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using Beside = Replication;
 const std::string kEveryKind = std::string(PIXREP_SOURCE_DIR) + "/tests/fixtures/every-kind.toml";
+const std::string kProduction = std::string(PIXREP_SOURCE_DIR) + "/config/production.toml";
 
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
@@ -354,4 +356,67 @@ TEST_F(Beside, ATargetThatFillsDuringTheBuildSaysHowMuchRoomWasMissing) {
     // Empties the small disk before it goes.
     pg.exec(db_, "DROP SCHEMA public CASCADE; CREATE SCHEMA public; DROP SCHEMA IF EXISTS pix_db_replication CASCADE");
     pg.exec("postgres", "DROP TABLESPACE IF EXISTS " + space);
+}
+
+namespace {
+
+// A fake Scalingo with one app, one PostgreSQL addon and one done backup: `archive`, sent at
+// `bytes_per_s`.
+json one_backup(const fs::path& archive, long long bytes_per_s) {
+    const long long size = static_cast<long long>(fs::file_size(archive));
+    return {{"api_token", kToken},
+            {"apps", {{"pix-api-production", {{{"id", "ad-pg-1"}, {"app_id", "app-1"}, {"resource_id", "pix_api_1234"}, {"status", "running"},
+                                                {"plan", {{"id", "p2"}, {"name", "postgresql-business-1024"}}},
+                                                {"addon_provider", {{"id", "postgresql"}, {"name", "PostgreSQL"}}}}}}}},
+            {"backups", {{"ad-pg-1", {{{"id", "bk-1"}, {"name", "pix_api_1234"}, {"status", "done"}, {"created_at", rfc3339(std::time(nullptr) - 600, 0)},
+                                       {"started_at", nullptr}, {"size", size}, {"database_id", "db-1"}, {"method", "periodic"}}}}}},
+            {"archives", {{"bk-1", archive.string()}}},
+            {"throttle_bps", bytes_per_s},
+            {"faults", json::object()}};
+}
+
+// Where `msg` is first logged in `out`, npos when never.
+std::size_t logged(const std::string& out, const std::string& msg) { return out.find("\"msg\":\"" + msg + "\""); }
+
+}  // namespace
+
+TEST_F(Beside, TheBuildBeginsWhileTheBackupArrivesAndADamagedEndLeavesYesterday) {
+    const long long size = static_cast<long long>(fs::file_size(sources().pix_tar));
+    {  // The download lasts about 5 s: tables are loaded as their blocks arrive, the swap after the last.
+        FakeScalingo fake(one_backup(sources().pix_tar, size / 5));
+        auto r = replicate("", fake.env(), {"run"}, kProduction);
+        ASSERT_EQ(r.code, 0) << r.out;
+        const auto toc = logged(r.out, "table of contents verified: the build may start while the data arrives"),
+                   started = logged(r.out, "restore started"), done = logged(r.out, "download done"),
+                   progress = logged(r.out, "restore progress"), swapped = r.out.find("tonight's copy swapped in");
+        ASSERT_NE(done, std::string::npos) << r.out;
+        EXPECT_LT(toc, started) << r.out;
+        EXPECT_LT(started, done) << "the build waited for the whole download:\n" << r.out;
+        EXPECT_LT(progress, done) << "no table was loaded while the backup arrived (a progress record says one was):\n" << r.out;
+        EXPECT_LT(logged(r.out, "backup verified"), swapped) << r.out;
+        EXPECT_EQ(count(target_, "SELECT count(*) FROM users"), 300);
+    }
+    // Tonight's backup is damaged near its end: the build has begun when the damage arrives.
+    auto bytes = pixtest::read_file(sources().pix_dump);
+    const auto zlib = bytes.find("\x78\x9c", bytes.size() * 3 / 4);
+    ASSERT_NE(zlib, std::string::npos);
+    ASSERT_LT(zlib + 40, bytes.size());
+    bytes[zlib + 30] ^= 0x55;
+    TempDir d;
+    pixtest::write_file(d / "20261124010203_pix.pgsql", bytes);
+    ASSERT_EQ(pixtest::run_cmd({"tar", "czf", (d / "damaged.tar.gz").string(), "-C", d.path().string(), "./20261124010203_pix.pgsql"}).code, 0);
+    const std::string schema = snapshot(db_, false), data = snapshot(db_, true);
+    FakeScalingo fake(one_backup(d / "damaged.tar.gz", size / 3));
+    auto r = replicate("", fake.env(), {"run"}, kProduction);
+    EXPECT_EQ(r.code, 2) << "input that cannot heal, yesterday's copy untouched:\n" << r.out;
+    EXPECT_NE(r.out.find("is corrupt: the data of TABLE DATA public."), std::string::npos) << r.out;
+    EXPECT_LT(logged(r.out, "restore started"), logged(r.out, "replication failed")) << "the damage came after the build began:\n" << r.out;
+    EXPECT_NE(r.out.find("\"failed_step\":\"scalingo-source\""), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find("tonight's copy swapped in"), std::string::npos) << r.out;
+    EXPECT_TRUE(snapshot(db_, false) == schema) << first_difference(schema, snapshot(db_, false));
+    EXPECT_TRUE(snapshot(db_, true) == data) << first_difference(data, snapshot(db_, true));
+    EXPECT_EQ(tool_schemas(target_), 0) << "the unfinished build is removed at the stop:\n" << r.out;
+    for (const auto& e : fs::recursive_directory_iterator(work_.path()))
+        EXPECT_NE(e.path().extension(), ".pgsql") << "the damaged dump is removed: " << e.path();
+    std::printf("FAULT beside backup damaged near its end, found after the build began: exit %d, yesterday identical, build removed\n", r.code);
 }

@@ -69,6 +69,9 @@ public:
     void declare(OptionTable& t) override { t.add("flag", flag_, "a flag"); }
     void prepare(RunContext& ctx) override { act("prepare", ctx); }
     void execute(RunContext& ctx) override { act("execute", ctx); }
+    void commit(RunContext& ctx) override {
+        if (acts_.count("commit")) act("commit", ctx);
+    }
     void finish(RunContext&, const RunOutcome& o) override {
         j_.calls.push_back(name_ + ".finish(" + (o.success ? "ok" : "failed:" + o.failed_step) + ")");
     }
@@ -186,10 +189,20 @@ TEST_F(PipelineTest, RetriesStopAtMaxRetryCountAndOnlyWhatCanHealIsRetried) {
 }
 
 TEST_F(PipelineTest, Exit2OnlyWhenNothingWasTouched) {
-    // An input error found once the target may have changed (the append, after the drop) is a
-    // failed run, exit 1, not "invalid input, nothing touched"; and it is not retried.
-    EXPECT_EQ(run({{"a", {{"execute", thrower(ErrorKind::input, "a row of the dump does not parse")}}}}), kExitRunFailed);
+    // In place, an input error found once the target may have changed (a row, after the drop)
+    // is a failed run, exit 1, not "invalid input, nothing touched"; and it is not retried.
+    auto bad_row = thrower(ErrorKind::input, "a row of the dump does not parse");
+    EXPECT_EQ(run({{"a", {{"execute", bad_row}}}}, false, {{"refresh", std::string("in-place"), 7}}), kExitRunFailed);
     EXPECT_EQ(std::count(j_.calls.begin(), j_.calls.end(), "a.execute"), 1) << j_.joined();
+    // Built beside, the live copy is untouched until the swap, unless a kept table takes new rows.
+    j_.calls.clear();
+    EXPECT_EQ(run({{"a", {{"execute", bad_row}}}}), kExitInvalid);
+    j_.calls.clear();
+    auto keeps = [](RunContext& ctx) {
+        ctx.adopt(Backup{}, two_tables());
+        ctx.keep(DumpId{2}, "incremental");
+    };
+    EXPECT_EQ(run({{"a", {{"prepare", keeps}, {"execute", bad_row}}}}), kExitRunFailed);
     j_.calls.clear();
     EXPECT_EQ(run({{"a", {{"prepare", thrower(ErrorKind::input, "corrupt archive")}}}}), kExitInvalid);
 }
@@ -298,4 +311,96 @@ TEST(HostRun, FiguresAndTimingsMayComeFromManyThreads) {
     auto r = run.report();
     EXPECT_EQ(r.timings.size(), 2000u);
     EXPECT_EQ(r.figures["rows.public.t"].value, 2000);
+}
+
+namespace {
+
+// A source whose dump arrives on the host's thread: the table of contents at once, entry 2's
+// block only once `release` is set, and then the end, or `fail_with` once released.
+FakeStep::Act streaming_source(std::atomic<bool>& release, std::atomic<bool>& ended, std::optional<ErrorKind> fail_with = {}) {
+    return [&release, &ended, fail_with](RunContext& ctx) {
+        ctx.stream([&release, &ended, fail_with](Arrival& arrival) {
+            auto plan = two_tables();
+            plan.entries[1].desc = "TABLE DATA";
+            arrival.toc(Backup{}, plan);
+            while (!release && !arrival.env().stopping()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+            if (arrival.env().stopping()) throw StepError(ErrorKind::fatal, "stopped");
+            if (fail_with) throw StepError(*fail_with, "the dump ends in the middle of the data of answers");
+            arrival.arrived(DumpId{2}, {42, 7, 1000});
+            ended = true;
+        });
+    };
+}
+
+}  // namespace
+
+TEST_F(PipelineTest, BuiltBesideTheStepsStartWhileTheDumpArrivesAndTheSwapWaitsForItsEnd) {
+    std::atomic<bool> release{false}, ended{false};
+    std::int64_t rows_seen = -2, rows_at_commit = -2;
+    bool ended_before_execute = true, ended_at_commit = false;
+    auto restorer = [&](RunContext& ctx) {
+        ended_before_execute = ended;
+        release = true;  // the block arrives only now: execute() began before the dump was whole
+        rows_seen = ctx.arrived(DumpId{2}).rows;
+    };
+    auto commit = [&](RunContext& ctx) {
+        ended_at_commit = ended;
+        rows_at_commit = ctx.plan().find(DumpId{2})->rows;
+    };
+    EXPECT_EQ(run({{"source", {{"prepare", streaming_source(release, ended)}}}, {"restorer", {{"execute", restorer}, {"commit", commit}}}}),
+              kExitOk)
+        << logs();
+    EXPECT_FALSE(ended_before_execute);
+    EXPECT_EQ(rows_seen, 42);
+    EXPECT_TRUE(ended_at_commit);
+    EXPECT_EQ(rows_at_commit, 42) << "the arrivals join the plan before the commit phase";
+}
+
+TEST_F(PipelineTest, InPlaceTheDumpIsWholeBeforeTheNextStepPrepares) {
+    std::atomic<bool> release{true}, ended{false};
+    bool whole = false;
+    std::int64_t rows = -2;
+    auto next = [&](RunContext& ctx) { whole = ended, rows = ctx.plan().find(DumpId{2})->rows; };
+    EXPECT_EQ(run({{"source", {{"prepare", streaming_source(release, ended)}}}, {"restorer", {{"prepare", next}}}}, false,
+                  {{"refresh", std::string("in-place"), 7}}),
+              kExitOk);
+    EXPECT_TRUE(whole);
+    EXPECT_EQ(rows, 42);
+}
+
+TEST_F(PipelineTest, ADumpFoundBadAfterTheBuildBeganFailsTheRunBeforeTheSwapNamingTheSource) {
+    std::atomic<bool> release{false}, ended{false};
+    bool committed = false;
+    std::string message;
+    auto restorer = [&](RunContext& ctx) {
+        release = true;
+        try {
+            ctx.arrived(DumpId{2});
+        } catch (const StepError& e) {
+            message = e.what();
+            throw;
+        }
+    };
+    EXPECT_EQ(run({{"source", {{"prepare", streaming_source(release, ended, ErrorKind::input)}}},
+                   {"restorer", {{"execute", restorer}, {"commit", [&](RunContext&) { committed = true; }}}}}),
+              kExitInvalid)
+        << "built beside with nothing kept, yesterday's copy is untouched: exit 2\n" << logs();
+    EXPECT_FALSE(committed);
+    EXPECT_EQ(message, "the dump ends in the middle of the data of answers");
+    EXPECT_NE(j_.joined().find("restorer.finish(failed:source)"), std::string::npos) << j_.joined();
+    EXPECT_EQ(std::count(j_.calls.begin(), j_.calls.end(), "restorer.execute"), 1) << "an input error is not retried";
+}
+
+TEST_F(PipelineTest, AnAttemptThatFailsStopsItsTransferBeforeTheRetry) {
+    std::atomic<bool> release{false}, ended{false};
+    int attempts = 0;
+    auto restorer = [&](RunContext&) {
+        if (++attempts == 1) throw StepError(ErrorKind::transient, "connection lost");
+        release = true;
+    };
+    // The first attempt's transfer never gets its block: it ends only because the attempt does.
+    EXPECT_EQ(run({{"source", {{"prepare", streaming_source(release, ended)}}}, {"restorer", {{"execute", restorer}}}}), kExitOk)
+        << logs();
+    EXPECT_EQ(attempts, 2);
+    EXPECT_TRUE(ended);
 }

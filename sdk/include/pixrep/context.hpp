@@ -48,6 +48,9 @@ struct Backup {
     std::string server_version;       ///< Version of the server it was dumped from.
 };
 
+/// Unit of a figure in the run report.
+enum class Unit { count, bytes, seconds };
+
 /// Work a step leaves to the restorer (pg-restore), which runs it on its own connections beside
 /// pg_restore's jobs as soon as what it waits for is there.
 struct Deferred {
@@ -69,9 +72,6 @@ struct Append {
     std::string by;          ///< Step that asked for it (set by the host).
 };
 
-/// Unit of a figure in the run report.
-enum class Unit { count, bytes, seconds };
-
 /// A figure of the run report.
 struct Figure {
     double value = 0;         ///< The sum of what was recorded.
@@ -92,6 +92,27 @@ struct RunReport {
     std::map<std::string, Figure> figures;                     ///< "bytes_downloaded", "rows.public.users"...
     std::vector<Timing> timings;                               ///< Items of work, as they finished.
     std::vector<std::pair<std::string, std::string>> notes;    ///< (step, decision and why), in order.
+};
+
+class RunEnv;
+
+/// What a source's transfer is given while its dump arrives on a thread of the host's (see
+/// RunContext::stream()); thread-safe. It lives as long as the transfer, unlike the RunContext
+/// of the prepare() that started it.
+class BOOST_SYMBOL_VISIBLE Arrival {
+public:
+    virtual ~Arrival() = default;
+    /// The source step's environment; stopping() also turns true when the attempt ends early.
+    virtual const RunEnv& env() const = 0;
+    /// The source step's logger, tagged as its transfer.
+    virtual Logger& log() const = 0;
+    /// The dump's table of contents has arrived and is checked: hands over the backup (its file
+    /// still growing) and the plan, as RunContext::adopt() does. Call once, before arrived().
+    virtual void toc(Backup backup, RestorePlan plan) = 0;
+    /// Data entry `id`'s block is on disk whole and checked; `what` is what its check found.
+    virtual void arrived(DumpId id, const Arrived& what) = 0;
+    /// Adds `value` to figure `name` of the run report.
+    virtual void add_figure(const std::string& name, double value, Unit unit = Unit::count) = 0;
 };
 
 /// The run's environment, the same for every step, read-only.
@@ -134,6 +155,16 @@ public:
 
     /// Source steps, in prepare(): hands over the verified backup and its table of contents.
     virtual void adopt(Backup backup, RestorePlan plan) = 0;
+    /// Source steps, in prepare(), instead of adopt(): runs `transfer` on a thread of the host's,
+    /// which calls Arrival::toc() once the dump's table of contents has arrived and returns once
+    /// the whole dump is on disk and verified (throwing StepError otherwise). When tonight's copy
+    /// is built beside (and this is no dry run), stream() returns at toc() and the transfer goes
+    /// on while the next steps prepare and execute; the run waits for its end before commit.
+    /// Otherwise stream() returns when it has ended. Throws the transfer's error.
+    virtual void stream(std::function<void(Arrival&)> transfer) = 0;
+    /// What the verification found of data entry `id`, waiting until its block has arrived when
+    /// the dump is still arriving. Throws StepError when the transfer failed or the run stops.
+    virtual Arrived arrived(DumpId id) const = 0;
     /// The backup handed over by the source, or nullptr.
     virtual const Backup* backup() const = 0;
     /// The restore plan (empty until a source adopted a backup).

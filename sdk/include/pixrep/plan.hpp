@@ -52,6 +52,13 @@ struct TocEntry {
     std::string qualified() const { return schema == "-" || schema.empty() ? tag : schema + "." + tag; }
 };
 
+/// What the verification found of one data entry once its block had arrived whole.
+struct Arrived {
+    std::int64_t rows = -1;                     ///< Rows of COPY data; -1 unknown (not decompressed, or no data).
+    std::optional<std::int64_t> first_key_max;  ///< Largest integer starting a row, when every row starts with one.
+    std::int64_t data_offset = -1;              ///< Where its block starts in a custom-format dump file; -1 unknown.
+};
+
 /// The table of contents, in archive order, with each entry's fate.
 struct RestorePlan {
     std::vector<TocEntry> entries;  ///< In archive order.

@@ -138,7 +138,7 @@ std::vector<std::string> default_grants_sql(const AccessRule& r, const std::stri
             (r.grantable ? " WITH GRANT OPTION" : "")};
 }
 
-std::vector<std::string> reapply(PgConn& conn, const std::vector<AccessRule>& rules) {
+std::vector<std::string> reapply(common::PgConn& conn, const std::vector<AccessRule>& rules) {
     std::vector<std::string> missing;
     for (const auto& r : rules) {
         std::string what = r.kind == "default" ? "default privileges for " + r.grantee : r.kind + " " + r.schema + (r.name.empty() ? "" : "." + r.name);

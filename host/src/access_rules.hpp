@@ -9,10 +9,10 @@
 
 namespace pixrep {
 
-class PgConn;
 namespace common {
+class PgConn;
 struct BuildNames;
-}
+}  // namespace common
 
 /// One privilege another role holds on what the target role owns (whoever granted it).
 struct AccessRule {
@@ -57,6 +57,6 @@ std::optional<AccessRule> for_build(AccessRule rule, const common::BuildNames& b
 std::vector<std::string> default_grants_sql(const AccessRule& rule, const std::string& build);
 
 /// Re-applies `rules` one by one; returns what could not be: "TABLE public.x no longer exists".
-std::vector<std::string> reapply(PgConn& conn, const std::vector<AccessRule>& rules);
+std::vector<std::string> reapply(common::PgConn& conn, const std::vector<AccessRule>& rules);
 
 }  // namespace pixrep

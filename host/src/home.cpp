@@ -102,7 +102,7 @@ std::size_t Home::save_access_rules(const std::vector<std::string>& schemas) {
     // changed. Objects it never touched are read as they are now.
     const std::string cols = "kind, schema_name, name, args, grantee, privilege, grantable, object_oid";
     auto applied = conn_.scalar("SELECT value FROM " + table("state") + " WHERE step = '' AND key = 'access_rules_applied'");
-    PgRows carried;
+    common::PgRows carried;
     if (applied == std::optional<std::string>("false"))
         carried = conn_.exec("SELECT " + cols + " FROM " + table("access_rules") + " WHERE kind <> 'default' AND (object_oid IS NULL OR "
                              "object_oid IS DISTINCT FROM (" + current_oid_sql() + "))");
@@ -180,7 +180,7 @@ void Home::remember(const std::map<std::string, std::map<std::string, std::strin
                        {step, k, v});
 }
 
-nlohmann::json read_runs(PgConn& conn, const std::string& schema, int limit) {
+nlohmann::json read_runs(common::PgConn& conn, const std::string& schema, int limit) {
     // A run still "running" whose lock no session holds was killed: say so.
     const std::string held = "EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND database = "
                              "(SELECT oid FROM pg_database WHERE datname = current_database()) AND classid = " +

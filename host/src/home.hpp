@@ -15,14 +15,16 @@
 
 namespace pixrep {
 
+namespace common {
 class PgConn;
+}  // namespace common
 
 /// The statements that create the home `schema` when missing. Pure.
 std::vector<std::string> home_ddl(const std::string& schema);
 
 class Home {
 public:
-    Home(PgConn& conn, std::string schema) : conn_(conn), schema_(std::move(schema)) {}
+    Home(common::PgConn& conn, std::string schema) : conn_(conn), schema_(std::move(schema)) {}
 
     /// Creates the schema and its tables when missing. Throws StepError(config) when the role may not.
     void ensure();
@@ -49,12 +51,12 @@ public:
 
 private:
     std::string table(const std::string& name) const;
-    PgConn& conn_;
+    common::PgConn& conn_;
     std::string schema_;
 };
 
 /// The last `limit` runs recorded in `schema`, newest first, each as JSON; a run still marked
 /// running whose lock nobody holds any more is marked "interrupted" in the table first.
-nlohmann::json read_runs(PgConn& conn, const std::string& schema, int limit);
+nlohmann::json read_runs(common::PgConn& conn, const std::string& schema, int limit);
 
 }  // namespace pixrep

@@ -12,14 +12,14 @@
 namespace pixrep {
 namespace {
 
-std::vector<common::Movable> movables(PgConn& conn, const std::string& schema) {
+std::vector<common::Movable> movables(common::PgConn& conn, const std::string& schema) {
     std::vector<common::Movable> out;
     for (const auto& r : conn.exec(common::movable_sql(), {schema})) out.push_back({*r[0], *r[1], *r[2], *r[3]});
     return out;
 }
 
 // One previous-copy schema and the live one it was, swapped through a scratch schema.
-int swap_back(PgConn& conn, const std::string& home, const std::string& prev, const std::string& live, const std::vector<std::string>& stayed) {
+int swap_back(common::PgConn& conn, const std::string& home, const std::string& prev, const std::string& live, const std::vector<std::string>& stayed) {
     if (conn.scalar("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", {live}) != std::optional<std::string>("t")) {
         conn.exec("ALTER SCHEMA " + common::sql_name(prev) + " RENAME TO " + common::sql_name(live));
         return 1;
@@ -45,7 +45,7 @@ int rollback(const Target& target, const std::string& home, std::chrono::millise
         log.error(e.what());
         return kExitLocked;
     }
-    PgConn conn(target.conninfo, "pix-db-replication rollback", std::chrono::seconds(30), [] { return false; });
+    common::PgConn conn(target.conninfo, "pix-db-replication rollback", std::chrono::seconds(30), [] { return false; });
     auto rows = conn.exec("SELECT nspname, coalesce(obj_description(oid, 'pg_namespace'), '') FROM pg_namespace WHERE nspowner = "
                           "(SELECT oid FROM pg_roles WHERE rolname = current_user) AND nspname LIKE $1 ORDER BY 1",
                           {common::previous_schema_pattern(home)});

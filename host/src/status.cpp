@@ -55,7 +55,7 @@ void write_last_run(const std::filesystem::path& work_dir, const nlohmann::json&
 nlohmann::json read_history(const std::string& conninfo, const std::string& schema, int limit, const std::filesystem::path& work_dir,
                             std::chrono::milliseconds timeout) {
     if (!conninfo.empty()) try {
-            PgConn c(conninfo + " application_name='pix-db-replication serve'", "target", timeout, nullptr);
+            common::PgConn c(conninfo + " application_name='pix-db-replication serve'", "target", timeout, nullptr);
             c.exec("SET statement_timeout = " + std::to_string(timeout.count()));
             if (c.scalar("SELECT to_regclass($1) IS NOT NULL", {common::quote_ident(schema) + ".runs"}) == std::optional<std::string>("t"))
                 return read_runs(c, schema, limit);
@@ -73,7 +73,7 @@ nlohmann::json read_history(const std::string& conninfo, const std::string& sche
 std::map<std::string, std::map<std::string, std::string>> read_state(const std::string& conninfo, const std::string& schema,
                                                                       std::chrono::milliseconds timeout) {
     try {
-        PgConn c(conninfo + " application_name='pix-db-replication plan'", "target", timeout, nullptr);
+        common::PgConn c(conninfo + " application_name='pix-db-replication plan'", "target", timeout, nullptr);
         if (c.scalar("SELECT to_regclass($1) IS NOT NULL", {common::quote_ident(schema) + ".state"}) == std::optional<std::string>("t"))
             return Home(c, schema).recall_all();
     } catch (const std::exception&) {

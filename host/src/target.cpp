@@ -147,8 +147,8 @@ public:
     }
 
 private:
-    std::unique_ptr<PgConn> connect(const std::string& purpose) {
-        return std::make_unique<PgConn>(target_.conninfo + " application_name='pix-db-replication " + purpose + "'", target_.label,
+    std::unique_ptr<common::PgConn> connect(const std::string& purpose) {
+        return std::make_unique<common::PgConn>(target_.conninfo + " application_name='pix-db-replication " + purpose + "'", target_.label,
                                         kConnectTimeout, stopping_);
     }
 
@@ -182,7 +182,7 @@ private:
     std::chrono::milliseconds keepalive_;
     std::function<bool()> stopping_;
     Logger& log_;
-    std::unique_ptr<PgConn> conn_;
+    std::unique_ptr<common::PgConn> conn_;
     std::thread thread_;
     mutable std::mutex mu_;
     std::condition_variable cv_;

@@ -1,17 +1,20 @@
 #pragma once
 // COPY ... FROM STDIN into the target in one transaction, fed row by row: a table's new rows
-// go in whole or not at all.
-#include <libpq-fe.h>
-
+// go in whole or not at all. On the same connection class as the host's (PgConn): one way to
+// connect with a deadline, to stop, to cancel.
+#include <memory>
 #include <string>
 
 #include <pixrep/step.hpp>
+
+#include "pg_conn.hpp"
 
 namespace pixrep::common {
 
 class CopyIn {
 public:
-    /// Connects to the run's target as "pix-db-replication <purpose>". Throws connect_error().
+    /// Connects to the run's target as "pix-db-replication <purpose>", within a minute, giving up
+    /// when the run stops. Throws connect_error().
     CopyIn(const RunEnv& env, const std::string& purpose);
     ~CopyIn();
     CopyIn(const CopyIn&) = delete;
@@ -33,8 +36,7 @@ public:
 
 private:
     void flush();
-    PGconn* conn_ = nullptr;
-    PGcancel* cancel_ = nullptr;
+    std::unique_ptr<PgConn> conn_;
     std::string buf_, label_;
     bool copying_ = false;
 };

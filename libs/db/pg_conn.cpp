@@ -9,7 +9,7 @@
 
 #include "pg_errors.hpp"
 
-namespace pixrep {
+namespace pixrep::common {
 
 PgConn::PgConn(const std::string& conninfo, const std::string& label, std::chrono::milliseconds timeout,
                const std::function<bool()>& stopping)
@@ -73,7 +73,7 @@ void PgConn::await_result(const std::string& sql) {
         int r = poll(&p, 1, 100);
         if (r > 0 && !PQconsumeInput(conn_)) return;  // the connection broke: PQgetResult says how
         if (stopping_ && stopping_()) abandon("", true);
-        if (std::chrono::steady_clock::now() >= deadline)
+        if (deadline_.count() > 0 && std::chrono::steady_clock::now() >= deadline)
             abandon("the target database " + label_ + " gave no answer within " + std::to_string(deadline_.count() / 1000) +
                         " s to: " + sql.substr(0, 80),
                     false);
@@ -84,8 +84,12 @@ PgRows PgConn::exec(const std::string& sql, const std::vector<std::optional<std:
     if (!conn_) throw std::runtime_error("no connection to the server " + label_ + " (closed after an earlier statement got no answer)");
     std::vector<const char*> values;
     for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
-    if (!PQsendQueryParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr, nullptr, 0))
-        throw std::runtime_error(common::one_line(PQerrorMessage(conn_)));
+    // Without parameters, the simple protocol: a string may hold several statements (settings).
+    const int sent = params.empty() ? PQsendQuery(conn_, sql.c_str())
+                                    : PQsendQueryParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(),
+                                                        nullptr, nullptr, 0);
+    if (!sent)
+        throw PgError(common::one_line(PQerrorMessage(conn_)), "", PQstatus(conn_) == CONNECTION_BAD);
     // The last result is the statement's; drain them all so the connection is ready again.
     PGresult* r = nullptr;
     for (;;) {
@@ -98,8 +102,10 @@ PgRows PgConn::exec(const std::string& sql, const std::vector<std::optional<std:
     auto st = PQresultStatus(r);
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
         std::string msg = common::one_line(r ? PQresultErrorMessage(r) : PQerrorMessage(conn_));
+        const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+        std::string sqlstate = state ? state : "";
         PQclear(r);
-        throw std::runtime_error(msg.empty() ? common::one_line(PQerrorMessage(conn_)) : msg);
+        throw PgError(msg.empty() ? common::one_line(PQerrorMessage(conn_)) : msg, sqlstate, PQstatus(conn_) == CONNECTION_BAD);
     }
     PgRows rows;
     for (int i = 0; i < PQntuples(r); ++i) {
@@ -122,4 +128,4 @@ void PgConn::cancel() {
     if (cancel_) PQcancel(cancel_, err, sizeof err);
 }
 
-}  // namespace pixrep
+}  // namespace pixrep::common

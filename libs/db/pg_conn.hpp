@@ -1,0 +1,72 @@
+#pragma once
+// Connections on libpq's asynchronous calls, so that connecting and every statement have a
+// deadline and a stop check of their own: the host's (the run's lock, the tool's home, /status)
+// and the loads' COPY. A server that accepts the connection and never answers cannot hold the
+// run, nor the web process.
+#include <libpq-fe.h>
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace pixrep::common {
+
+/// A statement the server refused or could not finish: its message, SQLSTATE and whether the
+/// connection broke, so that a caller can tell what may heal.
+class PgError : public std::runtime_error {
+public:
+    PgError(const std::string& message, std::string sqlstate, bool broken)
+        : std::runtime_error(message), sqlstate_(std::move(sqlstate)), broken_(broken) {}
+    /// The server's SQLSTATE, "" when there was no answer.
+    const std::string& sqlstate() const { return sqlstate_; }
+    /// True when the connection is gone.
+    bool broken() const { return broken_; }
+
+private:
+    std::string sqlstate_;
+    bool broken_;
+};
+
+/// Rows of a result, as text (nullopt for NULL).
+using PgRows = std::vector<std::vector<std::optional<std::string>>>;
+
+class PgConn {
+public:
+    /// Connects within `timeout`, checking `stopping` every 100 ms. Throws StepError: the
+    /// kind by common::connect_error_kind(), fatal when stopped.
+    PgConn(const std::string& conninfo, const std::string& label, std::chrono::milliseconds timeout,
+           const std::function<bool()>& stopping);
+    ~PgConn();
+    PgConn(const PgConn&) = delete;
+    PgConn& operator=(const PgConn&) = delete;
+
+    /// Runs `sql` with text parameters within the statement deadline; throws PgError with the
+    /// server's message, or std::runtime_error saying there was no answer in time (the connection
+    /// is then closed: a frozen server cannot hold the caller), or StepError(fatal) when stopped.
+    PgRows exec(const std::string& sql, const std::vector<std::optional<std::string>>& params = {});
+    /// The first column of the first row, or nullopt.
+    std::optional<std::string> scalar(const std::string& sql, const std::vector<std::optional<std::string>>& params = {});
+    /// Cancels the running statement (from another thread).
+    void cancel();
+    /// How long one statement may go without its answer (default 2 min; 0 = as long as it takes,
+    /// for a load or a scan: a stop still ends it).
+    void set_statement_deadline(std::chrono::milliseconds d) { deadline_ = d; }
+    /// The libpq connection, for COPY (which this class does not wrap); owned here.
+    PGconn* raw() const { return conn_; }
+    /// The server's version number, e.g. 150018.
+    int server_version() const { return PQserverVersion(conn_); }
+
+private:
+    void await_result(const std::string& sql);
+    [[noreturn]] void abandon(const std::string& why, bool stopped);
+    PGconn* conn_ = nullptr;
+    PGcancel* cancel_ = nullptr;
+    std::string label_;
+    std::function<bool()> stopping_;
+    std::chrono::milliseconds deadline_{120'000};
+};
+
+}  // namespace pixrep::common

@@ -39,6 +39,13 @@ SELECT kind, nspname, name, args FROM (
     return sql;
 }
 
+std::string lock_statement(const std::vector<Movable>& objects) {
+    std::string list;
+    for (const auto& m : objects)
+        if (m.kind == "TABLE") list += (list.empty() ? "" : ", ") + sql_name(m.schema) + "." + sql_name(m.name);
+    return list.empty() ? "" : "LOCK TABLE " + list + " IN ACCESS EXCLUSIVE MODE";
+}
+
 std::string move_statement(const Movable& m, const std::string& to) {
     std::string name = sql_name(m.schema) + "." + sql_name(m.name);
     if (m.kind == "ROUTINE") name += "(" + m.args + ")";

@@ -21,6 +21,12 @@ struct Movable {
 /// the bootstrap superuser's, and cannot follow); columns in Movable's order.
 const std::string& movable_sql();
 
+/// LOCK TABLE of every table among `objects` (LOCK refuses materialized views, which autovacuum
+/// only analyzes), "" when none: the swap
+/// takes tonight's first, so that an autovacuum on a fresh table (which gives way only after
+/// deadlock_timeout) is waited for before any reader can queue behind the swap.
+std::string lock_statement(const std::vector<Movable>& objects);
+
 /// ALTER <kind> schema.name SET SCHEMA `to`.
 std::string move_statement(const Movable& m, const std::string& to);
 

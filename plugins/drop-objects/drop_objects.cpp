@@ -184,9 +184,12 @@ private:
         return s.run([&](pqxx::connection& c) {
             pqxx::work tx(c);
             tx.exec("SET LOCAL lock_timeout = '" + std::to_string(lock_wait.count()) + "ms'");
-            const auto t = Clock::now();
             const std::string& home = ctx.env().home_schema();
             const auto names = common::build_names(ctx.plan(), [&](const std::string& sc) { return ctx.env().build_schema(sc); });
+            // Tonight's tables first: no reader uses them, so waiting for them holds nobody.
+            for (const auto& [live, build] : names.schemas)
+                if (auto lock = common::lock_statement(movables(tx, build)); !lock.empty()) tx.exec(lock);
+            const auto t = Clock::now();  // from here on, readers may queue behind the swap
             std::vector<drop::Object> support;
             if (!kept_.empty()) {
                 support = objects(tx, drop::kept_support_sql(kept_));

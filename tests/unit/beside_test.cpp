@@ -138,3 +138,10 @@ TEST(SwapSql, MovesByNameAndThePreviousCopySaysWhatItWas) {
     EXPECT_EQ(stayed, std::vector<std::string>{"TABLE answers"});
     EXPECT_FALSE(common::read_previous_comment("an analyst's comment", schema, stayed));
 }
+
+TEST(SwapSql, TonightsTablesAreLockedInOneStatementBeforeAnythingLive) {
+    EXPECT_EQ(common::lock_statement({{"TABLE", "b_public", "Mixed Case", ""}, {"VIEW", "b_public", "v", ""},
+                                      {"MATERIALIZED VIEW", "b_public", "mv", ""}, {"ROUTINE", "b_public", "f", "x integer"}}),
+              R"(LOCK TABLE b_public."Mixed Case" IN ACCESS EXCLUSIVE MODE)");
+    EXPECT_EQ(common::lock_statement({{"SEQUENCE", "b_public", "s", ""}}), "") << "nothing to lock, no statement";
+}

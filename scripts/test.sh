@@ -1,20 +1,24 @@
 #!/usr/bin/env bash
 # The README's second command: installs, builds, and runs every test: unit, plugin and
-# integration tests (real PostgreSQL 15 and 17 servers, a fake Scalingo, faults injected, a
+# integration tests (real PostgreSQL 15, 17 and 18 servers, a fake Scalingo, faults injected, a
 # headless browser), the unit and plugin tests again under AddressSanitizer +
 # UndefinedBehaviorSanitizer and under ThreadSanitizer, and the build and its unit and plugin
 # tests on Debian 13's compiler and libraries.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
-# Debian 13's root (PostgreSQL 17, Debian 13's toolchain) is made while the project builds;
-# it is cached for the next run on this machine.
+# Debian 13's root (PostgreSQL 17, Debian 13's toolchain) and forky's (PostgreSQL 18) are made
+# while the project builds; they are cached for the next run on this machine.
 bash scripts/lib/debian13-root.sh >/tmp/pixrep-debian13-root.log 2>&1 &
 root_job=$!
+bash scripts/lib/forky-root.sh >/tmp/pixrep-forky-root.log 2>&1 &
+forky_job=$!
 bash scripts/build.sh
 wait "$root_job" || { cat /tmp/pixrep-debian13-root.log; exit 1; }
+wait "$forky_job" || { cat /tmp/pixrep-forky-root.log; exit 1; }
 PIXREP_PG17_BIN=$(bash scripts/lib/pg17.sh)
-export PIXREP_PG17_BIN
+PIXREP_PG18_BIN=$(bash scripts/lib/pg18.sh)
+export PIXREP_PG17_BIN PIXREP_PG18_BIN
 ctest --test-dir build --output-on-failure --timeout 900
 for sanitizers in address,undefined thread; do
   dir=build-${sanitizers%%,*}

@@ -6,7 +6,9 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
+#include <map>
 #include <regex>
 #include <sstream>
 #include <thread>
@@ -23,29 +25,29 @@ const std::string kProduction = std::string(PIXREP_SOURCE_DIR) + "/config/produc
 
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-// The backup of tests/fixtures/every-kind.sql, made once.
-const fs::path& every_kind_dump() {
+// The backup of tests/fixtures/every-kind.sql on the server of version `major`, made once.
+const fs::path& every_kind_dump(int major = 15) {
+    static std::map<int, fs::path> dumps;
     static TempDir dir;
-    static fs::path dump = [] {
-        auto& pg = TempPostgres::instance();
-        pg.exec("postgres", "DROP DATABASE IF EXISTS every_kind_src");
-        pg.exec("postgres", "CREATE DATABASE every_kind_src");
-        auto r = pixtest::run_cmd({TempPostgres::bin("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", pg.url("every_kind_src"), "-f",
-                                   std::string(PIXREP_SOURCE_DIR) + "/tests/fixtures/every-kind.sql"});
-        if (r.code != 0) throw std::runtime_error("fixture load failed: " + r.out);
-        auto out = dir / "every_kind.pgsql";
-        r = pixtest::run_cmd({TempPostgres::bin("pg_dump"), "-Fc", "-d", pg.url("every_kind_src"), "-f", out.string()});
-        if (r.code != 0) throw std::runtime_error("pg_dump failed: " + r.out);
-        return out;
-    }();
-    return dump;
+    auto& dump = dumps[major];
+    if (!dump.empty()) return dump;
+    auto& pg = TempPostgres::instance(major);
+    pg.exec("postgres", "DROP DATABASE IF EXISTS every_kind_src");
+    pg.exec("postgres", "CREATE DATABASE every_kind_src");
+    auto r = pixtest::run_cmd({TempPostgres::bin("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", pg.url("every_kind_src"), "-f",
+                               std::string(PIXREP_SOURCE_DIR) + "/tests/fixtures/every-kind.sql"});
+    if (r.code != 0) throw std::runtime_error("fixture load failed: " + r.out);
+    auto out = dir / ("every_kind_" + std::to_string(major) + ".pgsql");
+    r = pixtest::run_cmd({TempPostgres::bin("pg_dump", major), "-Fc", "-d", pg.url("every_kind_src"), "-f", out.string()});
+    if (r.code != 0) throw std::runtime_error("pg_dump failed: " + r.out);
+    return dump = out;
 }
 
-// What a reader sees of a target, as text: pg_dump's schema and data, the tool's own schemas
-// left out (pg_dump's random \restrict key too).
-std::string snapshot(const std::string& db, bool data) {
-    auto r = pixtest::run_cmd({TempPostgres::bin("pg_dump"), data ? "--data-only" : "--schema-only", "--no-owner", "-N", "pix_db_replication*", "-d",
-                               TempPostgres::instance().url(db)});
+// What a reader sees of a target on the server of version `major`, as text: pg_dump's schema
+// and data, the tool's own schemas left out (pg_dump's random \restrict key too).
+std::string snapshot(const std::string& db, bool data, int major = 15) {
+    auto r = pixtest::run_cmd({TempPostgres::bin("pg_dump", major), data ? "--data-only" : "--schema-only", "--no-owner", "-N", "pix_db_replication*",
+                               "-d", TempPostgres::instance(major).url(db)});
     if (r.code != 0) throw std::runtime_error("pg_dump failed: " + r.out);
     static const std::regex restrict_key(R"(\\(un)?restrict [A-Za-z0-9]+)");
     return std::regex_replace(r.out, restrict_key, "\\$1restrict");
@@ -126,40 +128,61 @@ std::string make_reader(const std::string& db) {
 
 }  // namespace
 
-TEST_F(Beside, EveryKindOfObjectIsTheSameAsRestoredInPlace) {
-    // The same backup into two targets: built beside (two nights: the second swaps over the
-    // first), and restored in place by pg_restore.
-    const auto& dump = every_kind_dump();
-    auto& pg = TempPostgres::instance();
-    const std::string other_db = db_ + "_in_place";
-    const std::string other = pg.create_target(other_db, "replica_" + other_db, "s3cr3t-pw");
-    for (int night = 1; night <= 2; ++night) {
-        auto r = replicate(dump, {}, {"run"}, kEveryKind);
+namespace {
+
+class BesideFidelity : public Replication {
+protected:
+    // The same backup, made on the server of version `major`, into two targets there: `db` built
+    // beside (two nights: the second swaps over the first), and another restored in place by
+    // pg_restore. `env` says which tools the runs find.
+    void same_as_in_place(int major, const std::string& db, const std::string& url, std::map<std::string, std::string> env) {
+        const auto& dump = every_kind_dump(major);
+        auto& pg = TempPostgres::instance(major);
+        const std::string other_db = db + "_in_place";
+        const std::string other = pg.create_target(other_db, "replica_" + other_db, "s3cr3t-pw");
+        env["DATABASE_URL"] = url;
+        for (int night = 1; night <= 2; ++night) {
+            auto r = replicate(dump, env, {"run"}, kEveryKind);
+            ASSERT_EQ(r.code, 0) << r.out;
+            EXPECT_NE(r.out.find("tonight's copy swapped in"), std::string::npos) << r.out;
+        }
+        env["DATABASE_URL"] = other;
+        env["REFRESH"] = "in-place";
+        auto r = replicate(dump, env, {"run"}, kEveryKind);
         ASSERT_EQ(r.code, 0) << r.out;
-        EXPECT_NE(r.out.find("tonight's copy swapped in"), std::string::npos) << r.out;
+        const std::string schema = snapshot(db, false, major), in_place = snapshot(other_db, false, major);
+        EXPECT_TRUE(schema == in_place) << first_difference(schema, in_place);
+        const std::string data = snapshot(db, true, major), in_place_data = snapshot(other_db, true, major);
+        EXPECT_TRUE(data == in_place_data) << first_difference(data, in_place_data);
+        for (const char* kind : {"CREATE TABLE public.events_2025", "GENERATED BY DEFAULT AS IDENTITY", "CREATE MATERIALIZED VIEW analytics.user_stats",
+                                 "BEGIN ATOMIC", "CREATE PROCEDURE public.reset_scores", "CREATE AGGREGATE public.total", "CREATE TRIGGER tickets_touch",
+                                 "CREATE RULE daily_view_insert", "CREATE POLICY answers_own", "gin_trgm_ops", "EXCLUDE USING gist",
+                                 "GENERATED ALWAYS AS", "AS RANGE", "CREATE DOMAIN public.positive", "\"Odd Schema\".\"Mixed Case\"",
+                                 "COMMENT ON SCHEMA analytics"})
+            EXPECT_NE(schema.find(kind), std::string::npos) << kind << " is missing from the copy";
+        EXPECT_EQ(schema.find("pix_db_replication_build"), std::string::npos) << "a build schema's name is left in the copy";
+        EXPECT_EQ(tool_schemas(url), 0);
+        // The readers' queries give the same answers on both.
+        for (const char* q : {"SELECT count(*) || ',' || sum(twice) FROM active_users", "SELECT user_count()", "SELECT sum(n) FROM analytics.user_stats",
+                              "SELECT count(*) FROM events", "SELECT count(*) FROM analytics.daily_view", "SELECT total(score) FROM users",
+                              "SELECT count(*) FROM users WHERE \"firstName\" % 'Name12'", "SELECT string_agg(\"Value\", ',') FROM \"Odd Schema\".\"Mixed Case\"",
+                              "SELECT floatrange(1, 2)::text"})
+            EXPECT_EQ(pg.scalar(db, std::string("SET search_path = public; ") + q), pg.scalar(other_db, std::string("SET search_path = public; ") + q))
+                << q;
+        EXPECT_EQ(pg.scalar(db, "SELECT count(*) FROM public.users"), "500");
     }
-    auto r = replicate(dump, {{"DATABASE_URL", other}, {"REFRESH", "in-place"}}, {"run"}, kEveryKind);
-    ASSERT_EQ(r.code, 0) << r.out;
-    const std::string schema = snapshot(db_, false), in_place = snapshot(other_db, false);
-    EXPECT_TRUE(schema == in_place) << first_difference(schema, in_place);
-    const std::string data = snapshot(db_, true), in_place_data = snapshot(other_db, true);
-    EXPECT_TRUE(data == in_place_data) << first_difference(data, in_place_data);
-    for (const char* kind : {"CREATE TABLE public.events_2025", "GENERATED BY DEFAULT AS IDENTITY", "CREATE MATERIALIZED VIEW analytics.user_stats",
-                             "BEGIN ATOMIC", "CREATE PROCEDURE public.reset_scores", "CREATE AGGREGATE public.total", "CREATE TRIGGER tickets_touch",
-                             "CREATE RULE daily_view_insert", "CREATE POLICY answers_own", "gin_trgm_ops", "EXCLUDE USING gist",
-                             "GENERATED ALWAYS AS", "AS RANGE", "CREATE DOMAIN public.positive", "\"Odd Schema\".\"Mixed Case\"",
-                             "COMMENT ON SCHEMA analytics"})
-        EXPECT_NE(schema.find(kind), std::string::npos) << kind << " is missing from the copy";
-    EXPECT_EQ(schema.find("pix_db_replication_build"), std::string::npos) << "a build schema's name is left in the copy";
-    EXPECT_EQ(tool_schemas(target_), 0);
-    // The readers' queries give the same answers on both.
-    for (const char* q : {"SELECT count(*) || ',' || sum(twice) FROM active_users", "SELECT user_count()", "SELECT sum(n) FROM analytics.user_stats",
-                          "SELECT count(*) FROM events", "SELECT count(*) FROM analytics.daily_view", "SELECT total(score) FROM users",
-                          "SELECT count(*) FROM users WHERE \"firstName\" % 'Name12'", "SELECT string_agg(\"Value\", ',') FROM \"Odd Schema\".\"Mixed Case\"",
-                          "SELECT floatrange(1, 2)::text"})
-        EXPECT_EQ(pg.scalar(db_, std::string("SET search_path = public; ") + q), pg.scalar(other_db, std::string("SET search_path = public; ") + q))
-            << q;
-    EXPECT_EQ(pg.scalar(db_, "SELECT count(*) FROM public.users"), "500");
+};
+
+}  // namespace
+
+TEST_F(BesideFidelity, EveryKindOfObjectIsTheSameAsRestoredInPlace) { same_as_in_place(15, db_, target_, {}); }
+
+TEST_F(BesideFidelity, EveryKindOfObjectIsTheSameAsRestoredInPlaceOnPostgres18) {
+    // A backup pg_dump 18 made, built beside on a PostgreSQL 18 target (forky's) by its own
+    // pg_restore, first on PATH: the build's rewriting must follow what pg_dump 18 writes.
+    const std::string db = db_ + "_pg18";
+    const std::string url = TempPostgres::instance(18).create_target(db, "replica_" + db, "s3cr3t-pw");
+    same_as_in_place(18, db, url, {{"PATH", TempPostgres::bin_dir(18) + ":" + std::getenv("PATH")}});
 }
 
 TEST_F(Beside, ReadersNeverSeeAnEmptyOrMissingTableDuringARun) {

@@ -1,5 +1,5 @@
 // Where its users run: PostgreSQL 15 (Debian 12) and 17 (Debian 13, new Scalingo addons), as
-// backup and as target, each way; the pg_restore the tool picks; and a backup no installed
+// backup and as target, each way, and 18 (forky) as a target; the pg_restore the tool picks; and a backup no installed
 // pg_restore can read, refused before anything is touched.
 #include <cstdlib>
 
@@ -7,25 +7,31 @@
 
 namespace {
 
-// pix-shaped, on the PostgreSQL 17 server, dumped by pg_dump 17 (archive format 1.16).
-struct Sources17 {
+// pix-shaped, on the PostgreSQL `major` server, dumped by its own pg_dump (archive format 1.16).
+struct NewerSource {
     TempDir dir;
     fs::path dump;
-    Sources17() {
-        auto& pg = TempPostgres::instance(17);
+    explicit NewerSource(int major) {
+        const std::string m = std::to_string(major);
+        auto& pg = TempPostgres::instance(major);
         pg.exec("postgres", "DROP DATABASE IF EXISTS pix_src");
         pg.exec("postgres", "CREATE DATABASE pix_src");
         auto r = pixtest::run_cmd({TempPostgres::bin("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-v", "rows=3000", "-d", pg.url("pix_src"),
                                    "-f", std::string(PIXREP_SOURCE_DIR) + "/tests/fixtures/pix-shaped.sql"});
-        if (r.code != 0) throw std::runtime_error("fixture load on PostgreSQL 17 failed: " + r.out);
-        dump = dir / "20261124010203_pix17.pgsql";
-        r = pixtest::run_cmd({TempPostgres::bin("pg_dump", 17), "-Fc", "-d", pg.url("pix_src"), "-f", dump.string()});
-        if (r.code != 0) throw std::runtime_error("pg_dump 17 failed: " + r.out);
+        if (r.code != 0) throw std::runtime_error("fixture load on PostgreSQL " + m + " failed: " + r.out);
+        dump = dir / ("20261124010203_pix" + m + ".pgsql");
+        r = pixtest::run_cmd({TempPostgres::bin("pg_dump", major), "-Fc", "-d", pg.url("pix_src"), "-f", dump.string()});
+        if (r.code != 0) throw std::runtime_error("pg_dump " + m + " failed: " + r.out);
     }
 };
 
-Sources17& sources17() {
-    static Sources17 s;
+NewerSource& sources17() {
+    static NewerSource s(17);
+    return s;
+}
+
+NewerSource& sources18() {
+    static NewerSource s(18);
     return s;
 }
 
@@ -104,6 +110,21 @@ TEST_F(Versions, Dump17IntoTarget17) {
     ASSERT_EQ(r.code, 0) << r.out;
     expect_same(TempPostgres::instance(17).url("pix_src"), url);
     EXPECT_EQ(r.out.find("does not know session settings"), std::string::npos) << r.out;
+}
+
+TEST_F(Versions, Dump18AndDump15IntoTarget18) {
+    // PostgreSQL 18 (forky) as a target, with its pg_restore first on PATH: its own dump, then
+    // Debian 12's, each built beside and swapped in.
+    const std::string path = TempPostgres::bin_dir(18) + ":" + std::getenv("PATH");
+    auto url = target(18);
+    auto r = replicate(sources18().dump, url, {{"PATH", path}});
+    ASSERT_EQ(r.code, 0) << r.out;
+    expect_same(TempPostgres::instance(18).url("pix_src"), url);
+    EXPECT_NE(r.out.find("\"pg_restore\":\"18."), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("tonight's copy swapped in"), std::string::npos) << r.out;
+    r = replicate(sources().pix_dump, url, {{"PATH", path}});
+    ASSERT_EQ(r.code, 0) << r.out;
+    expect_same(TempPostgres::instance(15).url("pix_src"), url);
 }
 
 TEST_F(Versions, ARealErrorIntoAnOlderServerIsStillAFailure) {

@@ -61,11 +61,12 @@ void stop_on_signal(int sig) {
 }  // namespace
 
 std::string TempPostgres::bin_dir(int major) {
-    if (major == 17) {
-        const char* env = std::getenv("PIXREP_PG17_BIN");
-        std::string dir = env && *env ? env : "/var/cache/pix-db-replication/pg17/usr/lib/postgresql/17/bin";
+    if (major == 17 || major == 18) {  // Debian 13's and forky's, beside this Debian 12
+        const std::string m = std::to_string(major);
+        const char* env = std::getenv(("PIXREP_PG" + m + "_BIN").c_str());
+        std::string dir = env && *env ? env : "/var/cache/pix-db-replication/pg" + m + "/usr/lib/postgresql/" + m + "/bin";
         if (!fs::exists(fs::path(dir) / "postgres"))
-            throw std::runtime_error("PostgreSQL 17 is not set up in " + dir + ": scripts/test.sh sets it up (scripts/lib/pg17.sh)");
+            throw std::runtime_error("PostgreSQL " + m + " is not set up in " + dir + ": scripts/test.sh sets it up (scripts/lib/pg" + m + ".sh)");
         return dir;
     }
     std::string dir = "/usr/lib/postgresql/" + std::to_string(major) + "/bin";

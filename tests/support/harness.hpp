@@ -9,7 +9,8 @@ namespace pixtest {
 
 /// A real PostgreSQL server on a free loopback port in a temporary directory, stopped and
 /// removed when the test program exits (normally or on a fatal signal). Version 15 comes from
-/// Debian 12; version 17 from Debian 13's packages, set up by scripts/lib/pg17.sh.
+/// Debian 12; version 17 from Debian 13's packages and 18 from forky's, set up by
+/// scripts/lib/pg17.sh and pg18.sh.
 class TempPostgres {
 public:
     /// The server of version `major` of this test program, started on first use. Throws when it

@@ -8,6 +8,11 @@
 
 namespace pixrep::common {
 namespace fs = std::filesystem;
+namespace {
+
+std::string format_name(const DumpHeader& h) { return h.format == 3 ? "directory" : "custom"; }
+
+}  // namespace
 
 std::unique_ptr<DumpScanner> scanner_for(const std::string& label, const Tool& pg_restore) {
     auto scanner = std::make_unique<DumpScanner>(label);
@@ -34,7 +39,7 @@ std::unique_ptr<DumpScanner> verify_local_dump(const fs::path& dump, const RunEn
 
 RestorePlan checked_plan(const RunEnv& env, Backup& backup, const DumpScanner& scan) {
     const auto& h = scan.header();
-    backup.format = h.format == 3 ? "directory" : "custom";
+    backup.format = format_name(h);
     backup.archive_version = h.version();
     backup.pg_dump_version = h.pg_dump_version;
     backup.server_version = h.server_version;
@@ -77,7 +82,7 @@ void verified_whole(const RunEnv& env, Logger& log, const Backup& backup, const 
     std::int64_t rows = 0;
     for (const auto& e : scan.entries()) rows += e.rows > 0 ? e.rows : 0;
     const auto& h = scan.header();
-    log.info("backup verified", {{"dump", backup.dump.string()}, {"format", std::string(h.format == 3 ? "directory" : "custom")},
+    log.info("backup verified", {{"dump", backup.dump.string()}, {"format", format_name(h)},
                                  {"entries", static_cast<std::int64_t>(scan.entries().size())}, {"rows", rows},
                                  {"data_checked", scan.data_checked()}, {"archive_version", h.version()},
                                  {"dumped_by", h.pg_dump_version}, {"pg_restore", tool.version}});

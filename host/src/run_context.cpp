@@ -49,10 +49,7 @@ void HostRun::await_transfer() {
     const auto arrivals = transfer_->arrivals();
     for (auto& e : plan_.entries) {
         auto it = arrivals.find(e.id);
-        if (it == arrivals.end()) continue;
-        e.rows = it->second.rows;
-        e.first_key_max = it->second.first_key_max;
-        e.data_offset = it->second.data_offset;
+        if (it != arrivals.end()) e.take(it->second);
     }
     transfer_.reset();
 }
@@ -68,8 +65,7 @@ Arrived HostRun::arrived(DumpId id) const {
     if (transfer_)
         if (auto a = transfer_->wait_for(id, [this] { return env_.stopping(); })) return *a;
     const TocEntry* e = plan_.find(id);
-    if (!e) return {};
-    return {e->rows, e->first_key_max, e->data_offset};
+    return e ? e->arrival() : Arrived{};
 }
 
 void HostRun::check_open(const char* verb) const {

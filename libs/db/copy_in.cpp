@@ -11,10 +11,13 @@ namespace {
 std::string result_error(PGresult* r, PGconn* c) { return one_line(r ? PQresultErrorMessage(r) : PQerrorMessage(c)); }
 
 // A bad row or value fails the same way again; a lost connection may heal.
+ErrorKind failure_kind(bool broken, const std::string& sqlstate, const std::string& message) {
+    return broken ? ErrorKind::transient : sql_error_kind(sqlstate, message);
+}
+
 ErrorKind result_kind(PGresult* r, PGconn* c, const std::string& message) {
-    if (PQstatus(c) == CONNECTION_BAD) return ErrorKind::transient;
     const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
-    return sql_error_kind(state ? state : "", message);
+    return failure_kind(PQstatus(c) == CONNECTION_BAD, state ? state : "", message);
 }
 
 }  // namespace
@@ -37,7 +40,7 @@ std::string CopyIn::exec(const std::string& sql) {
     try {
         return conn_->scalar(sql).value_or("");
     } catch (const PgError& e) {
-        throw StepError(e.broken() ? ErrorKind::transient : sql_error_kind(e.sqlstate(), e.what()), sql.substr(0, 80) + ": " + e.what());
+        throw StepError(failure_kind(e.broken(), e.sqlstate(), e.what()), sql.substr(0, 80) + ": " + e.what());
     } catch (const StepError&) {
         throw;
     } catch (const std::exception& e) {  // no answer in time: the connection was closed

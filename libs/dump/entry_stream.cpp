@@ -60,10 +60,7 @@ bool read_here(const Backup& backup, const TocEntry& entry, const std::function<
 
 TocEntry arrived_entry(const RunContext& ctx, const TocEntry& entry) {
     TocEntry e = entry;
-    const Arrived a = ctx.arrived(entry.id);
-    e.rows = a.rows;
-    e.first_key_max = a.first_key_max;
-    e.data_offset = a.data_offset;
+    e.take(ctx.arrived(entry.id));
     return e;
 }
 

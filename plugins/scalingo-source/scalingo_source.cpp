@@ -93,13 +93,11 @@ public:
             // A retry after a failure further on: the same backup is still the newest, keep it.
             ctx.log().info("reusing the backup downloaded by an earlier attempt", {{"backup_id", b.id}});
             out.dump = last_dump_;
-        } else {
-            last_id_.clear();
-            scan_.reset();
-            stream(ctx, b, client.archive_url(addon, b.id, token), std::move(out), policy);
-            return;
+            return common::adopt_backup(ctx, std::move(out), *scan_);
         }
-        common::adopt_backup(ctx, std::move(out), *scan_);
+        last_id_.clear();
+        scan_.reset();
+        stream(ctx, b, client.archive_url(addon, b.id, token), std::move(out), policy);
     }
 
     // The download goes on the host's thread: the build beside may start once the table of

@@ -25,6 +25,13 @@ enum class Fate {
     kept,      ///< Already on the target, kept as it is (an incremental table and what it needs).
 };
 
+/// What the verification found of one data entry once its block had arrived whole.
+struct Arrived {
+    std::int64_t rows = -1;                     ///< Rows of COPY data; -1 unknown (not decompressed, or no data).
+    std::optional<std::int64_t> first_key_max;  ///< Largest integer starting a row, when every row starts with one.
+    std::int64_t data_offset = -1;              ///< Where its block starts in a custom-format dump file; -1 unknown.
+};
+
 /// One entry of the dump's table of contents.
 struct TocEntry {
     DumpId id{};                ///< pg_dump's dump id.
@@ -44,19 +51,16 @@ struct TocEntry {
     std::string by;             ///< Step that excluded or deferred it.
     std::string reason;         ///< Why, for the plan preview.
 
+    /// What the verification found of its data (rows, first_key_max, data_offset).
+    Arrived arrival() const { return {rows, first_key_max, data_offset}; }
+    /// Takes what the verification found of its data once its block arrived.
+    void take(const Arrived& a) { rows = a.rows, first_key_max = a.first_key_max, data_offset = a.data_offset; }
     /// True when pg_restore will restore this entry.
     bool restored() const { return fate == Fate::restore; }
     /// True when the entry will exist after the run (restored, or created by deferred work).
     bool created() const { return fate != Fate::excluded; }
     /// "schema.tag", or the tag alone when the entry has no schema.
     std::string qualified() const { return schema == "-" || schema.empty() ? tag : schema + "." + tag; }
-};
-
-/// What the verification found of one data entry once its block had arrived whole.
-struct Arrived {
-    std::int64_t rows = -1;                     ///< Rows of COPY data; -1 unknown (not decompressed, or no data).
-    std::optional<std::int64_t> first_key_max;  ///< Largest integer starting a row, when every row starts with one.
-    std::int64_t data_offset = -1;              ///< Where its block starts in a custom-format dump file; -1 unknown.
 };
 
 /// The table of contents, in archive order, with each entry's fate.

@@ -23,9 +23,7 @@ ErrorKind result_kind(PGresult* r, PGconn* c, const std::string& message) {
 }  // namespace
 
 CopyIn::CopyIn(const RunEnv& env, const std::string& purpose) : label_(env.target().label) {
-    if (env.target().conninfo.empty()) throw not_connecting(purpose);
-    conn_ = std::make_unique<PgConn>(env.target().conninfo + " application_name=" + quote_literal("pix-db-replication " + purpose), label_,
-                                     std::chrono::minutes(1), [&env] { return env.stopping(); });
+    conn_ = connect_target(env, purpose, true);
     // A load or a scan takes as long as the table needs; a stop or cancel() still ends it.
     conn_->set_statement_deadline(std::chrono::milliseconds(0));
 }

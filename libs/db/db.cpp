@@ -5,13 +5,8 @@
 namespace pixrep::common {
 
 Session::Session(const RunEnv& env, const std::string& purpose) : env_(env) {
-    if (env.target().conninfo.empty()) throw not_connecting(purpose);
-    try {
-        conn_ = std::make_unique<pqxx::connection>(env.target().conninfo + " application_name=" +
-                                                   quote_literal("pix-db-replication " + purpose));
-    } catch (const std::exception& e) {
-        throw connect_error(env.target().label, e.what());
-    }
+    // Steps clean up in finish() after a stop too: only the statements are cancelled.
+    conn_ = connect_target(env, purpose, false);
     watcher_ = std::thread([this] { watch(); });
 }
 
@@ -29,11 +24,16 @@ void Session::watch() {
     while (!cv_.wait_for(lock, std::chrono::milliseconds(100), [&] { return closing_; })) {
         if (!busy_ || cancelled_ || !env_.stopping()) continue;
         cancelled_ = true;
-        try {
-            conn_->cancel_query();
-        } catch (const std::exception&) {
-        }
+        conn_->cancel();
     }
+}
+
+std::unique_ptr<PgConn> connect_target(const RunEnv& env, const std::string& purpose, bool stoppable) {
+    if (env.target().conninfo.empty()) throw not_connecting(purpose);
+    std::function<bool()> stopping;
+    if (stoppable) stopping = [&env] { return env.stopping(); };
+    return std::make_unique<PgConn>(env.target().conninfo + " application_name=" + quote_literal("pix-db-replication " + purpose),
+                                    env.target().label, std::chrono::minutes(1), stopping);
 }
 
 StepError not_connecting(const std::string& purpose) {

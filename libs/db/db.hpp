@@ -1,7 +1,7 @@
 #pragma once
-// Connections to the target for the steps that run SQL themselves: made with the run's
-// connection settings (timeouts, keepalives), named in pg_stat_activity, and whose running
-// statement is cancelled as soon as the run must stop.
+// Connections to the target for the steps that run SQL themselves: PgConns made with the run's
+// connection settings (timeouts, keepalives) within a deadline, named in pg_stat_activity, and
+// whose running statement is cancelled as soon as the run must stop.
 #include <atomic>
 #include <condition_variable>
 #include <memory>
@@ -10,6 +10,8 @@
 #include <thread>
 
 #include <pqxx/pqxx>
+
+#include "pg_conn.hpp"
 
 #include <pixrep/step.hpp>
 
@@ -24,18 +26,18 @@ public:
     Session& operator=(const Session&) = delete;
 
     /// The connection, for statements that cannot wait long.
-    pqxx::connection& conn() { return *conn_; }
+    Connection& conn() { return conn_->pqxx(); }
     /// Runs `f(conn())`, cancelling its statement when the run must stop; then throws
     /// StepError(fatal) saying it stopped.
     template <class F>
     decltype(auto) run(F&& f) {
         busy_ = true;
         try {
-            if constexpr (std::is_void_v<decltype(f(*conn_))>) {
-                f(*conn_);
+            if constexpr (std::is_void_v<decltype(f(conn()))>) {
+                f(conn());
                 busy_ = false;
             } else {
-                decltype(auto) r = f(*conn_);
+                decltype(auto) r = f(conn());
                 busy_ = false;
                 return r;
             }
@@ -49,13 +51,18 @@ public:
 private:
     void watch();
     const RunEnv& env_;
-    std::unique_ptr<pqxx::connection> conn_;
+    std::unique_ptr<PgConn> conn_;
     std::atomic<bool> busy_{false}, cancelled_{false};
     std::mutex mu_;
     std::condition_variable cv_;
     bool closing_ = false;
     std::thread watcher_;
 };
+
+/// Connects to the run's target as "pix-db-replication <purpose>" within a minute, giving up
+/// when the run must stop if `stoppable` (a clean-up after a stop must still connect). Throws
+/// StepError.
+std::unique_ptr<PgConn> connect_target(const RunEnv& env, const std::string& purpose, bool stoppable);
 
 /// The error of a step that connects to the target without saying so in its StepInfo (it was
 /// given no connection string).

@@ -4,6 +4,10 @@
 
 #include <stdexcept>
 #include <thread>
+#include <utility>
+
+#include <pqxx/connection>
+#include <pqxx/except>
 
 #include <pixrep/step.hpp>
 
@@ -11,42 +15,105 @@
 
 namespace pixrep::common {
 
-PgConn::PgConn(const std::string& conninfo, const std::string& label, std::chrono::milliseconds timeout,
-               const std::function<bool()>& stopping)
-    : label_(label), stopping_(stopping) {
-    conn_ = PQconnectStart(conninfo.c_str());
-    if (!conn_) throw StepError(ErrorKind::transient, "cannot connect to the target database " + label + ": out of memory");
+namespace {
+
+// Connects within `timeout`, checking `stopping` every 100 ms; libpqxx's own connect would block.
+PGconn* connect_within(const std::string& conninfo, const std::string& label, std::chrono::milliseconds timeout,
+                       const std::function<bool()>& stopping) {
+    PGconn* conn = PQconnectStart(conninfo.c_str());
+    if (!conn) throw StepError(ErrorKind::transient, "cannot connect to the target database " + label + ": out of memory");
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     for (PostgresPollingStatusType st = PGRES_POLLING_WRITING;;) {
-        if (PQstatus(conn_) == CONNECTION_BAD) st = PGRES_POLLING_FAILED;
-        if (st == PGRES_POLLING_OK) break;
+        if (PQstatus(conn) == CONNECTION_BAD) st = PGRES_POLLING_FAILED;
+        if (st == PGRES_POLLING_OK) return conn;
         if (st == PGRES_POLLING_FAILED) {
-            std::string msg = PQerrorMessage(conn_);
-            PQfinish(conn_);
-            conn_ = nullptr;
+            std::string msg = PQerrorMessage(conn);
+            PQfinish(conn);
             throw common::connect_error(label, msg);
         }
-        pollfd p{PQsocket(conn_), static_cast<short>(st == PGRES_POLLING_READING ? POLLIN : POLLOUT), 0};
+        pollfd p{PQsocket(conn), static_cast<short>(st == PGRES_POLLING_READING ? POLLIN : POLLOUT), 0};
         int r = poll(&p, 1, 100);
         if (stopping && stopping()) {
-            PQfinish(conn_);
-            conn_ = nullptr;
+            PQfinish(conn);
             throw StepError(ErrorKind::fatal, "stopped while connecting to the target database " + label);
         }
         if (std::chrono::steady_clock::now() >= deadline) {
-            PQfinish(conn_);
-            conn_ = nullptr;
+            PQfinish(conn);
             throw StepError(ErrorKind::transient, "cannot connect to the target database " + label + ": no answer within " +
                                                       std::to_string(timeout.count() / 1000) + "s");
         }
-        if (r > 0) st = PQconnectPoll(conn_);
+        if (r > 0) st = PQconnectPoll(conn);
+    }
+}
+
+#if PQXX_VERSION_MAJOR >= 7
+}  // namespace
+
+// libpqxx 7 takes a connection made elsewhere as it is, and never makes one again.
+class PgConn::Adopted final : public Connection {
+public:
+    explicit Adopted(PGconn* conn) : Connection(Connection::seize_raw_connection(conn)) {}
+};
+#else
+// libpqxx 6 takes a connection made elsewhere through a connection policy. This one never makes
+// another: a broken connection stays broken, so that raw() and the cancel handle never point at a
+// stale one.
+class Adopt final : public pqxx::connectionpolicy {
+public:
+    explicit Adopt(PGconn* conn) : pqxx::connectionpolicy(""), conn_(conn) {}
+    ~Adopt() override {
+        if (conn_) PQfinish(conn_);
+    }
+    handle do_startconnect(handle orig) override {
+        if (orig) return orig;
+        if (!conn_) throw pqxx::broken_connection("the connection was lost; it is not made again");
+        return std::exchange(conn_, nullptr);
+    }
+
+private:
+    PGconn* conn_;
+};
+
+}  // namespace
+
+class PgConn::Adopted final : public Connection {
+public:
+    // The base keeps a reference to policy_, as libpqxx's own basic_connection_base does.
+    explicit Adopted(PGconn* conn) : Connection(policy_), policy_(conn) {
+        try {
+            init();
+        } catch (...) {
+            close();
+            throw;
+        }
+    }
+    // Not virtual in libpqxx 6: PgConn holds this type, never a pointer to the base.
+    ~Adopted() { close(); }
+
+private:
+    Adopt policy_;
+};
+#endif
+
+PgConn::PgConn(const std::string& conninfo, const std::string& label, std::chrono::milliseconds timeout,
+               const std::function<bool()>& stopping)
+    : label_(label), stopping_(stopping) {
+    conn_ = connect_within(conninfo, label, timeout, stopping);
+    try {
+        pqxx_ = std::make_unique<Adopted>(conn_);
+    } catch (const std::exception& e) {
+        throw common::connect_error(label, e.what());
     }
     cancel_ = PQgetCancel(conn_);
 }
 
 PgConn::~PgConn() {
     if (cancel_) PQfreeCancel(cancel_);
-    if (conn_) PQfinish(conn_);
+}
+
+Connection& PgConn::pqxx() {
+    if (!pqxx_) throw pqxx::broken_connection("no connection to the server " + label_ + " (closed after an earlier statement got no answer)");
+    return *pqxx_;
 }
 
 void PgConn::abandon(const std::string& why, bool stopped) {
@@ -60,7 +127,7 @@ void PgConn::abandon(const std::string& why, bool stopped) {
         }).detach();
     if (cancel_) PQfreeCancel(cancel_);
     cancel_ = nullptr;
-    PQfinish(conn_);
+    pqxx_.reset();
     conn_ = nullptr;
     if (stopped) throw StepError(ErrorKind::fatal, "stopped during a statement on the target database " + label_);
     throw std::runtime_error(why);

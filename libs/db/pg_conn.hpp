@@ -1,9 +1,15 @@
 #pragma once
-// Connections on libpq's asynchronous calls, so that connecting and every statement have a
-// deadline and a stop check of their own: the host's (the run's lock, the tool's home, /status)
-// and the loads' COPY. A server that accepts the connection and never answers cannot hold the
-// run, nor the web process.
+// The one connection class of the engine: a libpqxx connection, made on libpq's asynchronous
+// calls so that connecting has a deadline and a stop check, whose raw handle serves where libpqxx
+// cannot: statements with a deadline of their own (the host's: the run's lock, the tool's home,
+// /status), COPY, and cancellation. A server that accepts the connection and never answers
+// cannot hold the run, nor the web process.
 #include <libpq-fe.h>
+
+#include <memory>
+
+#include <pqxx/connection>
+#include <pqxx/version>
 
 #include <chrono>
 #include <functional>
@@ -33,6 +39,13 @@ private:
 /// Rows of a result, as text (nullopt for NULL).
 using PgRows = std::vector<std::vector<std::optional<std::string>>>;
 
+/// The libpqxx side of a PgConn, for the steps' transactions (pqxx::work takes it).
+#if PQXX_VERSION_MAJOR >= 7
+using Connection = pqxx::connection;
+#else
+using Connection = pqxx::connection_base;
+#endif
+
 class PgConn {
 public:
     /// Connects within `timeout`, checking `stopping` every 100 ms. Throws StepError: the
@@ -54,14 +67,19 @@ public:
     /// How long one statement may go without its answer (default 2 min; 0 = as long as it takes,
     /// for a load or a scan: a stop still ends it).
     void set_statement_deadline(std::chrono::milliseconds d) { deadline_ = d; }
-    /// The libpq connection, for COPY (which this class does not wrap); owned here.
+    /// The libpq connection, for COPY (which this class does not wrap); owned here, nullptr once
+    /// abandoned.
     PGconn* raw() const { return conn_; }
+    /// The same connection as libpqxx sees it, for transactions; never made again once broken.
+    Connection& pqxx();
     /// The server's version number, e.g. 150018.
     int server_version() const { return PQserverVersion(conn_); }
 
 private:
     void await_result(const std::string& sql);
     [[noreturn]] void abandon(const std::string& why, bool stopped);
+    class Adopted;
+    std::unique_ptr<Adopted> pqxx_;  // owns the handle below
     PGconn* conn_ = nullptr;
     PGcancel* cancel_ = nullptr;
     std::string label_;

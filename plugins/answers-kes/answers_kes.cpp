@@ -115,7 +115,7 @@ private:
         answers::TargetTable target;
         std::string key = key_override(table.table);
         common::Session s(ctx.env(), "answers-kes");
-        s.run([&](pqxx::connection& c) { target = read_target(c, table, key); });
+        s.run([&](common::Connection& c) { target = read_target(c, table, key); });
         // The backup's largest key matters only when the target has rows (and so a key).
         answers::BackupTable backup{answers::columns_of(table.sql), target.empty ? std::nullopt : backup_max(ctx, *data, key)};
         const std::string memo = "last_full_reload." + table.table;
@@ -127,7 +127,7 @@ private:
         if (d.incremental) {
             // What the table stands on is kept too: it must mean tonight what it means in the backup.
             answers::SupportCheck support;
-            s.run([&](pqxx::connection& c) { support = check_support(c, ctx.plan(), table); });
+            s.run([&](common::Connection& c) { support = check_support(c, ctx.plan(), table); });
             if (!support.same) d = {false, support.reason};
             else for (auto& sql : support.statements) before_restore_.push_back(std::move(sql));
         }
@@ -147,7 +147,7 @@ private:
     void execute(RunContext& ctx) override {
         if (before_restore_.empty()) return;
         common::Session s(ctx.env(), "answers-kes");
-        s.run([&](pqxx::connection& c) {
+        s.run([&](common::Connection& c) {
             for (const auto& sql : before_restore_) {
                 pqxx::nontransaction tx(c);
                 tx.exec(sql);
@@ -158,7 +158,7 @@ private:
 
     // The enums and domains of the kept table's columns and the functions of its defaults, as
     // the target has them, against the backup's definitions.
-    answers::SupportCheck check_support(pqxx::connection& c, const RestorePlan& plan, const TocEntry& table) const {
+    answers::SupportCheck check_support(common::Connection& c, const RestorePlan& plan, const TocEntry& table) const {
         pqxx::read_transaction tx(c);
         const std::string name = tx.quote(common::quote_ident(table.schema) + "." + common::quote_ident(table.tag));
         answers::SupportCheck out;
@@ -232,7 +232,7 @@ private:
         return "";
     }
 
-    answers::TargetTable read_target(pqxx::connection& c, const TocEntry& table, std::string& key) {
+    answers::TargetTable read_target(common::Connection& c, const TocEntry& table, std::string& key) {
         answers::TargetTable t;
         pqxx::read_transaction tx(c);
         tx.exec("SET LOCAL search_path = ''");  // types come out qualified, as pg_dump writes them

@@ -78,7 +78,7 @@ public:
         if (ctx.env().dry_run() && kept_.empty() && !ctx.env().beside()) return;
         // Checked before anything is dropped: who we are, and what we could not drop.
         common::Session s(ctx.env(), "drop-objects");
-        s.run([&](pqxx::connection& c) {
+        s.run([&](common::Connection& c) {
             pqxx::read_transaction tx(c);
             keep_support(ctx, tx);
             if (ctx.env().beside() && ctx.env().dry_run()) room(ctx, tx);  // a real run's report has both sizes (pg-restore)
@@ -181,7 +181,7 @@ private:
     // Yesterday's objects out to the previous-copy schemas, tonight's in from the build schemas,
     // by name (ALTER ... SET SCHEMA: metadata only); kept tables and what they need stay.
     Swapped swap(RunContext& ctx, common::Session& s, std::chrono::milliseconds lock_wait) {
-        return s.run([&](pqxx::connection& c) {
+        return s.run([&](common::Connection& c) {
             pqxx::work tx(c);
             tx.exec("SET LOCAL lock_timeout = '" + std::to_string(lock_wait.count()) + "ms'");
             const std::string& home = ctx.env().home_schema();
@@ -256,7 +256,7 @@ private:
     // One of the tool's own schemas, whole, taking its locks in slices.
     void drop_schema(RunContext& ctx, common::Session& s, const std::string& schema, const std::string& what) {
         sliced(ctx, s, what, [&](std::chrono::milliseconds wait, int) {
-            s.run([&](pqxx::connection& c) {
+            s.run([&](common::Connection& c) {
                 pqxx::work tx(c);
                 tx.exec("SET LOCAL lock_timeout = '" + std::to_string(wait.count()) + "ms'");
                 tx.exec("DROP SCHEMA IF EXISTS " + common::sql_name(schema) + " CASCADE");
@@ -278,7 +278,7 @@ private:
     void clean_up(RunContext& ctx, common::Session& s) {
         const std::string& home = ctx.env().home_schema();
         std::vector<std::string> left;
-        s.run([&](pqxx::connection& c) {
+        s.run([&](common::Connection& c) {
             pqxx::nontransaction tx(c);
             for (const auto& r : tx.exec("SELECT nspname FROM pg_namespace WHERE nspowner = (SELECT oid FROM pg_roles WHERE rolname = "
                                          "current_user) AND (nspname LIKE " + tx.quote(common::build_schema_pattern(home)) + " OR nspname LIKE " +
@@ -292,7 +292,7 @@ private:
         // yet. Their policies stay until the swap: readers' access rests on them.
         if (!kept_.empty())
             sliced(ctx, s, "drop of the kept tables' keys", [&](std::chrono::milliseconds wait, int) {
-                s.run([&](pqxx::connection& c) {
+                s.run([&](common::Connection& c) {
                     pqxx::work tx(c);
                     tx.exec("SET LOCAL lock_timeout = '" + std::to_string(wait.count()) + "ms'");
                     for (const auto& r : tx.exec(drop::kept_dependents_sql(kept_))) {
@@ -306,7 +306,7 @@ private:
     }
 
     std::pair<std::string, std::int64_t> drop_all(RunContext& ctx, common::Session& s, std::chrono::milliseconds lock_wait) {
-        return s.run([&](pqxx::connection& c) {
+        return s.run([&](common::Connection& c) {
             pqxx::work tx(c);
             tx.exec("SET LOCAL lock_timeout = '" + std::to_string(lock_wait.count()) + "ms'");
             auto role = tx.exec("SELECT current_user")[0][0].as<std::string>();
@@ -377,7 +377,7 @@ private:
         for (const auto& v : others_views_) {
             const std::string name = v.schema + "." + v.name;
             try {
-                s.run([&](pqxx::connection& c) {
+                s.run([&](common::Connection& c) {
                     pqxx::work tx(c);
                     tx.exec("SET LOCAL statement_timeout = '60s'");
                     if (!tx.exec("SELECT pg_has_role(" + tx.quote(v.owner) + ", 'MEMBER')")[0][0].as<bool>())
@@ -425,7 +425,7 @@ private:
     // Who holds locks on the replica's tables, for the message.
     StepError blocked(common::Session& s, Clock::duration waited, const std::string& what = "drop") {
         std::vector<std::string> who;
-        s.run([&](pqxx::connection& c) {
+        s.run([&](common::Connection& c) {
             pqxx::read_transaction tx(c);
             for (const auto& r : tx.exec(
                      "SELECT DISTINCT a.pid, coalesce(a.usename::text, '?'), coalesce(a.application_name, ''), coalesce(a.state, ''), "

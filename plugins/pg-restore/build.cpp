@@ -23,7 +23,7 @@ std::vector<std::string> session_sql(const std::vector<std::string>& settings) {
 
 void run_one(common::Session& s, const Statement& st) {
     try {
-        s.run([&](pqxx::connection& c) {
+        s.run([&](common::Connection& c) {
             pqxx::nontransaction tx(c);
             tx.exec(st.sql);
         });
@@ -61,7 +61,7 @@ void drop_build_schemas(RunContext& ctx, const common::BuildNames& names) {
     try {
         common::Session s(ctx.env(), "pg-restore clean-up");
         for (const auto& [schema, build] : names.schemas)
-            s.run([&](pqxx::connection& c) {
+            s.run([&](common::Connection& c) {
                 pqxx::nontransaction tx(c);
                 tx.exec("SET lock_timeout = '10s'");
                 tx.exec("DROP SCHEMA IF EXISTS " + common::sql_name(build) + " CASCADE");

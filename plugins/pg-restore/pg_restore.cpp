@@ -184,7 +184,7 @@ public:
             const auto t = Clock::now();
             std::string current;
             try {
-                s.run([&](pqxx::connection& c) {
+                s.run([&](common::Connection& c) {
                     for (const auto& sql : w.sql) {
                         current = sql;
                         pqxx::nontransaction tx(c);
@@ -228,7 +228,7 @@ private:
         for (const auto& sc : schemas) list += (list.empty() ? "" : ", ") + common::quote_literal(sc);
         if (list.empty()) return 0;
         common::Session s(ctx.env(), "pg-restore sizes");
-        return s.run([&](pqxx::connection& c) {
+        return s.run([&](common::Connection& c) {
             pqxx::nontransaction tx(c);
             return tx.exec("SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint FROM pg_class c JOIN pg_namespace n ON n.oid = "
                            "c.relnamespace WHERE c.relkind IN ('r', 'm') AND n.nspname IN (" + list + ") AND c.relowner = "
@@ -296,7 +296,7 @@ private:
     void make_ranges(RunContext& ctx) {
         if (ranges_.empty()) return;
         common::Session s(ctx.env(), "pg-restore ranges");
-        s.run([&](pqxx::connection& c) {
+        s.run([&](common::Connection& c) {
             pqxx::nontransaction tx(c);
             for (const auto& e : ranges_) {
                 const std::string name = common::sql_name(e.schema) + "." + common::sql_name(e.tag);

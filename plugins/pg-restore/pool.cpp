@@ -99,7 +99,7 @@ bool Pool::run_one(common::Session*& session, std::unique_ptr<common::Session>& 
             if (abandoned_) return false;
             active_.insert(session);
         }
-        session->run([&](pqxx::connection& c) {
+        session->run([&](common::Connection& c) {
             for (const auto& sql : w.sql) {
                 current = sql;
                 pqxx::nontransaction tx(c);

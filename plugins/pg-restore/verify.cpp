@@ -55,7 +55,7 @@ void verify_restored(RunContext& ctx, const common::BuildNames* built, const std
     };
     TargetObjects t;
     common::Session s(ctx.env(), "pg-restore check");
-    s.run([&](pqxx::connection& c) {
+    s.run([&](common::Connection& c) {
         pqxx::nontransaction tx(c);
         std::string as;
         for (const auto& row : tx.exec("SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "

@@ -60,7 +60,7 @@ public:
         for (const auto& sql : statements_) {
             auto t0 = std::chrono::steady_clock::now();
             try {
-                session.run([&](pqxx::connection& c) {
+                session.run([&](common::Connection& c) {
                     pqxx::work tx(c);
                     if (names) tx.exec(common::build_search_path(*names));
                     tx.exec(names ? common::rewrite_for_build(sql, *names) : sql);

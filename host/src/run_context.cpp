@@ -1,5 +1,7 @@
 #include "run_context.hpp"
 
+#include "boundary.hpp"
+
 #include <pixrep/step.hpp>
 
 #include "build_names.hpp"
@@ -29,6 +31,37 @@ void HostRun::adopt(Backup backup, RestorePlan plan) {
     source_ = step_;
     backup_ = std::move(backup);
     plan_ = std::move(plan);
+}
+
+namespace {
+
+// The source's live database as the other steps call it: what the source's code throws comes
+// back as a StepError made by the host (see boundary.hpp).
+class GuardedLive final : public LiveSource {
+public:
+    GuardedLive(std::shared_ptr<LiveSource> live, std::string source) : live_(std::move(live)), prefix_(std::move(source) + ": ") {}
+    std::int64_t copy(const TocEntry& data, const std::string& where, const std::function<void(std::string_view)>& on_row,
+                      const std::function<bool()>& stop) override {
+        return guarded(prefix_, ErrorKind::fatal, [&] { return live_->copy(data, where, on_row, stop); });
+    }
+    std::optional<std::string> query(const std::string& sql) override {
+        return guarded(prefix_, ErrorKind::fatal, [&] { return live_->query(sql); });
+    }
+    std::vector<std::string> split(const TocEntry& data, int parts) override {
+        return guarded(prefix_, ErrorKind::fatal, [&] { return live_->split(data, parts); });
+    }
+
+private:
+    std::shared_ptr<LiveSource> live_;
+    std::string prefix_;
+};
+
+}  // namespace
+
+void HostRun::serve(std::shared_ptr<LiveSource> live) {
+    if (source_ != step_ || !live)
+        throw StepError(ErrorKind::config, "step '" + step_ + "' serves rows without having handed over a plan (adopt() first)");
+    live_ = std::make_shared<GuardedLive>(std::move(live), step_);
 }
 
 void HostRun::stream(std::function<void(Arrival&)> body, const RunEnv& env) {

@@ -73,6 +73,8 @@ public:
     void adopt(Backup backup, RestorePlan plan) override;
     void stream(std::function<void(Arrival&)> body) override { stream(std::move(body), env_); }
     Arrived arrived(DumpId id) const override;
+    void serve(std::shared_ptr<LiveSource> live) override;
+    LiveSource* live() const override { return live_.get(); }
     const Backup* backup() const override { return backup_ ? &*backup_ : nullptr; }
     const RestorePlan& plan() const override { return plan_; }
     std::size_t exclude(const std::function<bool(const TocEntry&)>& match, const std::string& reason) override;
@@ -107,6 +109,7 @@ private:
     std::chrono::steady_clock::time_point t0_ = std::chrono::steady_clock::now();
     mutable std::mutex mu_;  // the report: steps record figures and timings from their own threads
     RunReport report_;
+    std::shared_ptr<LiveSource> live_;    // the host's wrapper of the source's
     std::unique_ptr<Transfer> transfer_;  // last: joined before anything it uses goes
 };
 
@@ -141,6 +144,8 @@ public:
     void adopt(Backup backup, RestorePlan plan) override { run_.adopt(std::move(backup), std::move(plan)); }
     void stream(std::function<void(Arrival&)> body) override { run_.stream(std::move(body), env_); }
     Arrived arrived(DumpId id) const override { return run_.arrived(id); }
+    void serve(std::shared_ptr<LiveSource> live) override { run_.serve(std::move(live)); }
+    LiveSource* live() const override { return run_.live(); }
     const Backup* backup() const override { return run_.backup(); }
     const RestorePlan& plan() const override { return run_.plan(); }
     std::size_t exclude(const std::function<bool(const TocEntry&)>& match, const std::string& reason) override {

@@ -19,9 +19,9 @@ namespace {
 
 // Connects within `timeout`, checking `stopping` every 100 ms; libpqxx's own connect would block.
 PGconn* connect_within(const std::string& conninfo, const std::string& label, std::chrono::milliseconds timeout,
-                       const std::function<bool()>& stopping) {
+                       const std::function<bool()>& stopping, const std::string& which) {
     PGconn* conn = PQconnectStart(conninfo.c_str());
-    if (!conn) throw StepError(ErrorKind::transient, "cannot connect to the target database " + label + ": out of memory");
+    if (!conn) throw StepError(ErrorKind::transient, "cannot connect to the " + which + " database " + label + ": out of memory");
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     for (PostgresPollingStatusType st = PGRES_POLLING_WRITING;;) {
         if (PQstatus(conn) == CONNECTION_BAD) st = PGRES_POLLING_FAILED;
@@ -29,17 +29,17 @@ PGconn* connect_within(const std::string& conninfo, const std::string& label, st
         if (st == PGRES_POLLING_FAILED) {
             std::string msg = PQerrorMessage(conn);
             PQfinish(conn);
-            throw common::connect_error(label, msg);
+            throw common::connect_error(label, msg, which);
         }
         pollfd p{PQsocket(conn), static_cast<short>(st == PGRES_POLLING_READING ? POLLIN : POLLOUT), 0};
         int r = poll(&p, 1, 100);
         if (stopping && stopping()) {
             PQfinish(conn);
-            throw StepError(ErrorKind::fatal, "stopped while connecting to the target database " + label);
+            throw StepError(ErrorKind::fatal, "stopped while connecting to the " + which + " database " + label);
         }
         if (std::chrono::steady_clock::now() >= deadline) {
             PQfinish(conn);
-            throw StepError(ErrorKind::transient, "cannot connect to the target database " + label + ": no answer within " +
+            throw StepError(ErrorKind::transient, "cannot connect to the " + which + " database " + label + ": no answer within " +
                                                       std::to_string(timeout.count() / 1000) + "s");
         }
         if (r > 0) st = PQconnectPoll(conn);
@@ -96,13 +96,13 @@ private:
 #endif
 
 PgConn::PgConn(const std::string& conninfo, const std::string& label, std::chrono::milliseconds timeout,
-               const std::function<bool()>& stopping)
-    : label_(label), stopping_(stopping) {
-    conn_ = connect_within(conninfo, label, timeout, stopping);
+               const std::function<bool()>& stopping, std::string which)
+    : label_(label), which_(std::move(which)), stopping_(stopping) {
+    conn_ = connect_within(conninfo, label, timeout, stopping, which_);
     try {
         pqxx_ = std::make_unique<Adopted>(conn_);
     } catch (const std::exception& e) {
-        throw common::connect_error(label, e.what());
+        throw common::connect_error(label, e.what(), which_);
     }
     cancel_ = PQgetCancel(conn_);
 }
@@ -129,7 +129,7 @@ void PgConn::abandon(const std::string& why, bool stopped) {
     cancel_ = nullptr;
     pqxx_.reset();
     conn_ = nullptr;
-    if (stopped) throw StepError(ErrorKind::fatal, "stopped during a statement on the target database " + label_);
+    if (stopped) throw StepError(ErrorKind::fatal, "stopped during a statement on the " + which_ + " database " + label_);
     throw std::runtime_error(why);
 }
 
@@ -141,7 +141,7 @@ void PgConn::await_result(const std::string& sql) {
         if (r > 0 && !PQconsumeInput(conn_)) return;  // the connection broke: PQgetResult says how
         if (stopping_ && stopping_()) abandon("", true);
         if (deadline_.count() > 0 && std::chrono::steady_clock::now() >= deadline)
-            abandon("the target database " + label_ + " gave no answer within " + std::to_string(deadline_.count() / 1000) +
+            abandon("the " + which_ + " database " + label_ + " gave no answer within " + std::to_string(deadline_.count() / 1000) +
                         " s to: " + sql.substr(0, 80),
                     false);
     }

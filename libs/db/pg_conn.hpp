@@ -48,10 +48,11 @@ using Connection = pqxx::connection_base;
 
 class PgConn {
 public:
-    /// Connects within `timeout`, checking `stopping` every 100 ms. Throws StepError: the
-    /// kind by common::connect_error_kind(), fatal when stopped.
+    /// Connects within `timeout`, checking `stopping` every 100 ms, to the `which` ("target",
+    /// "source") database `label`. Throws StepError: the kind by common::connect_error_kind(),
+    /// fatal when stopped.
     PgConn(const std::string& conninfo, const std::string& label, std::chrono::milliseconds timeout,
-           const std::function<bool()>& stopping);
+           const std::function<bool()>& stopping, std::string which = "target");
     ~PgConn();
     PgConn(const PgConn&) = delete;
     PgConn& operator=(const PgConn&) = delete;
@@ -82,7 +83,7 @@ private:
     std::unique_ptr<Adopted> pqxx_;  // owns the handle below
     PGconn* conn_ = nullptr;
     PGcancel* cancel_ = nullptr;
-    std::string label_;
+    std::string label_, which_;
     std::function<bool()> stopping_;
     std::chrono::milliseconds deadline_{120'000};
 };

@@ -81,10 +81,10 @@ std::string one_line(std::string msg) {
     return msg;
 }
 
-StepError connect_error(const std::string& label, const std::string& message) {
+StepError connect_error(const std::string& label, const std::string& message, const std::string& which) {
     ErrorKind kind = connect_error_kind(message);
-    std::string text = "cannot connect to the target database " + label + ": " + one_line(message);
-    if (kind == ErrorKind::config) text += " (check DATABASE_URL)";
+    std::string text = "cannot connect to the " + which + " database " + label + ": " + one_line(message);
+    if (kind == ErrorKind::config) text += which == "source" ? " (check SOURCE_DATABASE_URL)" : " (check DATABASE_URL)";
     return StepError(kind, text);
 }
 

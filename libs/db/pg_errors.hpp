@@ -38,8 +38,9 @@ std::string one_line(std::string message);
 /// True when `message` says the server's disk is full (SQLSTATE 53100, "No space left on device").
 bool disk_full(const std::string& message);
 
-/// A StepError for a failed connection to `label`: its kind by connect_error_kind(), and for a
-/// configuration error a hint to check DATABASE_URL.
-StepError connect_error(const std::string& label, const std::string& message);
+/// A StepError for a failed connection to the `which` ("target", "source") database `label`: its
+/// kind by connect_error_kind(), and for a configuration error a hint to check DATABASE_URL (or
+/// SOURCE_DATABASE_URL).
+StepError connect_error(const std::string& label, const std::string& message, const std::string& which = "target");
 
 }  // namespace pixrep::common

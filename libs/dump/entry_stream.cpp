@@ -112,4 +112,18 @@ void stream_rows(const RunEnv& env, const Backup& backup, const TocEntry& entry,
     read_with_pg_restore(env, backup, entry, on_row, stop);  // lz4, zstd: pg_restore knows them
 }
 
+std::int64_t read_rows(const RunContext& ctx, const TocEntry& entry, const std::string& where,
+                       const std::function<void(const std::vector<std::string>&)>& on_header,
+                       const std::function<void(std::string_view)>& on_row, const std::function<bool()>& stop) {
+    LiveSource* live = ctx.live();
+    if (!live) {
+        stream_rows(ctx.env(), *ctx.backup(), entry, on_header, on_row, stop);
+        return -1;
+    }
+    auto columns = copy_columns(entry.copy);
+    if (columns.empty()) throw StepError(ErrorKind::input, entry.qualified() + " has no COPY statement");
+    on_header(columns);
+    return live->copy(entry, where, on_row, stop);
+}
+
 }  // namespace pixrep::common

@@ -22,4 +22,12 @@ void stream_rows(const RunEnv& env, const Backup& backup, const TocEntry& entry,
                  const std::function<void(const std::vector<std::string>&)>& on_header,
                  const std::function<void(std::string_view)>& on_row, const std::function<bool()>& stop);
 
+/// The rows of data entry `entry` wherever the run has them: from its live source (see
+/// RunContext::serve()) with `where` applied there, else from the dump, where `where` is not
+/// applied (the caller filters what it reads). Returns the rows read from a live source, -1 from
+/// a dump. Throws StepError.
+std::int64_t read_rows(const RunContext& ctx, const TocEntry& entry, const std::string& where,
+                       const std::function<void(const std::vector<std::string>&)>& on_header,
+                       const std::function<void(std::string_view)>& on_row, const std::function<bool()>& stop);
+
 }  // namespace pixrep::common

@@ -285,6 +285,11 @@ private:
         auto at = std::find(columns.begin(), columns.end(), key);
         if (at == columns.end()) throw StepError(ErrorKind::config, "BACKUP_MODE: the backup's " + data.table + " has no column '" + key + "'");
         if (at == columns.begin() && data.rows >= 0) return data.rows == 0 ? std::nullopt : data.first_key_max;
+        if (LiveSource* live = ctx.live()) {  // the source's index answers; no rows read
+            auto max = live->query("SELECT max(" + common::quote_ident(key) + ")::text FROM ONLY " + common::quote_ident(data.schema) + "." +
+                                   common::quote_ident(data.tag));
+            return max ? std::optional<std::int64_t>(std::stoll(*max)) : std::nullopt;
+        }
         const std::size_t index = static_cast<std::size_t>(at - columns.begin());
         std::optional<std::int64_t> max;
         bool all_integers = true;

@@ -81,6 +81,7 @@ void Appender::append(const Append& a) {
     const TocEntry arrived = common::arrived_entry(ctx_, *listed);
     const TocEntry* data = &arrived;
     const std::string name = common::quote_ident(table->schema) + "." + common::quote_ident(table->tag);
+    if (ctx_.live()) return append_live(a, *data, name, t0);
     // Connected at the first new row only: a connection idle through a long scan of old rows
     // would be closed by Scalingo's proxy (30 min without a word from the server).
     std::unique_ptr<common::CopyIn> in;
@@ -158,14 +159,19 @@ void Appender::append(const Append& a) {
     if (count_error) throw *count_error;
     if (!in) in = connect();
     const std::int64_t late = recover_late_rows(a, *data, name, copy_sql, key, buckets, target_counts, *in);
+    finish(a, *in, name, {scanned, appended, late}, t0);
+}
+
+void Appender::finish(const Append& a, common::CopyIn& in, const std::string& name, const Counts& n, Clock::time_point t0) {
+    const std::int64_t scanned = n.scanned, appended = n.appended, late = n.late;
     bool analyzed = false;
     if (appended + late > 0) {
         // The table had statistics already: refreshed once the new rows reach a tenth of it,
         // as autovacuum would (autovacuum_analyze_scale_factor), which takes over below that.
         // reltuples is still what the last ANALYZE or VACUUM saw
-        const double before = std::stod("0" + in->exec("SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = " +
-                                                       common::quote_literal(name) + "::regclass"));
-        if (analyze_ && static_cast<double>(appended + late) >= 0.1 * before) in->exec("ANALYZE " + name), analyzed = true;
+        const double before = std::stod("0" + in.exec("SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = " +
+                                                      common::quote_literal(name) + "::regclass"));
+        if (analyze_ && static_cast<double>(appended + late) >= 0.1 * before) in.exec("ANALYZE " + name), analyzed = true;
     }
     loaded_(a.table);
     const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
@@ -176,6 +182,79 @@ void Appender::append(const Append& a) {
                   "), " + std::to_string(scanned) + " scanned");
     ctx_.log().info("new rows appended", {{"table", a.table}, {"rows_scanned", scanned}, {"rows_appended", appended},
                                           {"above", a.above}, {"analyzed", analyzed}, {"duration_ms", static_cast<std::int64_t>(secs * 1000)}});
+}
+
+namespace {
+
+// The keys of `buckets` up to `above`, as a condition on `key`.
+std::string bucket_ranges(const KeyBuckets& buckets, const std::vector<std::int64_t>& short_buckets, const std::string& key,
+                          std::int64_t above) {
+    std::string where;
+    for (std::int64_t b : short_buckets) {
+        const std::string range = b < 0 ? key + " < 0"
+                                        : key + " BETWEEN " + std::to_string(b * buckets.width()) + " AND " +
+                                              std::to_string(std::min(above, (b + 1) * buckets.width() - 1));
+        where += " OR " + range;
+    }
+    return where;
+}
+
+}  // namespace
+
+// From a live source, the rows the target lacks come with one WHERE there: those above the
+// target's largest key, and those of the key ranges where the source counts more rows than the
+// target (committed late); never the whole table.
+void Appender::append_live(const Append& a, const TocEntry& data, const std::string& name, Clock::time_point t0) {
+    std::unique_ptr<common::CopyIn> in = connect();
+    struct Unregister {
+        Appender* self;
+        common::CopyIn* in;
+        ~Unregister() { self->close(in); }
+    } unregister{this, in.get()};
+    KeyBuckets buckets(a.above);
+    const std::string key_sql = common::quote_ident(a.key);
+    const auto source_counts = parse_counts(ctx_.live()->query(buckets.target_counts_sql(name, a.key)).value_or(""));
+    const auto diff = compare(source_counts, parse_counts(in->exec(buckets.target_counts_sql(name, a.key))));
+    if (diff.extra > 0)
+        ctx_.add_note(a.table + ": " + std::to_string(diff.extra) + " row(s) at or below key " + std::to_string(a.above) +
+                      " are on the target but not on the source (deleted there); they stay until the next full reload");
+    std::vector<std::int64_t> short_buckets = diff.short_buckets;
+    if (short_buckets.size() > kMaxShortBuckets) {
+        ctx_.log().warn(a.table + ": the target lacks " + std::to_string(diff.missing) + " row(s) below its largest key, spread over " +
+                        std::to_string(short_buckets.size()) + " key ranges: too many to find one by one; "
+                        "leave the table out of BACKUP_MODE for one run to reload it in full");
+        short_buckets.clear();
+    }
+    const auto present = short_buckets.empty() ? std::unordered_set<std::int64_t>{}
+                                               : parse_keys(in->exec(buckets.target_keys_sql(name, a.key, short_buckets)));
+    const std::string where = key_sql + " > " + std::to_string(a.above) + bucket_ranges(buckets, short_buckets, key_sql, a.above);
+    std::size_t key = 0;
+    std::string copy_sql;
+    std::int64_t appended = 0, late = 0;
+    bool begun = false;
+    const std::int64_t read = common::read_rows(
+        ctx_, data, where,
+        [&](const std::vector<std::string>& columns) {
+            auto at = std::find(columns.begin(), columns.end(), a.key);
+            if (at == columns.end()) throw StepError(ErrorKind::input, "the source's rows have no column '" + a.key + "'");
+            key = static_cast<std::size_t>(at - columns.begin());
+            std::string list;
+            for (const auto& c : columns) list += (list.empty() ? "" : ", ") + common::quote_ident(c);
+            copy_sql = "COPY " + name + " (" + list + ") FROM STDIN";
+        },
+        [&](std::string_view row) {
+            auto field = common::copy_field(row, key);
+            auto k = field ? common::integer_field(*field) : std::nullopt;
+            if (!k) throw StepError(ErrorKind::input, "a row of the source has no integer " + a.key);
+            if (*k <= a.above && present.count(*k)) return;
+            if (!begun) in->begin(copy_sql), begun = true;
+            in->row(row);
+            ++(*k > a.above ? appended : late);
+        },
+        [this] { return stopping(); });
+    if (begun) in->commit();
+    ctx_.add_figure("incremental." + a.table + ".rows_committed_late", static_cast<double>(late));
+    finish(a, *in, name, {read, appended, late}, t0);
 }
 
 bool Appender::stopping() {

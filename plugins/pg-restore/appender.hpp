@@ -2,6 +2,7 @@
 // Appends the new rows of the tables kept on the target, one thread and one connection per
 // table, beside pg_restore: each table's rows are streamed out of the dump by pg_restore, those
 // whose key is above the target's largest go in with COPY, in one transaction per table.
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -32,8 +33,16 @@ public:
     void wait();
 
 private:
+    using Clock = std::chrono::steady_clock;
+    /// Rows read, appended above the key, and found committed late below it.
+    struct Counts {
+        std::int64_t scanned = 0, appended = 0, late = 0;
+    };
     void run(const Append& a);
     void append(const Append& a);
+    void append_live(const Append& a, const TocEntry& data, const std::string& name, Clock::time_point t0);
+    /// Analyzes when enough rows came, tells the pool, and reports.
+    void finish(const Append& a, common::CopyIn& in, const std::string& name, const Counts& n, Clock::time_point t0);
     std::unique_ptr<common::CopyIn> connect();
     std::unique_ptr<common::CopyIn> open(const std::string& copy_sql);
     bool stopping();

@@ -1,8 +1,9 @@
 #pragma once
 // Builds tonight's copy beside the live one: the build schemas and the entries before the data
-// on one connection, then every table's rows streamed out of the dump with COPY, `jobs` tables
-// at a time, biggest first (in archive order while the dump arrives, each once its block is
-// there); the pool is told as each table is loaded.
+// on one connection, then every table's rows streamed with COPY, `jobs` at a time, biggest
+// first: out of the dump (in archive order while the dump arrives, each once its block is
+// there), or out of a live source, whose biggest tables come in key ranges loaded side by side.
+// The pool is told as each table is loaded whole.
 #include <chrono>
 #include <functional>
 #include <mutex>
@@ -43,13 +44,20 @@ public:
     std::int64_t rows();
 
 private:
+    /// A table's rows, or the part of them a live source gives for `where`.
+    struct Piece {
+        std::size_t load;
+        std::string where;
+    };
     void worker();
     TocEntry arrived(const Load& l);
-    void load(const Load& l, const TocEntry& entry, common::CopyIn& in);
+    void load(const Piece& p, const TocEntry& entry, common::CopyIn& in);
     bool quitting();
 
     RunContext& ctx_;
     std::vector<Load> loads_;
+    std::vector<Piece> pieces_;
+    std::vector<int> pieces_left_;  ///< By load.
     std::vector<std::string> settings_;
     std::function<void(const std::string&)> loaded_;
     std::mutex mu_;

@@ -7,8 +7,10 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -115,6 +117,23 @@ public:
     virtual void add_figure(const std::string& name, double value, Unit unit = Unit::count) = 0;
 };
 
+/// A live database serving the rows of the plan's data entries, from one snapshot for the whole
+/// attempt (see RunContext::serve()); thread-safe, each call on a connection of its own.
+class BOOST_SYMBOL_VISIBLE LiveSource {
+public:
+    virtual ~LiveSource() = default;
+    /// Streams the rows of data entry `data` matching `where` (SQL over its columns; "" = every
+    /// row) in COPY text format, one row per `on_row` call without its newline; `stop` ends it
+    /// early. Returns the rows sent. Throws StepError.
+    virtual std::int64_t copy(const TocEntry& data, const std::string& where, const std::function<void(std::string_view)>& on_row,
+                              const std::function<bool()>& stop) = 0;
+    /// The first column of the first row of the read-only query `sql`, or nullopt. Throws StepError.
+    virtual std::optional<std::string> query(const std::string& sql) = 0;
+    /// Where entry `data`'s rows may be cut into about `parts` pieces of equal size, as
+    /// conditions for copy() that together take every row once; {""} when it cannot be cut.
+    virtual std::vector<std::string> split(const TocEntry& data, int parts) = 0;
+};
+
 /// The run's environment, the same for every step, read-only.
 class RunEnv {
 public:
@@ -165,6 +184,12 @@ public:
     /// What the verification found of data entry `id`, waiting until its block has arrived when
     /// the dump is still arriving. Throws StepError when the transfer failed or the run stops.
     virtual Arrived arrived(DumpId id) const = 0;
+    /// Source steps, in prepare(), after adopt(): the plan's data entries are read from `live`
+    /// (a live database) instead of the dump, which then holds the schema only. The host drops it
+    /// when the attempt ends.
+    virtual void serve(std::shared_ptr<LiveSource> live) = 0;
+    /// The live source serving the data entries, or nullptr when their rows are in the dump.
+    virtual LiveSource* live() const = 0;
     /// The backup handed over by the source, or nullptr.
     virtual const Backup* backup() const = 0;
     /// The restore plan (empty until a source adopted a backup).

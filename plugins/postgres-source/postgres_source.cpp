@@ -1,0 +1,144 @@
+// Live source: the production database itself (SOURCE_DATABASE_URL), as the original has read
+// it since 2020. By default the schema comes from the real pg_dump --schema-only and the rows
+// are COPY'd straight from the source into tonight's copy, every table from one exported
+// snapshot, on at most SOURCE_JOBS connections, with no dump on disk. SOURCE_MODE=dump writes
+// a directory dump with pg_dump --jobs instead and restores it as a backup.
+#include <pixrep/step_export.hpp>
+
+#include "db.hpp"
+#include "live_db.hpp"
+#include "live_plan.hpp"
+#include "pg_dump.hpp"
+#include "pg_errors.hpp"
+#include "source.hpp"
+#include "source_url.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace pixrep;
+
+class PostgresSourceStep final : public Step {
+public:
+    StepInfo info() const override {
+        // It reads the target once, to refuse a source that is the target itself.
+        return {"postgres-source", "1.0.0", "Copies a live PostgreSQL database from one snapshot, or dumps it with pg_dump --jobs", true};
+    }
+
+    void declare(OptionTable& t) override {
+        t.add("url", url_, "The source database, a role that may only read: postgres://user:password@host:port/dbname")
+            .env("SOURCE_DATABASE_URL")
+            .required()
+            .secret();
+        t.add("jobs", jobs_, "Connections to the source at most (rows read side by side)").env("SOURCE_JOBS");
+        t.add("mode", mode_, "stream: rows COPY'd from the source into the target, no dump on disk; dump: a verified directory dump "
+                             "made with pg_dump --jobs, then restored")
+            .env("SOURCE_MODE");
+        t.add("split_tables_larger_than", split_bytes_, "Tables bigger than this (bytes on the source) are read in key ranges side by side")
+            .env("SOURCE_SPLIT_TABLES_LARGER_THAN");
+    }
+
+    void configure(Logger&) override {
+        if (mode_ != "stream" && mode_ != "dump")
+            throw StepError(ErrorKind::config, "SOURCE_MODE must be 'stream' or 'dump', got '" + mode_ + "'");
+        if (jobs_ < 1 || jobs_ > 64) throw StepError(ErrorKind::config, "SOURCE_JOBS must be between 1 and 64, got " + std::to_string(jobs_));
+        if (split_bytes_ < 0) throw StepError(ErrorKind::config, "SOURCE_SPLIT_TABLES_LARGER_THAN must be a size in bytes, at least 0");
+        source_ = live::parse_source_url(url_);
+    }
+
+    void prepare(RunContext& ctx) override {
+        live_.reset();  // a retry starts from a fresh snapshot, never one mixing two instants
+        if (mode_ == "stream" && !ctx.env().beside())
+            throw StepError(ErrorKind::config, "SOURCE_MODE=stream builds tonight's copy beside yesterday's: with REFRESH=in-place, set SOURCE_MODE=dump");
+        auto live = std::make_shared<live::LiveDb>(source_, static_cast<int>(jobs_), split_bytes_, ctx.env(), ctx.log());
+        check_source(ctx, *live);
+        const Tool pg_dump = live::find_pg_dump(ctx.env(), live->facts().server_version / 10000);
+        Backup b;
+        b.id = "live:" + source_.label + "@" + live->facts().taken_at;
+        b.name = source_.dbname + " (live, " + live->facts().taken_at + ")";
+        b.created_at = live->facts().taken_at;
+        const auto t0 = std::chrono::steady_clock::now();
+        if (mode_ == "dump") {
+            b.dump = ctx.env().work_dir() / "source.dump";
+            fs::remove_all(b.dump);
+            live::run_pg_dump(ctx, pg_dump, source_, {b.dump, live->snapshot(), false, static_cast<int>(jobs_)});
+            ctx.add_figure("source_seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), Unit::seconds);
+            live->release();
+            auto scan = common::verify_local_dump(b.dump, ctx.env());
+            return common::adopt_backup(ctx, std::move(b), *scan);
+        }
+        b.dump = ctx.env().work_dir() / "source-schema.pgsql";
+        live::run_pg_dump(ctx, pg_dump, source_, {b.dump, live->snapshot(), true, 1});
+        auto scan = common::verify_local_dump(b.dump, ctx.env());
+        RestorePlan plan = common::checked_plan(ctx.env(), b, *scan);
+        plan = live::live_plan(std::move(plan), live->tables(), live->sequences());
+        ctx.log().info("source schema read", {{"source", source_.label}, {"entries", static_cast<std::int64_t>(plan.entries.size())},
+                                              {"pg_dump", pg_dump.version}, {"jobs", jobs_}});
+        ctx.adopt(std::move(b), std::move(plan));
+        ctx.serve(live);
+        live_ = live;
+    }
+
+    void execute(RunContext& ctx) override {
+        if (!live_) return;
+        // The snapshot is held only while rows are read: it goes once every table the run reads
+        // was read whole.
+        std::set<DumpId> read;
+        for (const auto& e : ctx.plan().entries)
+            if (e.desc == "TABLE DATA" && (e.fate == Fate::restore || e.fate == Fate::kept)) read.insert(e.id);
+        live_->expect(read);
+    }
+
+    void commit(RunContext& ctx) override { report(ctx); }
+
+    void finish(RunContext& ctx, const RunOutcome& outcome) override {
+        if (!outcome.success) report(ctx);
+        live_.reset();
+    }
+
+private:
+    // What the source must be before anything is read: another database than the target, and
+    // every table and sequence readable by the role.
+    void check_source(RunContext& ctx, const live::LiveDb& live) {
+        const auto& f = live.facts();
+        common::Session target(ctx.env(), "postgres-source check");
+        auto r = target.run([](common::Connection& c) {
+            pqxx::nontransaction tx(c);
+            return tx.exec("SELECT current_database(), pg_postmaster_start_time()::text")[0];
+        });
+        if (r[0].as<std::string>() == f.database && r[1].as<std::string>() == f.started)
+            throw StepError(ErrorKind::config, "SOURCE_DATABASE_URL and DATABASE_URL name the same database (" + source_.label +
+                                                   "): the copy would overwrite its own source");
+        if (!f.unreadable.empty()) {
+            std::string names;
+            for (std::size_t i = 0; i < f.unreadable.size() && i < 20; ++i) names += (i ? ", " : "") + f.unreadable[i];
+            if (f.unreadable.size() > 20) names += " and " + std::to_string(f.unreadable.size() - 20) + " more";
+            throw StepError(ErrorKind::config, "the role of SOURCE_DATABASE_URL may not read " + std::to_string(f.unreadable.size()) +
+                                                   " table(s) of the source: " + names + " (GRANT SELECT, or pg_read_all_data)");
+        }
+    }
+
+    void report(RunContext& ctx) {
+        if (!live_ || reported_ == live_.get()) return;
+        reported_ = live_.get();
+        live_->release();
+        ctx.add_figure("source_seconds", live_->held_seconds(), Unit::seconds);
+        ctx.add_figure("source_bytes", static_cast<double>(live_->bytes_read()), Unit::bytes);
+        std::string split;
+        for (const auto& t : live_->split_tables()) split += (split.empty() ? "" : ", ") + t;
+        ctx.log().info("source snapshot let go", {{"held_s", live_->held_seconds()}, {"bytes_read", live_->bytes_read()}, {"read_in_key_ranges", split}});
+        ctx.add_note("rows read from the live source " + source_.label + " in one snapshot held " +
+                     std::to_string(static_cast<long long>(live_->held_seconds())) + " s, " +
+                     std::to_string(live_->bytes_read() >> 20) + " MB" + (split.empty() ? "" : "; read in key ranges: " + split));
+    }
+
+    std::string url_, mode_ = "stream";
+    std::int64_t jobs_ = 4, split_bytes_ = 256LL << 20;
+    live::SourceUrl source_;
+    std::shared_ptr<live::LiveDb> live_;
+    const void* reported_ = nullptr;
+};
+
+}  // namespace
+
+PIXREP_STEP(PostgresSourceStep)

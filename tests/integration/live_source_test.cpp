@@ -1,0 +1,200 @@
+// A live source (postgres-source, config/live.toml): the production database itself, read by a
+// role that may only read, from one snapshot, into a non-superuser target built beside
+// yesterday's copy. Sources and targets on PostgreSQL 15, 17 and 18.
+#include <atomic>
+#include <cstdlib>
+#include <thread>
+
+#include "replication_fixture.hpp"
+
+namespace {
+
+const std::string kLive = std::string(PIXREP_SOURCE_DIR) + "/config/live.toml";
+const std::string kSourcePassword = "src-pw-9b1";
+
+// A pix-shaped database on the server of version `major`, with a role that may only read it.
+struct LiveDb {
+    int major;
+    std::string db, role;
+    LiveDb(int major_, const std::string& name, int rows = 3000) : major(major_), db(name), role("reader_" + name) {
+        auto& pg = TempPostgres::instance(major);
+        pg.exec("postgres", "DROP DATABASE IF EXISTS " + db);
+        pg.exec("postgres", "CREATE DATABASE " + db);
+        auto r = pixtest::run_cmd({TempPostgres::bin("psql", major), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-v", "rows=" + std::to_string(rows),
+                                   "-d", pg.url(db), "-f", std::string(PIXREP_SOURCE_DIR) + "/tests/fixtures/pix-shaped.sql"});
+        if (r.code != 0) throw std::runtime_error("fixture load failed: " + r.out);
+        pg.exec("postgres", "DROP ROLE IF EXISTS " + role + "; CREATE ROLE " + role + " LOGIN PASSWORD '" + kSourcePassword + "'");
+        // As Scalingo makes a read-only user: it reads, and owns nothing.
+        pg.exec(db, "GRANT USAGE ON SCHEMA public TO " + role + "; GRANT SELECT ON ALL TABLES IN SCHEMA public TO " + role +
+                        "; GRANT SELECT ON ALL SEQUENCES IN SCHEMA public TO " + role);
+    }
+    std::string url() const { return TempPostgres::instance(major).url(db, role, kSourcePassword); }
+    std::string admin() const { return TempPostgres::instance(major).url(db); }
+    void exec(const std::string& sql) const { TempPostgres::instance(major).exec(db, sql); }
+};
+
+class LiveSource : public Replication {
+protected:
+    Result live(const LiveDb& src, std::map<std::string, std::string> env = {}, std::vector<std::string> args = {"run"}) {
+        env.emplace("SOURCE_DATABASE_URL", src.url());
+        env.emplace("RESTORE_FK_CONSTRAINTS", "true");
+        env.emplace("RESTORE_ANSWERS_AND_KES", "true");
+        env.emplace("MAX_RETRY_COUNT", "0");
+        auto r = replicate("", std::move(env), std::move(args), kLive);
+        EXPECT_EQ(r.out.find(kSourcePassword), std::string::npos) << "the source's password leaked:\n" << r.out;
+        return r;
+    }
+    void expect_same(const LiveDb& src, const std::string& target) {
+        auto want = contents(src.admin()), got = contents(target);
+        for (const auto& [name, value] : want) EXPECT_EQ(got[name], value) << name;
+        EXPECT_EQ(got.size(), want.size());
+        EXPECT_EQ(count(target, "SELECT count(*) FROM pg_constraint WHERE contype = 'f'"),
+                  count(src.admin(), "SELECT count(*) FROM pg_constraint WHERE contype = 'f'"));
+    }
+};
+
+}  // namespace
+
+TEST_F(LiveSource, CopiesTheSourceFromOneSnapshotOnBoundedConnectionsWithNoDump) {
+    LiveDb src(15, "live_a");
+    // Two tables a writer fills in one transaction each, all through the run: read at two
+    // instants, they would differ.
+    src.exec("CREATE TABLE pair_a (id bigint PRIMARY KEY); CREATE TABLE pair_b (id bigint PRIMARY KEY); "
+             "GRANT SELECT ON pair_a, pair_b TO " + src.role);
+    std::atomic<bool> done{false};
+    std::atomic<int> most_connections{0};
+    std::thread writer([&] {
+        pqxx::connection c(src.admin());
+        for (long i = 1; !done; ++i) {
+            pqxx::work tx(c);
+            tx.exec("INSERT INTO pair_a VALUES (" + std::to_string(i) + "); INSERT INTO pair_b VALUES (" + std::to_string(i) + ")");
+            tx.commit();
+            if (i % 20 == 0) {
+                pqxx::nontransaction q(c);
+                int n = q.exec("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pix-db-replication source'")[0][0].as<int>();
+                most_connections = std::max(most_connections.load(), n);
+            }
+        }
+    });
+    auto r = live(src, {{"SOURCE_JOBS", "3"}, {"SOURCE_SPLIT_TABLES_LARGER_THAN", "1"}, {"PG_RESTORE_JOBS", "2"}});
+    done = true;
+    writer.join();
+    ASSERT_EQ(r.code, 0) << r.out;
+    // pair_* moved on after the run: compare the rest with the source, and the pair with itself.
+    const long long a = count(target_, "SELECT count(*) FROM pair_a"), b = count(target_, "SELECT count(*) FROM pair_b");
+    EXPECT_EQ(a, b) << "two tables read at two instants";
+    EXPECT_GT(a, 0);
+    src.exec("DROP TABLE pair_a, pair_b");
+    {
+        pqxx::connection c(target_);
+        pqxx::nontransaction tx(c);
+        tx.exec("DROP TABLE pair_a, pair_b");
+    }
+    expect_same(src, target_);
+    EXPECT_FALSE(has_table("keep_me")) << "tonight's copy replaced yesterday's";
+    EXPECT_NE(r.out.find("\"msg\":\"source snapshot taken\""), std::string::npos) << r.out;
+    // Every table is over 1 byte: each one with an integer key is cut, by as many loads as run at once.
+    EXPECT_NE(r.out.find("read in key ranges: public.answers ("), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("public.user-answers-stats (2 parts by userId)"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("\"msg\":\"source snapshot let go\""), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("source_bytes"), std::string::npos) << r.out;
+    EXPECT_GE(most_connections.load(), 1);
+    EXPECT_LE(most_connections.load(), 3) << "SOURCE_JOBS bounds the connections to the source";
+    EXPECT_EQ(r.out.find("TABLE DATA public.answers"), std::string::npos);
+    // No dump of the rows: only pg_dump's schema went through the work directory.
+    EXPECT_EQ(r.out.find(".pgsql\",\"format\":\"directory\""), std::string::npos);
+}
+
+TEST_F(LiveSource, TheSecondNightReadsOnlyTheRowsTheTargetLacks) {
+    LiveDb src(15, "live_b");
+    // Key 17, taken before the first night, is committed after it.
+    src.exec("DELETE FROM \"knowledge-elements\" WHERE \"answerId\" = 17; DELETE FROM answers WHERE id = 17");
+    const std::map<std::string, std::string> env{{"BACKUP_MODE", R"({"answers": "incremental"})"}};
+    auto r = live(src, env);
+    ASSERT_EQ(r.code, 0) << r.out;
+    const long long total = count(src.admin(), "SELECT count(*) FROM answers");
+    src.exec("INSERT INTO answers (id, \"challengeId\", \"assessmentId\", result, \"createdAt\") SELECT id + 100000, \"challengeId\", "
+             "\"assessmentId\", result, \"createdAt\" FROM answers WHERE id <= 25");
+    src.exec("INSERT INTO answers (id, \"challengeId\", \"assessmentId\", result, \"createdAt\") SELECT 17, \"challengeId\", "
+             "\"assessmentId\", result, \"createdAt\" FROM answers WHERE id = 18");
+    r = live(src, env);
+    ASSERT_EQ(r.code, 0) << r.out;
+    expect_same(src, target_);
+    // 24 new rows above the largest key and the late one: read with a WHERE, never the whole table.
+    EXPECT_NE(r.out.find("\"incremental.public.answers.rows_scanned\":25"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("\"incremental.public.answers.rows_committed_late\":1"), std::string::npos) << r.out;
+    EXPECT_GT(total, 1000);
+}
+
+TEST_F(LiveSource, BadSourcesAreRefusedByNameWithoutThePasswordAndYesterdayStays) {
+    LiveDb src(15, "live_c", 100);
+    auto url = src.url();
+    auto bad = url;
+    bad.replace(bad.find(kSourcePassword), kSourcePassword.size(), "wrong-pw-77");
+    auto r = live(src, {{"SOURCE_DATABASE_URL", bad}});
+    expect_failed(r, 2, "SOURCE_DATABASE_URL");
+    EXPECT_NE(r.out.find("password authentication failed"), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find("wrong-pw-77"), std::string::npos) << r.out;
+
+    r = live(src, {{"SOURCE_DATABASE_URL", "postgres://a:" + kSourcePassword + "@127.0.0.1:5432/x?nosuchoption=1"}});
+    expect_failed(r, 2, "SOURCE_DATABASE_URL is not a PostgreSQL URL");
+
+    r = live(src, {{"SOURCE_DATABASE_URL", target_}});
+    expect_failed(r, 2, "SOURCE_DATABASE_URL and DATABASE_URL name the same database");
+
+    src.exec("CREATE TABLE secret_notes (x integer); CREATE TABLE \"Other Secret\" (x integer)");
+    r = live(src);
+    expect_failed(r, 2, "may not read 2 table(s) of the source: public.\"Other Secret\", public.secret_notes");
+
+    src.exec("DROP TABLE secret_notes, \"Other Secret\"");
+    r = live(src, {{"REFRESH", "in-place"}});
+    expect_failed(r, 2, "with REFRESH=in-place, set SOURCE_MODE=dump");
+}
+
+TEST_F(LiveSource, ASourceRestartedMidCopyIsRetriedFromAFreshSnapshot) {
+    LiveDb src(17, "live_d");
+    src.exec("CREATE TABLE big_rows AS SELECT g AS id, md5(g::text) AS t FROM generate_series(1, 1500000) g; "
+             "ALTER TABLE big_rows ADD PRIMARY KEY (id); GRANT SELECT ON big_rows TO " + src.role);
+    const std::string path = TempPostgres::bin_dir(17) + ":" + std::getenv("PATH");
+    auto p = start({"--config", kLive, "run"}, {{"SOURCE_DATABASE_URL", src.url()}, {"MAX_RETRY_COUNT", "2"}, {"RETRY_MIN_DELAY", "100ms"},
+                                               {"PATH", path}, {"SOURCE_JOBS", "2"},
+                                               {"RESTORE_FK_CONSTRAINTS", "true"}, {"RESTORE_ANSWERS_AND_KES", "true"}});
+    ASSERT_NE(p->wait_for("\"msg\":\"restore started\"", 60), "") << p->output();
+    auto& pg = TempPostgres::instance(17);
+    auto rc = pixtest::run_cmd({"runuser", "-u", "postgres", "--", TempPostgres::bin("pg_ctl", 17), "-D", (pg.dir() / "data").string(), "-m",
+                                "fast", "-w", "-t", "60", "restart", "-l", (pg.dir() / "server.log").string()});
+    ASSERT_EQ(rc.code, 0) << rc.out;
+    ASSERT_EQ(p->wait_exit(180), 0) << p->output();
+    const std::string out = p->output();
+    EXPECT_NE(out.find("attempt 1 failed"), std::string::npos) << out;
+    std::size_t snapshots = 0;
+    for (std::size_t at = 0; (at = out.find("\"msg\":\"source snapshot taken\"", at)) != std::string::npos; ++at) ++snapshots;
+    EXPECT_GE(snapshots, 2u) << "the retry took a snapshot of its own";
+    expect_same(src, target_);
+}
+
+TEST_F(LiveSource, SourcesAndTargetsOfAnyVersionPair) {
+    // pg_dump of the source's version, wherever it is: 18's first on PATH, then 17's.
+    const std::string path = TempPostgres::bin_dir(18) + ":" + TempPostgres::bin_dir(17) + ":" + std::getenv("PATH");
+    for (auto [from, to] : std::vector<std::pair<int, int>>{{17, 15}, {18, 17}, {15, 18}}) {
+        LiveDb src(from, "live_v" + std::to_string(from), 500);
+        static int n = 0;
+        auto url = TempPostgres::instance(to).create_target("lv" + std::to_string(++n), "lvr" + std::to_string(n), "s3cr3t-pw");
+        auto r = live(src, {{"DATABASE_URL", url}, {"PATH", path}});
+        ASSERT_EQ(r.code, 0) << from << " -> " << to << "\n" << r.out;
+        expect_same(src, url);
+        std::printf("VERSIONS live source %d -> target %d: identical\n", from, to);
+    }
+}
+
+TEST_F(LiveSource, DumpModeWritesAVerifiedDirectoryDumpAndRestoresItInPlaceToo) {
+    LiveDb src(15, "live_e", 500);
+    auto r = live(src, {{"SOURCE_MODE", "dump"}, {"SOURCE_JOBS", "2"}});
+    ASSERT_EQ(r.code, 0) << r.out;
+    expect_same(src, target_);
+    EXPECT_NE(r.out.find("\"format\":\"directory\""), std::string::npos) << r.out;
+    src.exec("INSERT INTO users (id, \"firstName\", email) VALUES (900001, 'Late', 'late@example.net')");
+    r = live(src, {{"SOURCE_MODE", "dump"}, {"REFRESH", "in-place"}});
+    ASSERT_EQ(r.code, 0) << r.out;
+    expect_same(src, target_);
+}

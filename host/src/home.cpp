@@ -30,7 +30,7 @@ std::optional<std::string> text_or_null(const nlohmann::json& j, const char* key
 
 namespace {
 
-const char* kTables[][2] = {
+const char* const kTables[][2] = {
     {"runs", "(id bigserial PRIMARY KEY, started_at timestamptz NOT NULL DEFAULT now(), finished_at timestamptz, status text NOT NULL, "
              "exit_code integer, attempts integer, error text, backup_id text, backup_name text, backup_created_at text, "
              "duration_s double precision, host text, pid integer, steps jsonb, rows jsonb, figures jsonb, "
@@ -38,7 +38,10 @@ const char* kTables[][2] = {
     {"access_rules", "(kind text NOT NULL, schema_name text NOT NULL, name text NOT NULL, args text NOT NULL, grantee text NOT NULL, "
                      "privilege text NOT NULL, grantable boolean NOT NULL, saved_at timestamptz NOT NULL DEFAULT now(), object_oid oid)"},
     {"state", "(step text NOT NULL, key text NOT NULL, value text NOT NULL, updated_at timestamptz NOT NULL DEFAULT now(), "
-              "PRIMARY KEY (step, key))"}};
+              "PRIMARY KEY (step, key))"},
+    // Runs asked for (POST /runs, Scalingo's notifier, `request`): the schedule process serves them.
+    {"requests", "(id bigserial PRIMARY KEY, requested_at timestamptz NOT NULL DEFAULT now(), requested_by text NOT NULL, reason text, "
+                 "backup_id text, state text NOT NULL DEFAULT 'pending', run_id bigint, answered_at timestamptz, outcome text)"}};
 
 }  // namespace
 

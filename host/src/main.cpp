@@ -15,6 +15,7 @@
 #include "http_server.hpp"
 #include "logger.hpp"
 #include "pipeline.hpp"
+#include "requests.hpp"
 #include "rollback.hpp"
 #include "plugin_loader.hpp"
 #include "watchdog.hpp"
@@ -99,6 +100,10 @@ int main(int argc, char** argv) {
     auto* plugins = app.add_subcommand("plugins", "List the configured steps' plugins and their options");
     auto* rollback = app.add_subcommand("rollback", "Swap yesterday's copy, kept by KEEP_PREVIOUS=true, back into place (tonight's takes its "
                                                     "place until the next run)");
+    std::string reason;
+    auto* request = app.add_subcommand("request", "Ask the schedule process for a run (kept in the tool's schema in the target); prints "
+                                                  "its id");
+    request->add_option("--reason", reason, "Why, for the history and the page");
     int port = 8080;
     auto* serve = app.add_subcommand("serve", "Serve /health and /status (the last run's outcome) over HTTP (the web process)");
     serve->add_option("--port", port, "TCP port")->envname("PORT")->capture_default_str();
@@ -131,9 +136,21 @@ int main(int argc, char** argv) {
         if (*serve) {
             // The web process needs no plugin, and reads the target only if it can.
             auto settings = pixrep::resolve_run_settings(cfg, pixrep::process_env(), nullptr, true);
-            pixrep::StatusSource source{"", settings.home_schema, settings.work_dir};
-            if (!settings.database_url.empty()) source.conninfo = pixrep::make_target(settings.database_url, "DATABASE_URL").conninfo;
+            pixrep::StatusSource source{"", settings.home_schema, settings.work_dir, {}};
+            if (!settings.database_url.empty()) {
+                const auto target = pixrep::make_target(settings.database_url, "DATABASE_URL");
+                source.conninfo = target.conninfo;
+                source.trigger = {target.conninfo, target.label, settings.home_schema, settings.trigger_token, settings.notifier_app};
+            }
+            if (!settings.trigger_token.empty() && settings.trigger_token.size() < 16)
+                throw pixrep::StepError(pixrep::ErrorKind::config, "TRIGGER_TOKEN must be at least 16 characters");
+            if (!settings.trigger_token.empty()) log.add_secret(settings.trigger_token);
             return exit_for_signal(pixrep::serve_http(port, source, log, &g_stop));
+        }
+        if (*request) {
+            auto settings = pixrep::resolve_run_settings(cfg, pixrep::process_env(), nullptr, true);
+            if (settings.database_url.empty()) throw pixrep::StepError(pixrep::ErrorKind::config, "request needs DATABASE_URL: requests live in the target");
+            return pixrep::request_run(pixrep::make_target(settings.database_url, "DATABASE_URL"), settings.home_schema, reason, log, std::cout);
         }
         if (*plugins) {
             auto settings = pixrep::resolve_run_settings(cfg, pixrep::process_env(), nullptr, true);

@@ -68,6 +68,11 @@ void RunSettings::declare(OptionTable& t) {
           "beside: build tonight's copy in schemas of the tool's own while readers keep yesterday's, then swap it in; "
           "in-place: empty the target and restore into it (for a target without room for two copies)")
         .env("REFRESH");
+    t.add("trigger_token", trigger_token, "Token of POST /runs (Bearer) and of Scalingo's notifier hook on `serve`; \"\" = no such endpoint")
+        .env("TRIGGER_TOKEN")
+        .secret();
+    t.add("trigger_poll", trigger_poll, "How often `schedule` looks for runs asked for (requests in the tool's schema)").env("TRIGGER_POLL");
+    t.add("notifier_app", notifier_app, "The app whose database_backup_succeeded events ask for a run").env("SCALINGO_APP");
 }
 
 RunSettings resolve_run_settings(const PipelineConfig& config, const EnvLookup& env, std::vector<std::string>* warnings,

@@ -43,6 +43,9 @@ struct RunSettings {
     std::string home_schema = "pix_db_replication";
     std::vector<std::string> grant_read_to;
     std::string refresh = "beside";
+    std::string trigger_token;
+    std::chrono::milliseconds trigger_poll{30'000};
+    std::string notifier_app;
 
     /// Declares the [run] options, bound to the fields above.
     void declare(OptionTable& t);
@@ -104,7 +107,8 @@ private:
     TargetSessionFactory sessions_ = postgres_sessions();
 };
 
-/// Runs the pipeline on the config's schedule until a stop is requested; returns the exit code.
+/// Runs the pipeline on the config's schedule, and for the runs asked for (requests.hpp, looked
+/// for every trigger_poll), one at a time, until a stop is requested; returns the exit code.
 int run_schedule(Pipeline& pipeline, HostLogger& log, const std::atomic<bool>* stop);
 
 }  // namespace pixrep

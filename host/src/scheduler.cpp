@@ -1,31 +1,132 @@
 #include <chrono>
 
 #include "cron.hpp"
+#include "db.hpp"
+#include "home.hpp"
+#include "pg_conn.hpp"
 #include "pipeline.hpp"
+#include "requests.hpp"
+#include "target.hpp"
 #include "wait.hpp"
 
 namespace pixrep {
+namespace {
+
+using Clock = std::chrono::system_clock;
+
+std::unique_ptr<common::PgConn> connect(const RunSettings& s, const std::function<bool()>& stopping) {
+    const Target t = make_target(s.database_url, "DATABASE_URL");
+    auto c = std::make_unique<common::PgConn>(t.conninfo + " application_name='pix-db-replication schedule'", t.label, std::chrono::seconds(10),
+                                              stopping);
+    c->set_statement_deadline(std::chrono::seconds(30));
+    return c;
+}
+
+// The backup the last successful run restored, and that run; nullopt when none.
+std::optional<std::pair<std::string, std::int64_t>> last_restored(common::PgConn& c, const std::string& schema) {
+    auto rows = c.exec("SELECT backup_id, id FROM " + common::quote_ident(schema) + ".runs WHERE status = 'success' AND backup_id IS NOT NULL "
+                       "ORDER BY id DESC LIMIT 1");
+    if (rows.empty()) return std::nullopt;
+    return std::make_pair(*rows[0][0], std::stoll(*rows[0][1]));
+}
+
+// Serves every pending request with one run (none when each names the backup already restored).
+// Returns true when it ran the pipeline. Errors reaching the target are logged, not thrown: the
+// cron schedule goes on.
+bool serve_requests(Pipeline& pipeline, HostLogger& log, const std::atomic<bool>* stop) {
+    const auto& s = pipeline.settings();
+    auto stopping = [stop] { return stop && stop->load(); };
+    std::vector<Claimed> claimed;
+    std::optional<std::pair<std::string, std::int64_t>> last;
+    try {
+        auto c = connect(s, stopping);
+        claimed = Requests(*c, s.home_schema).claim();
+        if (claimed.empty()) return false;
+        last = last_restored(*c, s.home_schema);
+        std::vector<std::int64_t> ids;
+        bool all_fresh = last.has_value();
+        for (const auto& r : claimed) ids.push_back(r.id), all_fresh = all_fresh && r.backup_id == last->first;
+        if (all_fresh) {
+            Requests(*c, s.home_schema).answer(ids, "fresh", last->second, "already fresh: backup " + last->first + " was restored");
+            log.info("requests answered: already fresh", {{"requests", static_cast<std::int64_t>(ids.size())}, {"backup_id", last->first}});
+            return false;
+        }
+    } catch (const std::exception& e) {
+        log.warn("cannot read the runs asked for: " + log.redact(e.what()));
+        return false;
+    }
+    std::vector<std::int64_t> ids;
+    std::string list;
+    for (const auto& r : claimed) ids.push_back(r.id), list += (list.empty() ? "" : ",") + std::to_string(r.id);
+    log.info("serving the runs asked for", {{"requests", list}});
+    const int code = pipeline.run(false, stop);
+    // A connection of its own: one held through the run would be cut by a proxy for its silence.
+    for (int attempt = 0; attempt < 3; ++attempt) {
+        try {
+            auto c = connect(s, nullptr);
+            auto id = c->scalar("SELECT max(id) FROM " + common::quote_ident(s.home_schema) + ".runs");
+            Requests(*c, s.home_schema)
+                .answer(ids, code == kExitOk ? "served" : "failed", id ? std::optional<std::int64_t>(std::stoll(*id)) : std::nullopt,
+                        "exit code " + std::to_string(code));
+            log.info("requests answered", {{"requests", list}, {"exit_code", static_cast<std::int64_t>(code)}});
+            return true;
+        } catch (const std::exception& e) {
+            log.warn("cannot record how the runs asked for ended: " + log.redact(e.what()));
+            if (!sleep_unless(std::chrono::seconds(2), stopping)) break;
+        }
+    }
+    return true;
+}
+
+}  // namespace
 
 int run_schedule(Pipeline& pipeline, HostLogger& log, const std::atomic<bool>* stop) {
     const auto& s = pipeline.settings();
     if (!s.schedule)
         throw StepError(ErrorKind::config, "schedule needs a cron expression: set SCHEDULE (e.g. \"10 5 * * *\")");
+    if (s.trigger_poll < std::chrono::seconds(1)) throw StepError(ErrorKind::config, "TRIGGER_POLL must be at least 1s");
     const std::string tz = s.time_zone;
     CronExpr expr(*s.schedule);  // validate() already checked it and the zone
     auto stopping = [stop] { return stop && stop->load(); };
-    log.info("scheduler started", {{"schedule", expr.text()}, {"time_zone", tz}});
+    log.info("scheduler started", {{"schedule", expr.text()}, {"time_zone", tz},
+                                   {"trigger_poll_s", static_cast<std::int64_t>(s.trigger_poll.count() / 1000)}});
+    try {  // requests a dead scheduler had taken are pending again
+        auto c = connect(s, stopping);
+        Requests(*c, s.home_schema).release_stale();
+    } catch (const std::exception& e) {
+        log.warn("cannot read the runs asked for: " + log.redact(e.what()));
+    }
     std::time_t from = std::time(nullptr);
     for (;;) {
         auto next = expr.next(from, tz);
         if (!next) throw StepError(ErrorKind::config, "SCHEDULE '" + expr.text() + "' never fires");
         log.info("next run at " + format_utc(*next), {{"next_run", format_utc(*next)}, {"time_zone", tz}});
-        auto wait = std::chrono::system_clock::from_time_t(*next) - std::chrono::system_clock::now();
-        if (!sleep_unless(std::chrono::duration_cast<std::chrono::milliseconds>(wait) + std::chrono::milliseconds(1), stopping)) {
-            log.info("scheduler stopping: signal received");
-            return kExitSigterm;
+        // Until the tick, the runs asked for are looked for every trigger_poll.
+        bool served = false;
+        for (;;) {
+            auto wait = Clock::from_time_t(*next) - Clock::now();
+            if (wait <= Clock::duration::zero()) break;
+            auto slice = std::min(std::chrono::duration_cast<std::chrono::milliseconds>(wait) + std::chrono::milliseconds(1), s.trigger_poll);
+            if (!sleep_unless(slice, stopping)) {
+                log.info("scheduler stopping: signal received");
+                return kExitSigterm;
+            }
+            if (Clock::now() < Clock::from_time_t(*next) && serve_requests(pipeline, log, stop)) {
+                served = true;
+                break;
+            }
         }
-        int code = pipeline.run(false, stop);
-        if (stopping()) return code;
+        if (stopping()) return kExitSigterm;
+        if (served) {  // the tick is still ahead, or came during that run (then skipped below)
+            std::time_t now = std::time(nullptr);
+            if (*next > now) {
+                from = now;
+                continue;
+            }
+        } else {
+            int code = pipeline.run(false, stop);
+            if (stopping()) return code;
+        }
         // Runs never overlap: ticks that came while this one was going are skipped, not queued.
         std::time_t now = std::time(nullptr);
         int skipped = 0;

@@ -156,7 +156,26 @@ std::string html_escape(const std::string& s) {
     return out;
 }
 
-std::string render_status_page(const nlohmann::json& runs, std::time_t now) {
+namespace {
+
+// Runs asked for: pending ones, and which run served which.
+void requests_table(std::ostringstream& out, const nlohmann::json& requests) {
+    if (!requests.is_array() || requests.empty()) return;
+    out << "<h2>Requested runs</h2><table><tr><th>#</th><th>asked</th><th>by</th><th>why</th><th>state</th><th>run</th></tr>";
+    for (const auto& r : requests) {
+        const std::string state = text(r, "state");
+        out << "<tr class=\"request\"><td>" << r.value("id", 0) << "</td><td>" << html_escape(text(r, "requested_at")) << "</td><td>"
+            << html_escape(text(r, "requested_by")) << "</td><td>" << html_escape(text(r, "reason")) << "</td><td class=\""
+            << (state == "pending" || state == "running" ? "running" : state == "failed" ? "bad" : "ok") << "\">" << html_escape(state)
+            << "</td><td>" << (r.contains("run_id") && r["run_id"].is_number() ? "run " + std::to_string(r["run_id"].get<long long>()) : "")
+            << "</td></tr>";
+    }
+    out << "</table>";
+}
+
+}  // namespace
+
+std::string render_status_page(const nlohmann::json& runs, std::time_t now, const nlohmann::json& requests) {
     std::ostringstream out;
     out << "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">"
            "<title>pix-db-replication</title><style>"
@@ -168,6 +187,7 @@ std::string render_status_page(const nlohmann::json& runs, std::time_t now) {
     last_run(out, runs, now);
     chart(out, runs);
     table(out, runs);
+    requests_table(out, requests);
     out << "<p><a href=\"/status\">/status</a> (JSON) &middot; <a href=\"/health\">/health</a></p></body></html>";
     return out.str();
 }

@@ -9,8 +9,9 @@
 
 namespace pixrep {
 
-/// The page for `runs` (newest first, as read_history() returns them), seen at `now`.
-std::string render_status_page(const nlohmann::json& runs, std::time_t now);
+/// The page for `runs` (newest first, as read_history() returns them) and the runs asked for
+/// (`requests`, newest first), seen at `now`.
+std::string render_status_page(const nlohmann::json& runs, std::time_t now, const nlohmann::json& requests = nlohmann::json::array());
 
 /// Escapes text for HTML.
 std::string html_escape(const std::string& text);

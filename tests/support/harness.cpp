@@ -177,7 +177,8 @@ Result run_tool(const std::vector<std::string>& args, const std::map<std::string
     return run_cmd(argv, tool_env(env));
 }
 
-std::string http_get(int port, const std::string& path) {
+std::string http_request(int port, const std::string& method, const std::string& path, const std::vector<std::string>& headers,
+                         const std::string& body) {
     int s = socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
@@ -187,7 +188,10 @@ std::string http_get(int port, const std::string& path) {
         close(s);
         return "";
     }
-    std::string req = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    std::string req = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
+    for (const auto& h : headers) req += h + "\r\n";
+    if (!body.empty() || method == "POST") req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+    req += "\r\n" + body;
     if (write(s, req.data(), req.size()) < 0) {
         close(s);
         return "";
@@ -198,6 +202,8 @@ std::string http_get(int port, const std::string& path) {
     close(s);
     return out;
 }
+
+std::string http_get(int port, const std::string& path) { return http_request(port, "GET", path, {}, ""); }
 
 std::map<std::string, std::string> tool_env(const std::map<std::string, std::string>& env) {
     // Tests never inherit the developer's settings: every variable the host, the shipped

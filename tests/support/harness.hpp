@@ -95,6 +95,9 @@ private:
 
 /// GET http://127.0.0.1:<port><path>; returns the whole raw response ("" when it cannot connect).
 std::string http_get(int port, const std::string& path);
+/// `method` http://127.0.0.1:<port><path> with `headers` ("Name: value") and `body`; the whole raw response.
+std::string http_request(int port, const std::string& method, const std::string& path, const std::vector<std::string>& headers,
+                         const std::string& body);
 /// Writes `text` to `path`.
 void write_file(const std::filesystem::path& path, const std::string& text);
 /// Reads a whole file.

@@ -1,0 +1,59 @@
+#pragma once
+// Runs asked for, kept in the tool's home in the target (the one place the web process and the
+// schedule process both reach): who asked, when, why, the backup it names, its state and the run
+// that served it. The schedule process takes every pending request at once with FOR UPDATE SKIP
+// LOCKED, so that requests made while a run goes on are served by one run after it.
+#include <cstdint>
+#include <ostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include <pixrep/context.hpp>
+
+#include "logger.hpp"
+
+namespace pixrep {
+
+namespace common {
+class PgConn;
+}  // namespace common
+
+/// A request taken by the schedule process.
+struct Claimed {
+    std::int64_t id = 0;
+    std::string backup_id;  ///< "" when it names none.
+};
+
+class Requests {
+public:
+    Requests(common::PgConn& conn, std::string schema) : conn_(conn), schema_(std::move(schema)) {}
+
+    /// Records a pending request; returns its id. Makes the tool's home first when missing.
+    std::int64_t add(const std::string& by, const std::string& reason, const std::string& backup_id);
+    /// Request `id` as JSON (id, state, requested_at, requested_by, reason, backup_id, run_id,
+    /// outcome), or nullopt.
+    std::optional<nlohmann::json> get(std::int64_t id);
+    /// The last `limit` requests, newest first.
+    nlohmann::json recent(int limit);
+    /// Takes every pending request (state "running"); none when there is no home yet.
+    std::vector<Claimed> claim();
+    /// Says how the requests `ids` ended: `state` ("served", "failed", "fresh"), the run, a word.
+    void answer(const std::vector<std::int64_t>& ids, const std::string& state, std::optional<std::int64_t> run_id,
+                const std::string& outcome);
+    /// Puts back to "pending" the requests left "running" by a schedule process that died.
+    void release_stale();
+
+private:
+    std::string table() const;
+    common::PgConn& conn_;
+    std::string schema_;
+};
+
+/// `pix-db-replication request`: records a pending request for `target`, logs and prints its id;
+/// returns the exit code.
+int request_run(const Target& target, const std::string& schema, const std::string& reason, HostLogger& log, std::ostream& out);
+
+}  // namespace pixrep

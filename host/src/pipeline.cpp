@@ -57,7 +57,9 @@ void RunSettings::declare(OptionTable& t) {
         .env("LOCK_TIMEOUT");
     t.add("lock_keepalive", lock_keepalive, "How often the session holding the run's lock speaks, so no proxy finds it idle")
         .env("LOCK_KEEPALIVE");
-    t.add("schedule", schedule, "Cron expression (node-cron syntax) for `schedule`").env("SCHEDULE");
+    t.add("schedule", schedule, "Cron expression (node-cron syntax) for `schedule`, or on-backup: a run as soon as a newer backup is done")
+        .env("SCHEDULE");
+    t.add("backup_poll", backup_poll, "With SCHEDULE=on-backup, how often the source is asked for its newest backup").env("BACKUP_POLL");
     t.add("time_zone", time_zone, "IANA time zone of the schedule").env("SCHEDULE_TIME_ZONE");
     t.add("pg_restore", pg_restore, "pg_restore binary to use; \"\" = the newest found on PATH or in /usr/lib/postgresql/*/bin")
         .env("PG_RESTORE_BIN");
@@ -73,6 +75,23 @@ void RunSettings::declare(OptionTable& t) {
         .secret();
     t.add("trigger_poll", trigger_poll, "How often `schedule` looks for runs asked for (requests in the tool's schema)").env("TRIGGER_POLL");
     t.add("notifier_app", notifier_app, "The app whose database_backup_succeeded events ask for a run").env("SCALINGO_APP");
+}
+
+std::optional<std::string> Pipeline::newest_backup(const std::atomic<bool>* stop) {
+    HostEnv env;
+    env.target_ = target_;
+    env.work_dir_ = settings_.work_dir;
+    env.dry_run_ = true;
+    env.pg_restore_ = pg_restore_.value_or(Tool{});
+    env.home_schema_ = settings_.home_schema;
+    env.stopping_ = [stop] { return stop && stop->load(); };
+    EnvWithoutPassword public_env{env};
+    for (auto& s : steps_) {
+        ScopedLogger slog(log_, {{"step", s.name()}, {"phase", std::string("newest backup")}});
+        auto id = guarded(s.name() + ": ", ErrorKind::transient, [&] { return s.loaded.step->newest_backup(public_env, slog); });
+        if (id) return id;
+    }
+    return std::nullopt;
 }
 
 RunSettings resolve_run_settings(const PipelineConfig& config, const EnvLookup& env, std::vector<std::string>* warnings,
@@ -152,7 +171,7 @@ void Pipeline::validate() {
         throw StepError(ErrorKind::config, "REFRESH must be 'beside' or 'in-place', got '" + settings_.refresh + "'");
     log_.add_secret(target_.password);
     log_.add_secret(target_.sslpassword);
-    if (settings_.schedule) {
+    if (settings_.schedule && *settings_.schedule != kOnBackup) {
         try {
             check_time_zone(settings_.time_zone);
             CronExpr expr(*settings_.schedule);

@@ -26,6 +26,9 @@ enum ExitCode : int {
     kExitSigterm = 143,
 };
 
+/// SCHEDULE's value for a run as soon as the source has a newer backup, instead of a cron expression.
+inline constexpr const char* kOnBackup = "on-backup";
+
 /// Host settings: the [run] table, each option bound to its field.
 struct RunSettings {
     std::string database_url;
@@ -45,6 +48,7 @@ struct RunSettings {
     std::string refresh = "beside";
     std::string trigger_token;
     std::chrono::milliseconds trigger_poll{30'000};
+    std::chrono::milliseconds backup_poll{10 * 60'000};
     std::string notifier_app;
 
     /// Declares the [run] options, bound to the fields above.
@@ -87,6 +91,9 @@ public:
     void set_pg_restore(Tool t) { pg_restore_ = std::move(t); }
 
     const std::vector<PipelineStep>& steps() const { return steps_; }
+    /// The newest backup the source would take now (Step::newest_backup()), nullopt when no step
+    /// can tell. Throws StepError.
+    std::optional<std::string> newest_backup(const std::atomic<bool>* stop);
     const RunSettings& settings() const { return settings_; }
     /// Warnings produced while resolving options (e.g. RESTORE_FK_CONSTRAINTS=yes).
     const std::vector<std::string>& warnings() const { return warnings_; }

@@ -78,6 +78,47 @@ bool serve_requests(Pipeline& pipeline, HostLogger& log, const std::atomic<bool>
     return true;
 }
 
+// SCHEDULE=on-backup: asks the source for its newest backup every BACKUP_POLL and requests a run
+// when it is not the one last restored nor one already asked for.
+void request_newer_backup(Pipeline& pipeline, HostLogger& log, const std::atomic<bool>* stop) {
+    const auto& s = pipeline.settings();
+    try {
+        auto id = pipeline.newest_backup(stop);
+        if (!id) return;
+        auto c = connect(s, [stop] { return stop && stop->load(); });
+        Home(*c, s.home_schema).ensure();
+        auto last = last_restored(*c, s.home_schema);
+        if (last && last->first == *id) return;
+        if (c->scalar("SELECT count(*) FROM " + common::quote_ident(s.home_schema) + ".requests WHERE backup_id = $1 AND state IN "
+                      "('pending', 'running', 'served')", {*id}) != std::optional<std::string>("0"))
+            return;
+        const auto rid = Requests(*c, s.home_schema).add("on-backup", "a newer backup is done", *id);
+        log.info("a newer backup is done: run requested", {{"backup_id", *id}, {"request", rid}});
+    } catch (const std::exception& e) {
+        log.warn("cannot tell whether a newer backup is done: " + log.redact(e.what()));
+    }
+}
+
+// No cron: the runs asked for, and those the source's newer backups ask for.
+int run_on_backup(Pipeline& pipeline, HostLogger& log, const std::atomic<bool>* stop) {
+    const auto& s = pipeline.settings();
+    auto stopping = [stop] { return stop && stop->load(); };
+    log.info("scheduler started", {{"schedule", std::string(kOnBackup)}, {"backup_poll_s", static_cast<std::int64_t>(s.backup_poll.count() / 1000)},
+                                   {"trigger_poll_s", static_cast<std::int64_t>(s.trigger_poll.count() / 1000)}});
+    auto next_probe = std::chrono::steady_clock::now();
+    for (;;) {
+        if (std::chrono::steady_clock::now() >= next_probe) {
+            request_newer_backup(pipeline, log, stop);
+            next_probe = std::chrono::steady_clock::now() + s.backup_poll;
+        }
+        serve_requests(pipeline, log, stop);
+        if (!sleep_unless(std::min(s.trigger_poll, s.backup_poll), stopping)) {
+            log.info("scheduler stopping: signal received");
+            return kExitSigterm;
+        }
+    }
+}
+
 }  // namespace
 
 int run_schedule(Pipeline& pipeline, HostLogger& log, const std::atomic<bool>* stop) {
@@ -85,6 +126,8 @@ int run_schedule(Pipeline& pipeline, HostLogger& log, const std::atomic<bool>* s
     if (!s.schedule)
         throw StepError(ErrorKind::config, "schedule needs a cron expression: set SCHEDULE (e.g. \"10 5 * * *\")");
     if (s.trigger_poll < std::chrono::seconds(1)) throw StepError(ErrorKind::config, "TRIGGER_POLL must be at least 1s");
+    if (s.backup_poll < std::chrono::seconds(1)) throw StepError(ErrorKind::config, "BACKUP_POLL must be at least 1s");
+    if (*s.schedule == kOnBackup) return run_on_backup(pipeline, log, stop);
     const std::string tz = s.time_zone;
     CronExpr expr(*s.schedule);  // validate() already checked it and the zone
     auto stopping = [stop] { return stop && stop->load(); };

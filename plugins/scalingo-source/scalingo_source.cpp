@@ -118,6 +118,18 @@ public:
         });
     }
 
+    std::optional<std::string> newest_backup(const RunEnv& env, Logger& log) override {
+        if (backup_id_) return backup_id_;
+        common::HttpPolicy policy;
+        policy.retries = static_cast<int>(policy_retries_);
+        policy.first_delay = policy_delay_;
+        policy.stall = stall_;
+        common::HttpClient http(policy, env, log);
+        scalingo::Client client(account_, http, log);
+        const std::string addon = client.addon(addon_id_.value_or(""));
+        return scalingo::pick_backup(client.backups(addon, client.addon_token(addon)), "").id;
+    }
+
     void finish(RunContext&, const RunOutcome&) override {
         // The run's directory goes with the run; the next run wants tomorrow's backup.
         last_id_.clear();

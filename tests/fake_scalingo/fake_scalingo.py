@@ -7,7 +7,7 @@ auth checks, JSON shapes and error bodies, with faults chosen per test.
 STATE: {"api_token": "...", "apps": {"<app>": [<addon>...]}, "backups": {"<addon_id>": [<backup>...]},
         "archives": {"<backup_id>": "<path to .tar.gz>"}, "range": true, "redirect": true,
         "faults": {"<endpoint>": [<fault>...]}}
-endpoints: exchange, addons, addon_token, backups, archive, download. POST /hooks/<name> records
+STATE is read again when the file changes. endpoints: exchange, addons, addon_token, backups, archive, download. POST /hooks/<name> records
 webhook bodies (/hooks/broken answers 500). A fault is consumed by one
 request: an HTTP status (429 adds Retry-After: 1), "html" (500 with an HTML body), "stall" (no answer,
 ever), or for download "cut" (half the body, then the connection is closed) and "stall" (half the
@@ -17,8 +17,20 @@ import base64, json, os, re, secrets, sys, threading, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 state = json.load(open(sys.argv[1]))
+state_mtime = os.path.getmtime(sys.argv[1])
 log_path = sys.argv[2]
 lock = threading.Lock()
+
+
+def reload_state():
+    """A test may rewrite STATE (a backup appearing): read again when it changed."""
+    global state_mtime
+    with lock:
+        m = os.path.getmtime(sys.argv[1])
+        if m != state_mtime:
+            state_mtime = m
+            state.clear()
+            state.update(json.load(open(sys.argv[1])))
 user_tokens, addon_tokens, signatures = set(), {}, {}
 
 
@@ -92,6 +104,7 @@ class Handler(BaseHTTPRequestHandler):
         return self.rfile.read(n) if n else b""
 
     def do_POST(self):
+        reload_state()
         body = self.body()
         m = re.fullmatch(r"/hooks/([^/]+)", self.path)
         if m:  # a webhook receiver, for the webhook step's tests
@@ -134,6 +147,7 @@ class Handler(BaseHTTPRequestHandler):
         self.send(404, {"error": "not found"})
 
     def do_GET(self):
+        reload_state()
         path = self.path.split("?")[0]
         m = re.fullmatch(r"/v1/apps/([^/]+)/addons", path)
         if m:

@@ -1,6 +1,8 @@
 // scalingo-source against a fake Scalingo on loopback (tests/fake_scalingo) and a real
 // PostgreSQL: `run --config config/production.toml`, as in production.
+#include <csignal>
 #include <ctime>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -274,4 +276,29 @@ TEST_F(Scalingo, TheRegionComesFromScalingosOwnVariableAndIsNeverGuessed) {
     r = pixtest::run_cmd({PIXREP_BINARY, "--config", std::string(PIXREP_SOURCE_DIR) + "/config/production.toml", "check"}, env);
     EXPECT_EQ(r.code, 0) << r.out;
     EXPECT_NE(r.out.find("region = osc-secnum-fr1"), std::string::npos) << r.out;
+}
+
+TEST_F(Scalingo, OnBackupRunsAsSoonAsANewerBackupIsDoneAndNotAgain) {
+    auto s = state();
+    s["backups"]["ad-pg-1"][2]["status"] = "running";  // bk-b, the newest, is not done yet
+    FakeScalingo fake(s);
+    auto env = fake.env();
+    env["SCHEDULE"] = "on-backup", env["BACKUP_POLL"] = "1s", env["TRIGGER_POLL"] = "1s", env["REPLICATION_CONFIG"] = kProduction;
+    auto sched = start({"schedule"}, env);
+    ASSERT_NE(sched->wait_for("\"msg\":\"requests answered\"", 60), "") << sched->output();
+    EXPECT_NE(sched->output().find("\"backup_id\":\"bk-a\""), std::string::npos) << sched->output();
+    EXPECT_TRUE(has_table("test_table")) << "bk-a restored";
+    s["backups"]["ad-pg-1"][2]["status"] = "done";
+    fake.update(s);
+    ASSERT_NE(sched->wait_for("\"msg\":\"requests answered\"", 60, 2), "") << sched->output();
+    expect_pix_restored({0, sched->output()});
+    // Further looks find the backup already restored: no third run.
+    std::this_thread::sleep_for(std::chrono::seconds(4));
+    const std::string out = sched->output();
+    std::size_t runs = 0;
+    for (std::size_t at = 0; (at = out.find("\"msg\":\"serving the runs asked for\"", at)) != std::string::npos; ++at) ++runs;
+    EXPECT_EQ(runs, 2u) << out;
+    EXPECT_EQ(out.find(kToken), std::string::npos) << "the API token was logged";
+    sched->signal(SIGTERM);
+    EXPECT_EQ(sched->wait_exit(30), 143);
 }

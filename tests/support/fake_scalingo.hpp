@@ -40,6 +40,11 @@ public:
             throw std::runtime_error("fake Scalingo did not start (python3 missing?): " + proc_->output());
         port_ = std::stoi(line);
     }
+    /// Replaces the state the fake serves (it reads the file again), e.g. a backup that is now done.
+    void update(const json& state) const {
+        pixtest::write_file(dir_ / "state.tmp", state.dump());
+        std::filesystem::rename(dir_ / "state.tmp", dir_ / "state.json");
+    }
     std::string base() const { return "http://127.0.0.1:" + std::to_string(port_); }
     std::map<std::string, std::string> env(const std::string& app = "pix-api-production") const {
         return {{"SCALINGO_APP", app}, {"SCALINGO_API_TOKEN", kToken}, {"SCALINGO_REGION", "osc-fr1"}, {"SCALINGO_AUTH_URL", base()},

@@ -3,6 +3,7 @@
 // PIXREP_STEP(Class) (see step_export.hpp). Bump kStepAbiVersion whenever this header or anything
 // it includes changes in a way that breaks already-built plugins.
 #include <chrono>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -81,6 +82,9 @@ public:
     virtual void commit(RunContext& ctx) { (void)ctx; }
     /// Always called once at the end of a run with its outcome; must not throw.
     virtual void finish(RunContext& ctx, const RunOutcome& outcome) { (void)ctx, (void)outcome; }
+    /// Source steps, outside any run (SCHEDULE=on-backup): the id of the backup prepare() would
+    /// take now, asked without fetching it; nullopt when the step cannot tell. Throws StepError.
+    virtual std::optional<std::string> newest_backup(const RunEnv& env, Logger& log) { (void)env, (void)log; return std::nullopt; }
 };
 
 }  // namespace pixrep

@@ -213,8 +213,20 @@ void Appender::append_live(const Append& a, const TocEntry& data, const std::str
     } unregister{this, in.get()};
     KeyBuckets buckets(a.above);
     const std::string key_sql = common::quote_ident(a.key);
-    const auto source_counts = parse_counts(ctx_.live()->query(buckets.target_counts_sql(name, a.key)).value_or(""));
-    const auto diff = compare(source_counts, parse_counts(in->exec(buckets.target_counts_sql(name, a.key))));
+    // Both sides counted at once, each by its own server.
+    BucketDiff diff;
+    {
+        std::string source_counts;
+        std::optional<StepError> source_error;
+        common::JoinedThread counting([&] {
+            source_error = common::capture_error([&] { source_counts = ctx_.live()->query(buckets.target_counts_sql(name, a.key)).value_or(""); },
+                                                 ErrorKind::transient, "counting the source's rows of " + a.table);
+        });
+        const std::string target_counts = in->exec(buckets.target_counts_sql(name, a.key));
+        counting.join();
+        if (source_error) throw *source_error;
+        diff = compare(parse_counts(source_counts), parse_counts(target_counts));
+    }
     if (diff.extra > 0)
         ctx_.add_note(a.table + ": " + std::to_string(diff.extra) + " row(s) at or below key " + std::to_string(a.above) +
                       " are on the target but not on the source (deleted there); they stay until the next full reload");

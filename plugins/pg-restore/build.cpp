@@ -179,7 +179,7 @@ void Loader::load(const Piece& p, const TocEntry& entry, common::CopyIn& in) {
         throw StepError(ErrorKind::input, std::string(served >= 0 ? "the source sent " : "the dump holds ") + std::to_string(expected) +
                                               " rows, COPY took " + std::to_string(copied));
     const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
-    ctx_.add_timing(p.where.empty() ? "TABLE DATA" : "TABLE DATA (part)", l.table, t0, secs);
+    ctx_.add_timing("TABLE DATA", p.where.empty() ? l.table : l.table + " where " + p.where, t0, secs);
     ctx_.add_figure("rows." + l.table, static_cast<double>(copied));
     bool whole;
     {

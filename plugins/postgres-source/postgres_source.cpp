@@ -133,7 +133,7 @@ private:
     }
 
     std::string url_, mode_ = "stream";
-    std::int64_t jobs_ = 4, split_bytes_ = 256LL << 20;
+    std::int64_t jobs_ = 4, split_bytes_ = 64LL << 20;
     live::SourceUrl source_;
     std::shared_ptr<live::LiveDb> live_;
     const void* reported_ = nullptr;

@@ -12,6 +12,7 @@
 
 #include <pixrep/step.hpp>
 
+#include "db.hpp"
 #include "home.hpp"
 #include "pg_conn.hpp"
 #include "pg_errors.hpp"
@@ -19,18 +20,6 @@
 #include "watchdog.hpp"
 
 namespace pixrep {
-namespace {
-
-std::string quote_value(const std::string& v) {
-    std::string out = "'";
-    for (char c : v) {
-        if (c == '\'' || c == '\\') out += '\\';
-        out += c;
-    }
-    return out + "'";
-}
-
-}  // namespace
 
 Target make_target(const std::string& text, const std::string& variable) {
     char* err = nullptr;
@@ -59,7 +48,7 @@ Target make_target(const std::string& text, const std::string& variable) {
         given.emplace(k, v);
     Target t;
     for (const auto& [k, v] : given) {
-        std::string kv = k + "=" + quote_value(v);
+        std::string kv = k + "=" + common::conninfo_value(v);
         t.conninfo += (t.conninfo.empty() ? "" : " ") + kv;
         if (k == "password") t.password = v;
         else if (k == "sslpassword") t.sslpassword = v;

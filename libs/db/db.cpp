@@ -52,4 +52,13 @@ std::string quote_literal(const std::string& s) {
     return out + "'";
 }
 
+std::string conninfo_value(const std::string& v) {
+    std::string out = "'";
+    for (char c : v) {
+        if (c == '\'' || c == '\\') out += '\\';
+        out += c;
+    }
+    return out + "'";
+}
+
 }  // namespace pixrep::common

@@ -74,4 +74,7 @@ std::string quote_ident(const std::string& s);
 /// Single-quotes a literal for SQL.
 std::string quote_literal(const std::string& s);
 
+/// Single-quotes a value for a libpq connection string (backslash before ' and \).
+std::string conninfo_value(const std::string& v);
+
 }  // namespace pixrep::common

@@ -7,19 +7,11 @@
 
 #include <pixrep/step.hpp>
 
+#include "db.hpp"
+
 namespace pixrep::live {
-namespace {
 
-std::string conninfo_value(const std::string& v) {
-    std::string out = "'";
-    for (char c : v) {
-        if (c == '\'' || c == '\\') out += '\\';
-        out += c;
-    }
-    return out + "'";
-}
-
-}  // namespace
+using common::conninfo_value;
 
 SourceUrl parse_source_url(const std::string& url) {
     if (url.empty()) throw StepError(ErrorKind::config, "SOURCE_DATABASE_URL is empty: set it to postgres://user:password@host:port/dbname");

@@ -13,6 +13,8 @@ namespace pixrep {
 
 std::string Requests::table() const { return common::quote_ident(schema_) + ".requests"; }
 
+bool Requests::exists() { return conn_.scalar("SELECT to_regclass($1) IS NOT NULL", {table()}) == std::optional<std::string>("t"); }
+
 std::int64_t Requests::add(const std::string& by, const std::string& reason, const std::string& backup_id) {
     Home(conn_, schema_).ensure();
     auto id = conn_.scalar("INSERT INTO " + table() + " (requested_by, reason, backup_id) VALUES ($1, $2, $3) RETURNING id",
@@ -37,7 +39,7 @@ nlohmann::json row_json(const std::vector<std::optional<std::string>>& r) {
 }  // namespace
 
 std::optional<nlohmann::json> Requests::get(std::int64_t id) {
-    if (conn_.scalar("SELECT to_regclass($1) IS NULL", {table()}) == std::optional<std::string>("t")) return std::nullopt;
+    if (!exists()) return std::nullopt;
     auto rows = conn_.exec(std::string("SELECT ") + kColumns + " FROM " + table() + " WHERE id = $1", {std::to_string(id)});
     if (rows.empty()) return std::nullopt;
     return row_json(rows[0]);
@@ -45,7 +47,7 @@ std::optional<nlohmann::json> Requests::get(std::int64_t id) {
 
 nlohmann::json Requests::recent(int limit) {
     nlohmann::json out = nlohmann::json::array();
-    if (conn_.scalar("SELECT to_regclass($1) IS NULL", {table()}) == std::optional<std::string>("t")) return out;
+    if (!exists()) return out;
     for (const auto& r : conn_.exec(std::string("SELECT ") + kColumns + " FROM " + table() + " ORDER BY id DESC LIMIT " + std::to_string(limit)))
         out.push_back(row_json(r));
     return out;
@@ -53,7 +55,7 @@ nlohmann::json Requests::recent(int limit) {
 
 std::vector<Claimed> Requests::claim() {
     std::vector<Claimed> out;
-    if (conn_.scalar("SELECT to_regclass($1) IS NULL", {table()}) == std::optional<std::string>("t")) return out;
+    if (!exists()) return out;
     // One statement: the rows locked, marked and returned together; another process's rows skipped.
     for (const auto& r : conn_.exec("UPDATE " + table() + " SET state = 'running' WHERE id IN (SELECT id FROM " + table() +
                                     " WHERE state = 'pending' ORDER BY id FOR UPDATE SKIP LOCKED) RETURNING id, coalesce(backup_id, '')"))
@@ -82,7 +84,7 @@ int request_run(const Target& target, const std::string& schema, const std::stri
 }
 
 void Requests::release_stale() {
-    if (conn_.scalar("SELECT to_regclass($1) IS NULL", {table()}) == std::optional<std::string>("t")) return;
+    if (!exists()) return;
     conn_.exec("UPDATE " + table() + " SET state = 'pending' WHERE state = 'running'");
 }
 

@@ -48,6 +48,8 @@ public:
 
 private:
     std::string table() const;
+    /// False until a run or a request made the table (readers may look before).
+    bool exists();
     common::PgConn& conn_;
     std::string schema_;
 };

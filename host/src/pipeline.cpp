@@ -77,7 +77,7 @@ void RunSettings::declare(OptionTable& t) {
     t.add("notifier_app", notifier_app, "The app whose database_backup_succeeded events ask for a run").env("SCALINGO_APP");
 }
 
-std::optional<std::string> Pipeline::newest_backup(const std::atomic<bool>* stop) {
+void Pipeline::outside_run(const std::atomic<bool>* stop, const std::function<void(const RunEnv&)>& f) {
     HostEnv env;
     env.target_ = target_;
     env.work_dir_ = settings_.work_dir;
@@ -86,12 +86,32 @@ std::optional<std::string> Pipeline::newest_backup(const std::atomic<bool>* stop
     env.home_schema_ = settings_.home_schema;
     env.stopping_ = [stop] { return stop && stop->load(); };
     EnvWithoutPassword public_env{env};
-    for (auto& s : steps_) {
-        ScopedLogger slog(log_, {{"step", s.name()}, {"phase", std::string("newest backup")}});
-        auto id = guarded(s.name() + ": ", ErrorKind::transient, [&] { return s.loaded.step->newest_backup(public_env, slog); });
-        if (id) return id;
-    }
-    return std::nullopt;
+    f(public_env);
+}
+
+std::optional<std::string> Pipeline::newest_backup(const std::atomic<bool>* stop) {
+    std::optional<std::string> id;
+    outside_run(stop, [&](const RunEnv& env) {
+        for (auto& s : steps_) {
+            ScopedLogger slog(log_, {{"step", s.name()}, {"phase", std::string("newest backup")}});
+            id = guarded(s.name() + ": ", ErrorKind::transient, [&] { return s.loaded.step->newest_backup(env, slog); });
+            if (id) return;
+        }
+    });
+    return id;
+}
+
+void Pipeline::notify(const std::string& event, const std::string& message, const std::atomic<bool>* stop) {
+    outside_run(stop, [&](const RunEnv& env) {
+        for (auto& s : steps_) {
+            ScopedLogger slog(log_, {{"step", s.name()}, {"phase", std::string("notify")}});
+            try {
+                guarded(s.name() + ": ", ErrorKind::fatal, [&] { s.loaded.step->notify(env, slog, event, message); });
+            } catch (const StepError& e) {
+                slog.warn(std::string("could not pass on ") + event + ": " + e.what());
+            }
+        }
+    });
 }
 
 RunSettings resolve_run_settings(const PipelineConfig& config, const EnvLookup& env, std::vector<std::string>* warnings,

@@ -94,11 +94,15 @@ public:
     /// The newest backup the source would take now (Step::newest_backup()), nullopt when no step
     /// can tell. Throws StepError.
     std::optional<std::string> newest_backup(const std::atomic<bool>* stop);
+    /// Passes `event` and `message` to every step's notify() (Step::notify()), outside any run.
+    void notify(const std::string& event, const std::string& message, const std::atomic<bool>* stop);
     const RunSettings& settings() const { return settings_; }
     /// Warnings produced while resolving options (e.g. RESTORE_FK_CONSTRAINTS=yes).
     const std::vector<std::string>& warnings() const { return warnings_; }
 
 private:
+    /// Calls `f` with the environment of a call made outside any run (no password, dry).
+    void outside_run(const std::atomic<bool>* stop, const std::function<void(const RunEnv&)>& f);
     struct Attempt;
     void attempt(Attempt& a, TargetSession* session);
     void finish_all(Attempt& a);

@@ -15,11 +15,11 @@ std::string Requests::table() const { return common::quote_ident(schema_) + ".re
 
 bool Requests::exists() { return conn_.scalar("SELECT to_regclass($1) IS NOT NULL", {table()}) == std::optional<std::string>("t"); }
 
-std::int64_t Requests::add(const std::string& by, const std::string& reason, const std::string& backup_id) {
+std::int64_t Requests::add(const std::string& by, const std::string& reason, const std::string& backup_id, const std::string& state) {
     Home(conn_, schema_).ensure();
-    auto id = conn_.scalar("INSERT INTO " + table() + " (requested_by, reason, backup_id) VALUES ($1, $2, $3) RETURNING id",
+    auto id = conn_.scalar("INSERT INTO " + table() + " (requested_by, reason, backup_id, state) VALUES ($1, $2, $3, $4) RETURNING id",
                            {by, reason.empty() ? std::nullopt : std::optional<std::string>(reason),
-                            backup_id.empty() ? std::nullopt : std::optional<std::string>(backup_id)});
+                            backup_id.empty() ? std::nullopt : std::optional<std::string>(backup_id), state});
     return std::stoll(id.value_or("0"));
 }
 
@@ -59,6 +59,15 @@ std::vector<Claimed> Requests::claim() {
     // One statement: the rows locked, marked and returned together; another process's rows skipped.
     for (const auto& r : conn_.exec("UPDATE " + table() + " SET state = 'running' WHERE id IN (SELECT id FROM " + table() +
                                     " WHERE state = 'pending' ORDER BY id FOR UPDATE SKIP LOCKED) RETURNING id, coalesce(backup_id, '')"))
+        out.push_back({std::stoll(*r[0]), *r[1]});
+    return out;
+}
+
+std::vector<Claimed> Requests::take_failed_backups() {
+    std::vector<Claimed> out;
+    if (!exists()) return out;
+    for (const auto& r : conn_.exec("UPDATE " + table() + " SET state = 'reported', answered_at = now() WHERE id IN (SELECT id FROM " + table() +
+                                    " WHERE state = 'backup_failed' ORDER BY id FOR UPDATE SKIP LOCKED) RETURNING id, coalesce(backup_id, '')"))
         out.push_back({std::stoll(*r[0]), *r[1]});
     return out;
 }

@@ -31,8 +31,10 @@ class Requests {
 public:
     Requests(common::PgConn& conn, std::string schema) : conn_(conn), schema_(std::move(schema)) {}
 
-    /// Records a pending request; returns its id. Makes the tool's home first when missing.
-    std::int64_t add(const std::string& by, const std::string& reason, const std::string& backup_id);
+    /// Records a request in `state` ("pending": a run is wanted; "backup_failed": Scalingo says a
+    /// backup failed, for the operators to hear of); returns its id. Makes the tool's home first
+    /// when missing.
+    std::int64_t add(const std::string& by, const std::string& reason, const std::string& backup_id, const std::string& state = "pending");
     /// Request `id` as JSON (id, state, requested_at, requested_by, reason, backup_id, run_id,
     /// outcome), or nullopt.
     std::optional<nlohmann::json> get(std::int64_t id);
@@ -40,6 +42,8 @@ public:
     nlohmann::json recent(int limit);
     /// Takes every pending request (state "running"); none when there is no home yet.
     std::vector<Claimed> claim();
+    /// Takes the failed backups not reported yet (state "reported").
+    std::vector<Claimed> take_failed_backups();
     /// Says how the requests `ids` ended: `state` ("served", "failed", "fresh"), the run, a word.
     void answer(const std::vector<std::int64_t>& ids, const std::string& state, std::optional<std::int64_t> run_id,
                 const std::string& outcome);

@@ -30,6 +30,29 @@ std::optional<std::pair<std::string, std::int64_t>> last_restored(common::PgConn
     return std::make_pair(*rows[0][0], std::stoll(*rows[0][1]));
 }
 
+// What Scalingo said failed is passed to the steps that report (webhook): tonight's copy will be
+// yesterday's. Errors reaching the target are logged.
+void report_failed_backups(Pipeline& pipeline, HostLogger& log, const std::atomic<bool>* stop) {
+    const auto& s = pipeline.settings();
+    std::vector<Claimed> failed;
+    std::optional<std::pair<std::string, std::int64_t>> last;
+    try {
+        auto c = connect(s, [stop] { return stop && stop->load(); });
+        failed = Requests(*c, s.home_schema).take_failed_backups();
+        if (!failed.empty()) last = last_restored(*c, s.home_schema);
+    } catch (const std::exception& e) {
+        log.warn("cannot read the failed backups Scalingo reported: " + log.redact(e.what()));
+        return;
+    }
+    for (const auto& f : failed) {
+        const std::string message = "Scalingo reports that backup " + (f.backup_id.empty() ? std::string("(unnamed)") : f.backup_id) +
+                                    " failed: the copy stays at " + (last ? "backup " + last->first + ", restored by run " + std::to_string(last->second)
+                                                                           : std::string("the last good copy"));
+        log.warn(message, {{"request", f.id}});
+        pipeline.notify("database_backup_failed", message, stop);
+    }
+}
+
 // Serves every pending request with one run (none when each names the backup already restored).
 // Returns true when it ran the pipeline. Errors reaching the target are logged, not thrown: the
 // cron schedule goes on.
@@ -111,6 +134,7 @@ int run_on_backup(Pipeline& pipeline, HostLogger& log, const std::atomic<bool>* 
             request_newer_backup(pipeline, log, stop);
             next_probe = std::chrono::steady_clock::now() + s.backup_poll;
         }
+        report_failed_backups(pipeline, log, stop);
         serve_requests(pipeline, log, stop);
         if (!sleep_unless(std::min(s.trigger_poll, s.backup_poll), stopping)) {
             log.info("scheduler stopping: signal received");
@@ -154,6 +178,7 @@ int run_schedule(Pipeline& pipeline, HostLogger& log, const std::atomic<bool>* s
                 log.info("scheduler stopping: signal received");
                 return kExitSigterm;
             }
+            report_failed_backups(pipeline, log, stop);
             if (Clock::now() < Clock::from_time_t(*next) && serve_requests(pipeline, log, stop)) {
                 served = true;
                 break;

@@ -57,9 +57,12 @@ Answer hook(const std::string& body, const TriggerSource& source) {
     }
     if (!e.ours || e.kind == HookEvent::Kind::other)
         return json_answer(200, {{"ignored", true}}, "Scalingo event ignored: " + e.type + " for app " + e.app);
-    if (e.kind == HookEvent::Kind::backup_failed)
-        return json_answer(200, {{"ignored", false}, {"requested", false}},
-                           "Scalingo says the backup of " + e.app + " failed: tonight's copy stays at the last good backup");
+    if (e.kind == HookEvent::Kind::backup_failed)  // no run; the schedule process reports it through the steps that report
+        return with_requests(source, [&](Requests& r, common::PgConn&) {
+            const auto id = r.add("scalingo notifier", "database_backup_failed", e.backup_id, "backup_failed");
+            return json_answer(200, {{"ignored", false}, {"requested", false}, {"recorded", id}},
+                               "Scalingo says the backup of " + e.app + " failed: tonight's copy stays at the last good backup");
+        });
     return with_requests(source, [&](Requests& r, common::PgConn&) {
         const auto id = r.add("scalingo notifier", "database_backup_succeeded", e.backup_id);
         return json_answer(202, {{"id", id}, {"state", "pending"}},

@@ -56,10 +56,19 @@ public:
 
     void finish(RunContext& ctx, const RunOutcome& outcome) override {
         if (ctx.env().dry_run()) return;
+        post(ctx.env(), ctx.log(), summary(ctx, outcome).dump());
+    }
+
+    // Outside a run (Scalingo says tonight's backup failed): the same URLs hear of it.
+    void notify(const RunEnv& env, Logger& log, const std::string& event, const std::string& message) override {
+        post(env, log, nlohmann::json{{"status", "notice"}, {"event", event}, {"message", log.redact(message)}}.dump());
+    }
+
+private:
+    void post(const RunEnv& env, Logger& log, const std::string& payload) {
         common::HttpPolicy policy;
         policy.retries = 2;
-        common::HttpClient http(policy, ctx.env(), ctx.log());
-        const std::string payload = summary(ctx, outcome).dump();
+        common::HttpClient http(policy, env, log);
         for (std::size_t i = 0; i < urls_.size(); ++i) {
             // URLs are secrets: name the webhook by its position only.
             const std::string name = "webhook #" + std::to_string(i + 1);
@@ -74,16 +83,15 @@ public:
             try {
                 auto r = http.send(req);
                 if (r.status < 200 || r.status >= 300)
-                    ctx.log().warn(name + " failed: HTTP " + std::to_string(r.status), {{"webhook", static_cast<std::int64_t>(i + 1)}});
+                    log.warn(name + " failed: HTTP " + std::to_string(r.status), {{"webhook", static_cast<std::int64_t>(i + 1)}});
                 else
-                    ctx.log().info(name + " notified", {{"webhook", static_cast<std::int64_t>(i + 1)}, {"http_status", static_cast<std::int64_t>(r.status)}});
+                    log.info(name + " notified", {{"webhook", static_cast<std::int64_t>(i + 1)}, {"http_status", static_cast<std::int64_t>(r.status)}});
             } catch (const std::exception& e) {
-                ctx.log().warn(name + " failed: " + std::string(e.what()), {{"webhook", static_cast<std::int64_t>(i + 1)}});
+                log.warn(name + " failed: " + std::string(e.what()), {{"webhook", static_cast<std::int64_t>(i + 1)}});
             }
         }
     }
 
-private:
     std::vector<std::string> urls_;
     std::optional<std::string> authorization_;
     std::chrono::milliseconds timeout_{10'000};

@@ -5,6 +5,7 @@
 #include <csignal>
 #include <thread>
 
+#include "fake_scalingo.hpp"
 #include "replication_fixture.hpp"
 
 namespace {
@@ -12,7 +13,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-const std::string kToken = "trigger-token-5f2a9c41d7";
+const std::string kTriggerToken = "trigger-token-5f2a9c41d7";
 const std::string kYearly = "0 0 1 1 *";
 
 int status_of(const std::string& response) {
@@ -27,11 +28,11 @@ nlohmann::json body_of(const std::string& response) {
 
 class Requests : public Replication {
 protected:
-    std::string post_run(int port, const std::string& body = R"({"reason": "fix in production"})", const std::string& token = kToken) {
+    std::string post_run(int port, const std::string& body = R"({"reason": "fix in production"})", const std::string& token = kTriggerToken) {
         return pixtest::http_request(port, "POST", "/runs", {"Authorization: Bearer " + token, "Content-Type: application/json"}, body);
     }
     nlohmann::json get_run(int port, long long id) {
-        return body_of(pixtest::http_request(port, "GET", "/runs/" + std::to_string(id), {"Authorization: Bearer " + kToken}, ""));
+        return body_of(pixtest::http_request(port, "GET", "/runs/" + std::to_string(id), {"Authorization: Bearer " + kTriggerToken}, ""));
     }
     // The request's state once it is no longer pending nor running, within `seconds`.
     nlohmann::json wait_answered(int port, long long id, double seconds = 60) {
@@ -51,7 +52,7 @@ protected:
                               {"type_data", {{"backup_id", backup}, {"addon_id", "ad-pg"}}}}
             .dump();
     }
-    std::map<std::string, std::string> web_env() { return {{"TRIGGER_TOKEN", kToken}, {"SCALINGO_APP", "pix-api-production"}}; }
+    std::map<std::string, std::string> web_env() { return {{"TRIGGER_TOKEN", kTriggerToken}, {"SCALINGO_APP", "pix-api-production"}}; }
     std::map<std::string, std::string> schedule_env() { return {{"SCHEDULE", kYearly}, {"TRIGGER_POLL", "1s"}}; }
 };
 
@@ -88,8 +89,8 @@ TEST_F(Requests, APostedRequestIsServedWithinAMinuteAndTheRequestSaysByWhichRun)
     EXPECT_NE(page.find("Requested runs"), std::string::npos);
     EXPECT_NE(page.find("from a one-off"), std::string::npos);
     EXPECT_NE(page.find("run " + std::to_string(r["run_id"].get<long long>())), std::string::npos);
-    EXPECT_EQ(web->output().find(kToken), std::string::npos) << "the token was logged";
-    EXPECT_EQ(sched->output().find(kToken), std::string::npos);
+    EXPECT_EQ(web->output().find(kTriggerToken), std::string::npos) << "the token was logged";
+    EXPECT_EQ(sched->output().find(kTriggerToken), std::string::npos);
     sched->signal(SIGTERM);
     EXPECT_EQ(sched->wait_exit(30), 143);
 }
@@ -99,7 +100,7 @@ TEST_F(Requests, WrongOrMissingTokensAndBadBodiesMakeNoRequestAndNoRun) {
         auto [web, port] = serve();  // no TRIGGER_TOKEN: the endpoints do not exist
         ASSERT_GT(port, 0);
         EXPECT_EQ(status_of(post_run(port)), 404);
-        EXPECT_EQ(status_of(pixtest::http_request(port, "POST", "/hooks/scalingo/" + kToken, {}, hook_event("database_backup_succeeded",
+        EXPECT_EQ(status_of(pixtest::http_request(port, "POST", "/hooks/scalingo/" + kTriggerToken, {}, hook_event("database_backup_succeeded",
                                                                                                             "pix-api-production", "bk-1"))),
                   404);
     }
@@ -116,17 +117,17 @@ TEST_F(Requests, WrongOrMissingTokensAndBadBodiesMakeNoRequestAndNoRun) {
     EXPECT_EQ(status_of(post_run(port, R"({"reason": "x", "backup": "y"})")), 400);
     EXPECT_EQ(status_of(post_run(port, "[1, 2]")), 400);
     EXPECT_EQ(status_of(post_run(port, std::string(20000, ' '))), 413);
-    EXPECT_EQ(status_of(pixtest::http_request(port, "POST", "/hooks/scalingo/" + kToken, {}, "{\"no\": \"type\"}")), 400);
+    EXPECT_EQ(status_of(pixtest::http_request(port, "POST", "/hooks/scalingo/" + kTriggerToken, {}, "{\"no\": \"type\"}")), 400);
     EXPECT_EQ(requests_made(), 0) << "no request made";
     EXPECT_TRUE(has_table("keep_me")) << "no run";
-    EXPECT_EQ(web->output().find(kToken), std::string::npos) << "the token was logged";
+    EXPECT_EQ(web->output().find(kTriggerToken), std::string::npos) << "the token was logged";
 }
 
 TEST_F(Requests, ScalingosNotifierAsksForTheBackupItNamesAndAnAlreadyRestoredOneIsFresh) {
     auto [web, port] = serve(web_env());
     ASSERT_GT(port, 0);
     auto hook = [&](const std::string& type, const std::string& app, const std::string& backup) {
-        return pixtest::http_request(port, "POST", "/hooks/scalingo/" + kToken, {"Content-Type: application/json"}, hook_event(type, app, backup));
+        return pixtest::http_request(port, "POST", "/hooks/scalingo/" + kTriggerToken, {"Content-Type: application/json"}, hook_event(type, app, backup));
     };
     auto other = hook("database_backup_succeeded", "another-app", "bk-9");
     EXPECT_EQ(status_of(other), 200) << other;
@@ -134,13 +135,19 @@ TEST_F(Requests, ScalingosNotifierAsksForTheBackupItNamesAndAnAlreadyRestoredOne
     auto failed = hook("database_backup_failed", "pix-api-production", "bk-8");
     EXPECT_EQ(status_of(failed), 200) << failed;
     EXPECT_EQ(status_of(hook("app_deployed", "pix-api-production", "")), 200);
-    EXPECT_EQ(requests_made(), 0);
+    EXPECT_EQ(requests_made(), 1) << "the failed backup is recorded, and asks for no run";
     EXPECT_NE(web->wait_for("backup of pix-api-production failed", 5), "") << web->output();
 
     auto res = hook("database_backup_succeeded", "pix-api-production", "bk-1");
     ASSERT_EQ(status_of(res), 202) << res;
     const long long id = body_of(res)["id"].get<long long>();
-    auto sched = start({"schedule"}, schedule_env());
+    // The schedule process reports the failed backup through the webhook step, outside any run.
+    FakeScalingo receiver(nlohmann::json{{"api_token", "x"}, {"apps", nlohmann::json::object()}});
+    auto cfg = work_.path() / "hooks.toml";
+    pixtest::write_file(cfg, pixtest::read_file(kLocal) + "\n[[steps]]\nplugin = \"webhook\"\nurls = [\"" + receiver.base() + "/hooks/ops\"]\n");
+    auto env = schedule_env();
+    env["REPLICATION_CONFIG"] = cfg.string();
+    auto sched = start({"schedule"}, env);
     auto r = wait_answered(port, id);
     ASSERT_EQ(r.value("state", ""), "served") << r.dump() << "\n" << sched->output();
     EXPECT_EQ(r["backup_id"], "bk-1");
@@ -154,6 +161,11 @@ TEST_F(Requests, ScalingosNotifierAsksForTheBackupItNamesAndAnAlreadyRestoredOne
     EXPECT_EQ(fresh.value("state", ""), "fresh") << fresh.dump();
     EXPECT_NE(fresh.value("outcome", "").find("already fresh"), std::string::npos) << fresh.dump();
     EXPECT_EQ(count(target_, "SELECT count(*) FROM pix_db_replication.runs"), runs) << "no run for a backup already restored";
+    nlohmann::json notice;
+    for (const auto& h : receiver.requests("hook"))
+        if (h["body"].value("status", "") == "notice") notice = h["body"];
+    EXPECT_EQ(notice.value("event", ""), "database_backup_failed") << sched->output();
+    EXPECT_NE(notice.value("message", "").find("backup bk-8 failed"), std::string::npos) << notice.dump();
     sched->signal(SIGTERM);
     sched->wait_exit(30);
 }

@@ -85,6 +85,12 @@ public:
     /// Source steps, outside any run (SCHEDULE=on-backup): the id of the backup prepare() would
     /// take now, asked without fetching it; nullopt when the step cannot tell. Throws StepError.
     virtual std::optional<std::string> newest_backup(const RunEnv& env, Logger& log) { (void)env, (void)log; return std::nullopt; }
+    /// Outside any run: something the operators must hear of, as `event` (e.g.
+    /// "database_backup_failed") and a one-line `message`; steps that report (webhook) pass it on.
+    /// Must not throw.
+    virtual void notify(const RunEnv& env, Logger& log, const std::string& event, const std::string& message) {
+        (void)env, (void)log, (void)event, (void)message;
+    }
 };
 
 }  // namespace pixrep

@@ -53,24 +53,20 @@ nlohmann::json Requests::recent(int limit) {
     return out;
 }
 
-std::vector<Claimed> Requests::claim() {
+std::vector<Claimed> Requests::take(const std::string& from, const std::string& to, bool answered) {
     std::vector<Claimed> out;
     if (!exists()) return out;
     // One statement: the rows locked, marked and returned together; another process's rows skipped.
-    for (const auto& r : conn_.exec("UPDATE " + table() + " SET state = 'running' WHERE id IN (SELECT id FROM " + table() +
-                                    " WHERE state = 'pending' ORDER BY id FOR UPDATE SKIP LOCKED) RETURNING id, coalesce(backup_id, '')"))
+    for (const auto& r : conn_.exec("UPDATE " + table() + " SET state = $1" + (answered ? ", answered_at = now()" : "") + " WHERE id IN (SELECT id FROM " +
+                                        table() + " WHERE state = $2 ORDER BY id FOR UPDATE SKIP LOCKED) RETURNING id, coalesce(backup_id, '')",
+                                    {to, from}))
         out.push_back({std::stoll(*r[0]), *r[1]});
     return out;
 }
 
-std::vector<Claimed> Requests::take_failed_backups() {
-    std::vector<Claimed> out;
-    if (!exists()) return out;
-    for (const auto& r : conn_.exec("UPDATE " + table() + " SET state = 'reported', answered_at = now() WHERE id IN (SELECT id FROM " + table() +
-                                    " WHERE state = 'backup_failed' ORDER BY id FOR UPDATE SKIP LOCKED) RETURNING id, coalesce(backup_id, '')"))
-        out.push_back({std::stoll(*r[0]), *r[1]});
-    return out;
-}
+std::vector<Claimed> Requests::claim() { return take("pending", "running", false); }
+
+std::vector<Claimed> Requests::take_failed_backups() { return take("backup_failed", "reported", true); }
 
 void Requests::answer(const std::vector<std::int64_t>& ids, const std::string& state, std::optional<std::int64_t> run_id,
                       const std::string& outcome) {

@@ -54,6 +54,8 @@ private:
     std::string table() const;
     /// False until a run or a request made the table (readers may look before).
     bool exists();
+    /// Moves the requests in state `from` to `to` (stamping answered_at when `answered`), taking them.
+    std::vector<Claimed> take(const std::string& from, const std::string& to, bool answered);
     common::PgConn& conn_;
     std::string schema_;
 };

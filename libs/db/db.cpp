@@ -46,6 +46,12 @@ std::string quote_ident(const std::string& s) {
     return out + "\"";
 }
 
+std::string quote_ident_list(const std::vector<std::string>& names) {
+    std::string list;
+    for (const auto& n : names) list += (list.empty() ? "" : ", ") + quote_ident(n);
+    return list;
+}
+
 std::string quote_literal(const std::string& s) {
     std::string out = "'";
     for (char c : s) out += (c == '\'') ? std::string("''") : std::string(1, c);

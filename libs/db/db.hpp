@@ -8,6 +8,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <pqxx/pqxx>
 
@@ -70,6 +71,9 @@ StepError not_connecting(const std::string& purpose);
 
 /// Double-quotes an identifier for SQL.
 std::string quote_ident(const std::string& s);
+
+/// `names`, each double-quoted, separated by ", " (a column list).
+std::string quote_ident_list(const std::vector<std::string>& names);
 
 /// Single-quotes a literal for SQL.
 std::string quote_literal(const std::string& s);

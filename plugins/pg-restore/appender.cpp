@@ -4,6 +4,7 @@
 #include <atomic>
 #include <exception>
 #include <chrono>
+#include <tuple>
 
 #include "copy_text.hpp"
 #include "db.hpp"
@@ -15,6 +16,19 @@
 namespace pixrep::restore {
 
 using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// Where `key` is among the rows' `columns` (read from `whose` rows, for the error), and the COPY
+// that appends those rows to `name`.
+std::pair<std::size_t, std::string> copy_into(const std::vector<std::string>& columns, const std::string& key, const std::string& name,
+                                              const std::string& whose) {
+    auto at = std::find(columns.begin(), columns.end(), key);
+    if (at == columns.end()) throw StepError(ErrorKind::input, whose + " rows have no column '" + key + "'");
+    return {static_cast<std::size_t>(at - columns.begin()), "COPY " + name + " (" + common::quote_ident_list(columns) + ") FROM STDIN"};
+}
+
+}  // namespace
 
 Appender::Appender(RestoreContext& ctx, std::vector<std::string> settings, bool analyze, std::function<void(const std::string&)> loaded)
     : ctx_(ctx), settings_(std::move(settings)), analyze_(analyze), loaded_(std::move(loaded)) {
@@ -130,14 +144,7 @@ void Appender::append(const Append& a) {
     auto last_log = Clock::now();
     common::stream_rows(
         ctx_.env(), *ctx_.backup(), *data,
-        [&](const std::vector<std::string>& columns) {
-            auto at = std::find(columns.begin(), columns.end(), a.key);
-            if (at == columns.end()) throw StepError(ErrorKind::input, "the dump's rows have no column '" + a.key + "'");
-            key = static_cast<std::size_t>(at - columns.begin());
-            std::string list;
-            for (const auto& c : columns) list += (list.empty() ? "" : ", ") + common::quote_ident(c);
-            copy_sql = "COPY " + name + " (" + list + ") FROM STDIN";
-        },
+        [&](const std::vector<std::string>& columns) { std::tie(key, copy_sql) = copy_into(columns, a.key, name, "the dump's"); },
         [&](std::string_view row) {
             ++scanned;
             auto field = common::copy_field(row, key);
@@ -246,14 +253,7 @@ void Appender::append_live(const Append& a, const TocEntry& data, const std::str
     bool begun = false;
     const std::int64_t read = common::read_rows(
         ctx_, data, where,
-        [&](const std::vector<std::string>& columns) {
-            auto at = std::find(columns.begin(), columns.end(), a.key);
-            if (at == columns.end()) throw StepError(ErrorKind::input, "the source's rows have no column '" + a.key + "'");
-            key = static_cast<std::size_t>(at - columns.begin());
-            std::string list;
-            for (const auto& c : columns) list += (list.empty() ? "" : ", ") + common::quote_ident(c);
-            copy_sql = "COPY " + name + " (" + list + ") FROM STDIN";
-        },
+        [&](const std::vector<std::string>& columns) { std::tie(key, copy_sql) = copy_into(columns, a.key, name, "the source's"); },
         [&](std::string_view row) {
             auto field = common::copy_field(row, key);
             auto k = field ? common::integer_field(*field) : std::nullopt;

@@ -19,11 +19,7 @@ constexpr std::chrono::minutes kSilence{15};
 
 std::string qualified(const TocEntry& e) { return common::sql_name(e.schema) + "." + common::sql_name(e.tag); }
 
-std::string column_list(const TocEntry& e) {
-    std::string list;
-    for (const auto& c : common::copy_columns(e.copy)) list += (list.empty() ? "" : ", ") + common::quote_ident(c);
-    return list;
-}
+std::string column_list(const TocEntry& e) { return common::quote_ident_list(common::copy_columns(e.copy)); }
 
 }  // namespace
 

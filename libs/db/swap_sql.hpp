@@ -10,15 +10,15 @@ namespace pixrep::common {
 /// An object that moves with ALTER ... SET SCHEMA; what it carries (indexes, constraints,
 /// owned sequences, array types) moves with it.
 struct Movable {
-    std::string kind;    ///< "TABLE", "VIEW", "MATERIALIZED VIEW", "FOREIGN TABLE", "SEQUENCE", "TYPE", "DOMAIN", "ROUTINE", "STATISTICS".
+    std::string kind;    ///< Its kind, as object_kinds() names it ("TABLE", "FUNCTION", "TEXT SEARCH CONFIGURATION"...).
     std::string schema;  ///< Where it is.
     std::string name;    ///< Its name.
-    std::string args;    ///< A routine's identity arguments.
+    std::string args;    ///< What identifies it beyond its name (object_kinds(): a routine's arguments...).
 };
 
-/// The query listing what the current role owns in schema $1 that moves with SET SCHEMA, never
-/// extension members, sequences owned by a column, nor range types (their constructors are
-/// the bootstrap superuser's, and cannot follow); columns in Movable's order.
+/// The query listing what the current role owns in schema $1 of the kinds object_kinds() says
+/// the swap moves, never extension members, sequences owned by a column, nor range types
+/// (their constructors are the bootstrap superuser's, and cannot follow); columns in Movable's order.
 const std::string& movable_sql();
 
 /// LOCK TABLE of every table among `objects` (LOCK refuses materialized views, which autovacuum

@@ -4,6 +4,7 @@
 #include <tuple>
 
 #include "db.hpp"
+#include "object_kinds.hpp"
 
 namespace pixrep::drop {
 namespace {
@@ -11,34 +12,12 @@ namespace {
 using common::quote_ident;
 using common::quote_literal;
 
-// Objects per kind, with their owner; `where` filters on the owner and schema.
+// Objects of every kind object_kinds() lists, with their owner, never an extension's member;
+// `where` filters on the owner and schema.
 std::string objects_sql(const std::string& where_owner, const std::string& where_schema) {
-    // With its catalog, so that pg_depend's index is used: without, this took 0.3 s per run.
-    auto not_member = [](const char* catalog) {
-        return std::string(" AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = '") + catalog +
-               "'::regclass AND d.objid = x.oid AND d.deptype = 'e')";
-    };
-    auto rel = [&](const char* kind, const char* relkinds) {
-        return std::string("SELECT '") + kind + "' AS kind, n.nspname, x.relname, '' AS args, pg_get_userbyid(x.relowner) AS owner, " +
-               "x.relowner AS owner_oid FROM pg_class x JOIN pg_namespace n ON n.oid = x.relnamespace WHERE x.relkind IN (" + relkinds +
-               ")" + not_member("pg_class");
-    };
-    std::vector<std::string> parts = {
-        rel("VIEW", "'v'"), rel("MATERIALIZED VIEW", "'m'"), rel("TABLE", "'r', 'p'"), rel("FOREIGN TABLE", "'f'"),
-        rel("SEQUENCE", "'S'"), rel("INDEX", "'i', 'I'"),
-        "SELECT CASE x.prokind WHEN 'p' THEN 'PROCEDURE' WHEN 'a' THEN 'AGGREGATE' ELSE 'FUNCTION' END, n.nspname, x.proname, "
-        "pg_get_function_identity_arguments(x.oid), pg_get_userbyid(x.proowner), x.proowner FROM pg_proc x JOIN pg_namespace n ON "
-        "n.oid = x.pronamespace WHERE true" + not_member("pg_proc"),
-        // Types made by CREATE TYPE / CREATE DOMAIN: not the row types of tables, not array types.
-        "SELECT CASE x.typtype WHEN 'd' THEN 'DOMAIN' ELSE 'TYPE' END, n.nspname, x.typname, '', pg_get_userbyid(x.typowner), "
-        "x.typowner FROM pg_type x JOIN pg_namespace n ON n.oid = x.typnamespace WHERE x.typtype IN ('e', 'd', 'r', 'c') "
-        "AND (x.typrelid = 0 OR (SELECT relkind FROM pg_class WHERE oid = x.typrelid) = 'c') AND x.typelem = 0" + not_member("pg_type"),
-        "SELECT 'SCHEMA', '', x.nspname, '', pg_get_userbyid(x.nspowner), x.nspowner FROM pg_namespace x WHERE true" + not_member("pg_namespace")};
-    std::string sql;
-    int order = 0;
-    for (const auto& p : parts) sql += (sql.empty() ? "" : " UNION ALL ") + ("SELECT " + std::to_string(order++) + " AS o, * FROM (" + p + ") q");
-    return "SELECT kind, nspname, relname, args, owner FROM (" + sql + ") objects(o, kind, nspname, relname, args, owner, owner_oid) WHERE " +
-           where_owner + " AND " + where_schema + " ORDER BY o, nspname, relname";
+    return "SELECT kind, nspname, relname, args, pg_get_userbyid(owner_oid) AS owner FROM (" + common::catalog_objects_sql() +
+           ") objects(o, kind, nspname, relname, args, owner_oid, member) WHERE NOT member AND " + where_owner + " AND " + where_schema +
+           " ORDER BY o, nspname, relname";
 }
 
 const char* kSystem = "(coalesce(nullif(nspname, ''), relname) NOT IN ('pg_catalog', 'information_schema') "
@@ -64,30 +43,20 @@ std::string foreign_objects_sql(const std::vector<std::string>& schemas) {
                        "(nspname IN (" + in_list(schemas) + ") OR (kind = 'SCHEMA' AND relname IN (" + in_list(schemas) + ")))");
 }
 
-std::string drop_statement(const Object& o) {
-    if (o.kind == "SCHEMA") return "DROP SCHEMA IF EXISTS " + quote_ident(o.name) + " CASCADE";
-    std::string name = quote_ident(o.schema) + "." + quote_ident(o.name);
-    if (o.kind == "FUNCTION" || o.kind == "PROCEDURE" || o.kind == "AGGREGATE") name += "(" + o.args + ")";
-    return "DROP " + o.kind + " IF EXISTS " + name + " CASCADE";
-}
+std::string drop_statement(const Object& o) { return common::drop_statement(o.kind, o.schema, o.name, o.args); }
 
 std::vector<Object> collisions(const RestorePlan& plan, const std::vector<Object>& others) {
     // What the restore creates, by (kind family, schema, name).
     auto family = [](const std::string& kind) -> std::string {
-        if (kind == "TABLE" || kind == "VIEW" || kind == "MATERIALIZED VIEW" || kind == "SEQUENCE" || kind == "INDEX" ||
-            kind == "FOREIGN TABLE")
-            return "relation";
-        if (kind == "FUNCTION" || kind == "PROCEDURE" || kind == "AGGREGATE") return "routine";
-        if (kind == "TYPE" || kind == "DOMAIN") return "type";
-        if (kind == "SCHEMA") return "schema";
-        return "";
+        const common::ObjectKind* k = common::object_kind(kind);
+        return k ? std::string(k->family) : "";
     };
     std::set<std::tuple<std::string, std::string, std::string>> created;
     for (const auto& e : plan.entries) {
         if (!e.created()) continue;
         std::string f = family(e.desc), name = e.tag;
         if (f.empty()) continue;
-        if (f == "routine") name = name.substr(0, name.find('('));
+        if (f == "routine" || f == "operator") name = name.substr(0, name.find('('));
         created.emplace(f, f == "schema" ? "" : e.schema, f == "schema" ? e.tag : name);
     }
     std::vector<Object> out;

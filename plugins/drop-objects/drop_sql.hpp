@@ -11,11 +11,10 @@ namespace pixrep::drop {
 
 /// An object of the target, as the catalog names it.
 struct Object {
-    std::string kind;    ///< "TABLE", "VIEW", "MATERIALIZED VIEW", "FOREIGN TABLE", "SEQUENCE", "FUNCTION", "PROCEDURE",
-                         ///< "AGGREGATE", "TYPE", "DOMAIN", "SCHEMA", "INDEX"
+    std::string kind;    ///< Its kind, as common::object_kinds() names it ("TABLE", "FUNCTION", "OPERATOR", "SCHEMA"...).
     std::string schema;  ///< Its schema ("" for a schema).
     std::string name;    ///< Its name.
-    std::string args;    ///< A routine's identity arguments.
+    std::string args;    ///< What identifies it beyond its name (a routine's arguments, an operator's operands...).
     std::string owner;   ///< Its owner.
 };
 

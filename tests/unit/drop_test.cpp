@@ -38,9 +38,12 @@ TEST(DropSql, TheBackupMustNotBringTheToolsSchema) {
 }
 
 TEST(DropSql, StatementsDropByKindIfTheyStillExist) {
-    EXPECT_EQ(drop_statement({"VIEW", "public", "students", "", "r"}), "DROP VIEW IF EXISTS \"public\".\"students\" CASCADE");
-    EXPECT_EQ(drop_statement({"FUNCTION", "public", "full-name", "u users", "r"}), "DROP FUNCTION IF EXISTS \"public\".\"full-name\"(u users) CASCADE");
-    EXPECT_EQ(drop_statement({"SCHEMA", "", "analytics", "", "r"}), "DROP SCHEMA IF EXISTS \"analytics\" CASCADE");
+    EXPECT_EQ(drop_statement({"VIEW", "public", "students", "", "r"}), "DROP VIEW IF EXISTS public.students CASCADE");
+    EXPECT_EQ(drop_statement({"FUNCTION", "public", "full-name", "u users", "r"}), "DROP ROUTINE IF EXISTS public.\"full-name\"(u users) CASCADE");
+    EXPECT_EQ(drop_statement({"SCHEMA", "", "analytics", "", "r"}), "DROP SCHEMA IF EXISTS analytics CASCADE");
+    EXPECT_EQ(drop_statement({"OPERATOR", "public", "=@=", "text, text", "r"}), "DROP OPERATOR IF EXISTS public.=@= (text, text) CASCADE");
+    EXPECT_EQ(drop_statement({"OPERATOR CLASS", "Odd", "ops", "btree", "r"}), "DROP OPERATOR CLASS IF EXISTS \"Odd\".ops USING btree CASCADE");
+    EXPECT_EQ(drop_statement({"TEXT SEARCH CONFIGURATION", "public", "fr", "", "r"}), "DROP TEXT SEARCH CONFIGURATION IF EXISTS public.fr CASCADE");
     auto sql = owned_objects_sql("pix_db_replication");
     EXPECT_NE(sql.find("'pix_db_replication'"), std::string::npos);
     EXPECT_NE(sql.find("deptype = 'e'"), std::string::npos) << "extension members are never dropped one by one";

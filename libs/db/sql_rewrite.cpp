@@ -4,6 +4,8 @@
 #include <cstring>
 #include <vector>
 
+#include "object_kinds.hpp"
+
 namespace pixrep::common {
 namespace {
 
@@ -137,13 +139,49 @@ std::string literal(const std::string& s) {
     return out + "'";
 }
 
-// The kinds of entries that name an object of a schema, which other entries refer to as schema.name.
+// The kinds of entries that name an object of a schema, which other entries refer to as
+// schema.name: what is built beside, and indexes (ALTER INDEX ... ATTACH PARTITION names them).
 bool names_an_object(const std::string& desc) {
-    static const std::set<std::string> kinds{"TABLE", "VIEW", "MATERIALIZED VIEW", "SEQUENCE", "INDEX", "TYPE", "DOMAIN",
-                                             "FUNCTION", "PROCEDURE", "AGGREGATE", "FOREIGN TABLE", "COLLATION", "CONVERSION",
-                                             "TEXT SEARCH CONFIGURATION", "TEXT SEARCH DICTIONARY", "TEXT SEARCH PARSER",
-                                             "TEXT SEARCH TEMPLATE", "STATISTICS", "SHELL TYPE"};
-    return kinds.count(desc) > 0;
+    const ObjectKind* k = object_kind(desc);
+    return k && !k->family.empty() && (k->placement == Placement::moved || k->placement == Placement::attached);
+}
+
+bool is_dot(std::string_view sql, const Token& t) { return t.kind == Tok::other && t.end == t.begin + 1 && sql[t.begin] == '.'; }
+
+bool operator_char(char c) { return c != 0 && std::strchr("+-*/<>=~!@#%^&|`?", c) != nullptr; }
+
+// The operator name starting at token `i` (its characters, unbroken), and the token after it.
+std::string operator_at(std::string_view sql, const std::vector<Token>& toks, std::size_t i, std::size_t& next) {
+    std::string op;
+    next = i;
+    while (next < toks.size() && toks[next].kind == Tok::other && toks[next].end == toks[next].begin + 1 && operator_char(sql[toks[next].begin]) &&
+           (op.empty() || toks[next].begin == toks[next - 1].end))
+        op += sql[toks[next++].begin];
+    return op;
+}
+
+std::size_t skip_space(const std::vector<Token>& toks, std::size_t i) {
+    while (i < toks.size() && toks[i].kind == Tok::space) ++i;
+    return i;
+}
+
+// True when the string at token `i` is read as a name: cast to a name type ('public.users'::regclass),
+// or the sequence argument of nextval, currval or setval, as pg_dump writes them.
+bool literal_is_a_name(std::string_view sql, const std::vector<Token>& toks, std::size_t i) {
+    std::size_t j = skip_space(toks, i + 1);
+    if (j + 1 < toks.size() && sql.substr(toks[j].begin, 1) == ":" && sql.substr(toks[j + 1].begin, 1) == ":") {
+        j = skip_space(toks, j + 2);
+        if (j + 2 < toks.size() && toks[j].kind == Tok::ident && toks[j].value == "pg_catalog" && is_dot(sql, toks[j + 1])) j += 2;
+        return j < toks.size() && toks[j].kind == Tok::ident && toks[j].value.rfind("reg", 0) == 0;
+    }
+    std::size_t k = i;
+    while (k > 0 && toks[k - 1].kind == Tok::space) --k;
+    if (k == 0 || sql.substr(toks[k - 1].begin, 1) != "(") return false;
+    --k;
+    while (k > 0 && toks[k - 1].kind == Tok::space) --k;
+    if (k == 0 || toks[k - 1].kind != Tok::ident) return false;
+    const std::string& f = toks[k - 1].value;
+    return f == "nextval" || f == "currval" || f == "setval";
 }
 
 }  // namespace
@@ -185,6 +223,30 @@ std::string sql_name(const std::string& name) {
     return out + "\"";
 }
 
+std::vector<std::pair<std::string, std::string>> created_names(std::string_view sql) {
+    static const std::set<std::string> words{"or", "replace", "temp", "temporary", "unlogged", "materialized", "recursive", "table",
+                                             "view", "sequence", "function", "procedure", "type", "domain", "aggregate", "if", "not",
+                                             "exists", "foreign", "statistics", "collation", "text", "search", "configuration",
+                                             "dictionary", "conversion", "default"};
+    std::vector<Token> toks;
+    for (auto& t : tokens(sql))
+        if (t.kind != Tok::space) toks.push_back(std::move(t));
+    std::vector<std::pair<std::string, std::string>> out;
+    for (std::size_t i = 0; i < toks.size(); ++i) {
+        if (toks[i].kind != Tok::ident || toks[i].value != "create") continue;
+        std::size_t j = i + 1;
+        while (j < toks.size() && toks[j].kind == Tok::ident && words.count(toks[j].value)) ++j;
+        if (j == i + 1 || j + 2 >= toks.size() || !is_name(toks[j]) || !is_dot(sql, toks[j + 1]) || !is_name(toks[j + 2])) continue;
+        out.emplace_back(toks[j].value, toks[j + 2].value);
+    }
+    return out;
+}
+
+void BuildNames::add_created(std::string_view sql) {
+    for (const auto& [schema, name] : created_names(sql))
+        if (schemas.count(schema) && !kept.count({schema, name})) objects.emplace(schema, name);
+}
+
 std::string rewrite_for_build(std::string_view sql, const BuildNames& names) {
     const auto toks = tokens(sql);
     std::string out;
@@ -192,14 +254,22 @@ std::string rewrite_for_build(std::string_view sql, const BuildNames& names) {
     for (std::size_t i = 0; i < toks.size(); ++i) {
         const Token& t = toks[i];
         const std::string_view text = sql.substr(t.begin, t.end - t.begin);
-        const bool qualifier = is_name(t) && i + 2 < toks.size() && toks[i + 1].kind == Tok::other && sql[toks[i + 1].begin] == '.' &&
-                               is_name(toks[i + 2]);
-        if (qualifier && names.built(t.value, toks[i + 2].value)) {
+        const bool qualifier = is_name(t) && i + 2 < toks.size() && is_dot(sql, toks[i + 1]);
+        if (qualifier && is_name(toks[i + 2]) && names.built(t.value, toks[i + 2].value)) {
             out += sql_name(names.schema_of(t.value));
             continue;
         }
+        std::size_t after = 0;
+        if (qualifier && toks[i + 1].end == toks[i + 2].begin) {
+            const std::string op = operator_at(sql, toks, i + 2, after);
+            if (!op.empty() && names.built(t.value, op)) {
+                out += sql_name(names.schema_of(t.value));
+                continue;
+            }
+        }
         std::string schema, name, name_text;
-        if (t.kind == Tok::string && split_qualified(t.value, schema, name, name_text) && names.built(schema, name)) {
+        if (t.kind == Tok::string && split_qualified(t.value, schema, name, name_text) && names.built(schema, name) &&
+            literal_is_a_name(sql, toks, i)) {
             out += literal(sql_name(names.schema_of(schema)) + "." + name_text);
             continue;
         }

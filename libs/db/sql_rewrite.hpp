@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include <pixrep/plan.hpp>
 
@@ -25,6 +26,8 @@ struct BuildNames {
     std::string schema_of(const std::string& schema) const;
     /// True when (schema, name) is built tonight in the build schema.
     bool built(const std::string& schema, const std::string& name) const { return objects.count({schema, name}) > 0; }
+    /// Takes what a step's own `sql` creates in a built schema (created_names()) as built tonight too.
+    void add_created(std::string_view sql);
 };
 
 /// The names `plan` builds tonight: every entry it creates (not kept, not excluded) that names
@@ -32,10 +35,15 @@ struct BuildNames {
 BuildNames build_names(const RestorePlan& plan, const std::function<std::string(const std::string&)>& build_schema);
 
 /// `sql` with each reference to an object of `names` qualified by its build schema instead:
-/// names (`public.users`, `"my schema"."My Table"`) and string literals holding exactly such a
-/// name (`'public.users_id_seq'::regclass`, setval's argument). Dollar-quoted bodies are left
-/// alone: they are text, run under the live names once swapped in.
+/// names (`public.users`, `"my schema"."My Table"`, operators: `OPERATOR(public.=@=)`), and
+/// string literals read as such a name (`'public.users_id_seq'::regclass`, nextval's and
+/// setval's argument), never a literal that is only text. Dollar-quoted bodies are left alone:
+/// they are text, run under the live names once swapped in.
 std::string rewrite_for_build(std::string_view sql, const BuildNames& names);
+
+/// The schema-qualified names `sql` creates (`CREATE VIEW public.students ...`), as
+/// (schema, name): a step's own SQL makes them where it says, in tonight's copy.
+std::vector<std::pair<std::string, std::string>> created_names(std::string_view sql);
 
 /// The SET search_path for the steps' own SQL while building (post-sql's statements, their
 /// unqualified names): public's build schema, then public.

@@ -55,8 +55,11 @@ public:
         common::Session session(ctx.env(), "post-sql");
         // Beside: into tonight's copy, before the swap; its names are those of the build schemas.
         std::optional<common::BuildNames> names;
-        if (ctx.env().beside())
+        if (ctx.env().beside()) {
             names = common::build_names(ctx.plan(), [&ctx](const std::string& s) { return ctx.env().build_schema(s); });
+            // What these statements create where they say goes into tonight's copy, and is swapped in.
+            for (const auto& sql : statements_) names->add_created(sql);
+        }
         for (const auto& sql : statements_) {
             auto t0 = std::chrono::steady_clock::now();
             try {

@@ -174,6 +174,11 @@ private:
         return out;
     }
 
+    static bool holds_extension(pqxx::transaction_base& tx, const std::string& schema) {
+        return tx.exec("SELECT EXISTS (SELECT 1 FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE n.nspname = " +
+                       tx.quote(schema) + ")")[0][0].as<bool>();
+    }
+
     static bool schema_exists(pqxx::transaction_base& tx, const std::string& schema) {
         return tx.exec("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = " + tx.quote(schema) + ")")[0][0].as<bool>();
     }
@@ -238,10 +243,18 @@ private:
                                                           build + " (" + listed(left) + "); the live copy is as it was");
                 tx.exec("DROP SCHEMA " + common::sql_name(build));
             }
-            // Schemas of yesterday's copy that tonight's backup no longer has go whole.
+            // Tonight's schemas that nothing is built in (an extension's): yesterday's objects of
+            // ours there go; the schema, and what the extension made, stay.
+            std::set<std::string> tonight;
+            for (const auto& e : ctx.plan().entries)
+                if (e.desc == "SCHEMA" && e.created()) tonight.insert(e.tag);
+            for (const auto& live : tonight)
+                if (!names.schemas.count(live) && schema_exists(tx, live) && !movables(tx, live).empty()) move_out(live);
+            // Schemas of yesterday's copy that tonight's backup no longer has go whole, but one
+            // holding an extension: its members are not ours to drop.
             for (const auto& o : objects(tx, drop::owned_objects_sql(home)))
-                if (o.kind == "SCHEMA" && !names.schemas.count(o.name) && !common::is_tool_schema(home, o.name) &&
-                    !std::count(schemas_.begin(), schemas_.end(), o.name)) {
+                if (o.kind == "SCHEMA" && !names.schemas.count(o.name) && !tonight.count(o.name) && !common::is_tool_schema(home, o.name) &&
+                    !std::count(schemas_.begin(), schemas_.end(), o.name) && !holds_extension(tx, o.name)) {
                     const std::string prev = common::previous_schema_name(home, o.name);
                     tx.exec("ALTER SCHEMA " + common::sql_name(o.name) + " RENAME TO " + common::sql_name(prev));
                     tx.exec("COMMENT ON SCHEMA " + common::sql_name(prev) + " IS " + tx.quote(common::previous_comment(o.name, {})));

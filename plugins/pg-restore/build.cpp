@@ -40,6 +40,9 @@ void build_schema(RunContext& ctx, const common::BuildNames& names, const BuildP
     const auto t0 = Clock::now();
     common::Session s(ctx.env(), "pg-restore build");
     for (const auto& sql : session_sql(settings)) run_one(s, {"session setting", sql});
+    // An extension's schema is the target's: its extension is made there, in place, and stays.
+    for (const auto& schema : plan.in_place_schemas)
+        run_one(s, {"schema " + schema + " of an extension", "CREATE SCHEMA IF NOT EXISTS " + common::sql_name(schema)});
     for (const auto& [schema, build] : names.schemas) {
         run_one(s, {"build schema " + build, "DROP SCHEMA IF EXISTS " + common::sql_name(build) + " CASCADE"});
         run_one(s, {"build schema " + build, "CREATE SCHEMA " + common::sql_name(build)});

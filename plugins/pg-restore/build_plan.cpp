@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <map>
 
+#include "object_kinds.hpp"
+
 namespace pixrep::restore {
 
 const char* const kDumpSearchPath = "SELECT pg_catalog.set_config('search_path', '', false)";
@@ -12,16 +14,22 @@ namespace {
 // Entries that come after the data in pg_dump's post-data section.
 bool after_data(const std::string& desc) {
     static const std::set<std::string> kinds{"INDEX", "INDEX ATTACH", "CONSTRAINT", "FK CONSTRAINT", "CHECK CONSTRAINT", "TRIGGER",
-                                             "RULE", "POLICY", "ROW SECURITY", "STATISTICS", "EVENT TRIGGER", "MATERIALIZED VIEW DATA",
-                                             "PUBLICATION", "PUBLICATION TABLE", "PUBLICATION TABLES IN SCHEMA"};
+                                             "RULE", "POLICY", "ROW SECURITY", "STATISTICS", "MATERIALIZED VIEW DATA"};
     return kinds.count(desc) > 0;
 }
 
+common::Placement placement(const std::string& desc) {
+    const common::ObjectKind* k = common::object_kind(desc);
+    return k ? k->placement : common::Placement::attached;
+}
+
 // What --no-owner --no-privileges restores nothing of, and what the build makes itself (schemas).
-bool skipped(const std::string& desc) {
-    static const std::set<std::string> kinds{"ACL", "DEFAULT ACL", "ENCODING", "STDSTRINGS", "SEARCHPATH", "DATABASE",
-                                             "DATABASE PROPERTIES", "SCHEMA"};
-    return kinds.count(desc) > 0;
+bool skipped(const std::string& desc) { return placement(desc) == common::Placement::none || desc == "SCHEMA"; }
+
+// A routine whose body is text, resolved when it runs: PL/pgSQL, or SQL in quotes (not BEGIN
+// ATOMIC nor RETURN, which are parsed at creation and follow their objects).
+bool body_resolved_at_run_time(const TocEntry& e) {
+    return (e.desc == "FUNCTION" || e.desc == "PROCEDURE") && e.sql.find("\n    AS ") != std::string::npos;
 }
 
 bool annotation(const std::string& desc) { return desc == "COMMENT" || desc == "SECURITY LABEL"; }
@@ -39,8 +47,74 @@ std::string unbuildable(const RestorePlan& plan) {
     return "";
 }
 
-BuildPlan build_plan(const RestorePlan& plan, const std::vector<Deferred>& deferred, const common::BuildNames& names) {
+std::vector<std::string> extension_schemas(const RestorePlan& plan) {
+    std::set<std::string> out;
+    for (const auto& e : plan.entries) {
+        if (e.desc != "EXTENSION" || !e.created()) continue;
+        for (DumpId d : e.deps)
+            if (const TocEntry* s = plan.find(d); s && s->desc == "SCHEMA") out.insert(s->tag);
+    }
+    return {out.begin(), out.end()};
+}
+
+std::set<DumpId> refreshed_after_swap(const RestorePlan& plan) {
+    std::set<DumpId> out;
+    for (const auto& e : plan.entries) {
+        if (e.desc != "MATERIALIZED VIEW DATA" || !e.restored()) continue;
+        // What the view's rows come through, however deep.
+        std::set<DumpId> seen;
+        std::vector<DumpId> todo(e.deps.begin(), e.deps.end());
+        while (!todo.empty()) {
+            const DumpId d = todo.back();
+            todo.pop_back();
+            if (!seen.insert(d).second) continue;
+            const TocEntry* x = plan.find(d);
+            if (!x) continue;
+            if (body_resolved_at_run_time(*x)) {
+                out.insert(e.id);
+                break;
+            }
+            todo.insert(todo.end(), x->deps.begin(), x->deps.end());
+        }
+    }
+    return out;
+}
+
+namespace {
+
+// Yesterday's object of the same name goes first: a publication's name is the whole database's.
+std::vector<std::string> replacing(const TocEntry& e) {
+    std::vector<std::string> sql{kDumpSearchPath};
+    if (e.desc == "PUBLICATION") sql.push_back("DROP PUBLICATION IF EXISTS " + common::sql_name(e.tag));
+    sql.push_back(e.sql);
+    return sql;
+}
+
+// The build's refresh gives the view yesterday's rows when yesterday's tables are there (so that
+// readers never find it unpopulated between the swap and its refresh); none on a first night.
+std::string tolerant_refresh(const std::string& refresh) {
+    std::string body = refresh;
+    while (!body.empty() && (body.back() == '\n' || body.back() == ';')) body.pop_back();
+    return "DO $pixrep$ BEGIN " + body + "; EXCEPTION WHEN undefined_table OR undefined_function OR undefined_object OR "
+           "invalid_schema_name THEN NULL; END $pixrep$";
+}
+
+// The names the steps' own SQL creates in a built schema ("CREATE VIEW public.students"): built
+// there tonight too, so that they are swapped in rather than made in yesterday's copy.
+common::BuildNames with_created(common::BuildNames names, const std::vector<Deferred>& deferred) {
+    for (const auto& w : deferred)
+        if (!w.replaces)
+            for (const auto& sql : w.sql) names.add_created(sql);
+    return names;
+}
+
+}  // namespace
+
+BuildPlan build_plan(const RestorePlan& plan, const std::vector<Deferred>& deferred, const common::BuildNames& built_names) {
     BuildPlan out;
+    out.in_place_schemas = extension_schemas(plan);
+    const auto refresh_later = refreshed_after_swap(plan);
+    const common::BuildNames names = with_created(built_names, deferred);
     std::set<std::string> kept;
     for (const auto& e : plan.entries)
         if (e.desc == "TABLE" && e.fate == Fate::kept) kept.insert(e.table);
@@ -55,8 +129,13 @@ BuildPlan build_plan(const RestorePlan& plan, const std::vector<Deferred>& defer
         const std::string label = e.desc + " " + e.qualified();
         // What hangs on a kept table, and a live schema's comment, wait for the swap: the live
         // names are then tonight's, and yesterday's version of it is gone.
-        if (on_kept(e) || (annotation(e.desc) && e.tag.rfind("SCHEMA ", 0) == 0)) {
+        if (on_kept(e) || (annotation(e.desc) && e.tag.rfind("SCHEMA ", 0) == 0) || placement(e.desc) == common::Placement::database) {
+            out.after_swap.push_back({e.qualified(), e.desc, replacing(e), "", {}, e.id, "pg-restore"});
+            continue;
+        }
+        if (refresh_later.count(e.id)) {
             out.after_swap.push_back({e.qualified(), e.desc, {kDumpSearchPath, e.sql}, "", {}, e.id, "pg-restore"});
+            out.work.push_back({e.qualified(), e.desc, {kDumpSearchPath, tolerant_refresh(rewrite(e.sql))}, "", {}, std::nullopt, "pg-restore"});
             continue;
         }
         if (e.desc == "TABLE DATA") {

@@ -36,6 +36,7 @@ struct BuildPlan {
     std::vector<Load> loads;            ///< Biggest first.
     std::vector<Deferred> work;         ///< After the data, for the pool.
     std::vector<Deferred> after_swap;   ///< On the live names once swapped in, in order.
+    std::vector<std::string> in_place_schemas;  ///< Schemas holding an extension: made where missing, never built beside.
 };
 
 /// The statement every piece of work built from the dump starts with: pg_dump's SQL names
@@ -46,7 +47,17 @@ extern const char* const kDumpSearchPath;
 /// "" when nothing does.
 std::string unbuildable(const RestorePlan& plan);
 
-/// The build of `plan`, with the steps' `deferred` work, into `names`' schemas.
+/// The schemas the plan's extensions are created in (by identity: the extension's dependency on
+/// its schema's entry): the target's own, made in place where missing and never moved.
+std::vector<std::string> extension_schemas(const RestorePlan& plan);
+
+/// The materialized views whose rows come through a routine whose body names tables at run
+/// time (PL/pgSQL, a quoted SQL body): refreshed in the build, they would read the live copy,
+/// so they are refreshed again once swapped in. By their MATERIALIZED VIEW DATA entry.
+std::set<DumpId> refreshed_after_swap(const RestorePlan& plan);
+
+/// The build of `plan`, with the steps' `deferred` work, into `names`' schemas. The steps' own
+/// SQL (deferred work that replaces no entry) creates what it names with a built schema there too.
 BuildPlan build_plan(const RestorePlan& plan, const std::vector<Deferred>& deferred, const common::BuildNames& names);
 
 }  // namespace pixrep::restore

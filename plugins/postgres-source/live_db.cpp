@@ -4,7 +4,6 @@
 #include "copy_text.hpp"
 #include "db.hpp"
 #include "pg_errors.hpp"
-#include "sql_rewrite.hpp"
 
 namespace pixrep::live {
 namespace {
@@ -23,16 +22,18 @@ std::string column_list(const TocEntry& e) { return common::quote_ident_list(com
 
 }  // namespace
 
+// The snapshot's own session counts among the `jobs` connections: the others read rows.
 LiveDb::LiveDb(const SourceUrl& url, int jobs, std::int64_t split_bytes, const RunEnv& env, Logger& log)
-    : url_(url), jobs_(std::max(1, jobs)), split_bytes_(split_bytes), env_(env) {
+    : url_(url), jobs_(std::max(1, jobs - 1)), split_bytes_(split_bytes), env_(env) {
     exporter_ = connect("pix-db-replication source snapshot");
     try {
         exporter_->exec("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
         snapshot_ = exporter_->scalar("SELECT pg_export_snapshot()").value_or("");
         auto r = exporter_->exec("SELECT current_setting('server_version_num'), current_database(), pg_postmaster_start_time()::text, "
-                                 "to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')");
+                                 "to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), pg_is_in_recovery()");
         facts_.server_version = std::stoi(*r[0][0]);
         facts_.database = *r[0][1], facts_.started = *r[0][2], facts_.taken_at = *r[0][3];
+        facts_.standby = r[0][4].value_or("f") == "t";
         for (const auto& row : exporter_->exec(std::string("SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) FROM pg_class c "
                                                            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN "
                                                            "('r', 'p', 'S', 'v', 'm', 'f') AND ") +
@@ -43,7 +44,7 @@ LiveDb::LiveDb(const SourceUrl& url, int jobs, std::int64_t split_bytes, const R
     }
     taken_ = Clock::now();
     log.info("source snapshot taken", {{"source", url_.label}, {"snapshot", snapshot_}, {"at", facts_.taken_at},
-                                        {"server_version", static_cast<std::int64_t>(facts_.server_version)}});
+                                        {"server_version", static_cast<std::int64_t>(facts_.server_version)}, {"standby", facts_.standby}});
 }
 
 LiveDb::~LiveDb() { release(); }
@@ -53,8 +54,9 @@ std::unique_ptr<common::PgConn> LiveDb::connect(const std::string& name) {
                                               std::chrono::minutes(1), [this] { return env_.stopping(); }, "source");
     // The tool's sessions wait in their transactions while others read: the source's own limits
     // on idle transactions and statements are not for them; a lock held by a migration is.
+    // As pg_dump: every row or a clear error, never the rows a policy lets the role see.
     c->exec("SET idle_in_transaction_session_timeout = 0; SET statement_timeout = 0; SET lock_timeout = '60s'; "
-            "SET client_encoding = 'UTF8'");
+            "SET client_encoding = 'UTF8'; SET row_security = off");
     return c;
 }
 
@@ -62,9 +64,17 @@ void LiveDb::fail(const std::exception& e, const std::string& what) {
     if (auto* s = dynamic_cast<const StepError*>(&e)) throw StepError(s->kind(), what + ": " + s->what());
     const std::string msg = common::one_line(e.what());
     ErrorKind kind = ErrorKind::transient;  // no answer in time: the connection is gone
-    if (auto* pg = dynamic_cast<const common::PgError*>(&e))
+    std::string hint;
+    if (auto* pg = dynamic_cast<const common::PgError*>(&e)) {
         kind = pg->broken() ? ErrorKind::transient : pg->sqlstate() == "42501" ? ErrorKind::config : common::sql_error_kind(pg->sqlstate(), msg);
-    throw StepError(kind, what + " on the source database " + url_.label + ": " + msg);
+        if (lost_snapshot(pg->sqlstate(), msg)) kind = ErrorKind::transient, hint = " (the snapshot was lost: the run is tried again from a fresh one)";
+        if (facts_.standby && pg->sqlstate() == "40001")
+            kind = ErrorKind::config, hint = " (the source is a standby, which cancels long reads that conflict with its replay: set "
+                                             "hot_standby_feedback = on or a larger max_standby_streaming_delay there, or read the primary)";
+        if (pg->sqlstate() == "42501" && msg.find("row-level security") != std::string::npos)
+            hint = " (the role of SOURCE_DATABASE_URL must read every row, as pg_dump does: BYPASSRLS, or own the table)";
+    }
+    throw StepError(kind, what + " on the source database " + url_.label + ": " + msg + hint);
 }
 
 std::vector<SourceTable> LiveDb::tables() {
@@ -82,10 +92,26 @@ std::vector<SourceTable> LiveDb::tables() {
             tables_[t.oid] = t;
             out.push_back(std::move(t));
         }
+        lock_tables(out);
     } catch (const std::exception& e) {
         fail(e, "reading the tables");
     }
     return out;
+}
+
+// As pg_dump: each table locked ACCESS SHARE in the snapshot's transaction until the last row is
+// read, so that a TRUNCATE or a rewriting ALTER at the source waits for the copy instead of
+// giving it an empty table.
+void LiveDb::lock_tables(const std::vector<SourceTable>& tables) {
+    if (tables.empty()) return;
+    std::string oids;
+    for (const auto& t : tables) oids += (oids.empty() ? "" : ",") + t.oid;
+    const auto list = exporter_->scalar("SELECT string_agg('ONLY ' || oid::regclass::text, ', ') FROM unnest('{" + oids + "}'::oid[]) oid");
+    if (list) exporter_->exec("LOCK TABLE " + *list + " IN ACCESS SHARE MODE");
+}
+
+bool lost_snapshot(const std::string& sqlstate, const std::string& message) {
+    return sqlstate == "22023" && message.find("invalid snapshot identifier") != std::string::npos;
 }
 
 std::vector<SourceSequence> LiveDb::sequences() {
@@ -103,6 +129,18 @@ std::vector<SourceSequence> LiveDb::sequences() {
         }
     } catch (const std::exception& e) {
         fail(e, "reading the sequences");
+    }
+    return out;
+}
+
+std::set<std::string> LiveDb::populated_views() {
+    std::set<std::string> out;
+    try {
+        for (const auto& row : exporter_->exec(std::string("SELECT c.oid::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                                                           "WHERE c.relkind = 'm' AND c.relispopulated AND ") + kUserSchemas))
+            out.insert(*row[0]);
+    } catch (const std::exception& e) {
+        fail(e, "reading the materialized views");
     }
     return out;
 }

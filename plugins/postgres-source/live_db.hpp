@@ -26,7 +26,11 @@ struct SourceFacts {
     std::string started;           ///< pg_postmaster_start_time(), as text: with the name, tells one server from another.
     std::string taken_at;          ///< The snapshot's time, RFC 3339.
     std::vector<std::string> unreadable;  ///< Tables and sequences the role may not read, qualified.
+    bool standby = false;          ///< The source is in recovery: a standby.
 };
+
+/// True when an error says the exported snapshot is gone (its session was cut): a fresh one heals it.
+bool lost_snapshot(const std::string& sqlstate, const std::string& message);
 
 class LiveDb final : public LiveSource {
 public:
@@ -37,6 +41,8 @@ public:
 
     /// Read when the snapshot was taken.
     const SourceFacts& facts() const { return facts_; }
+    /// The oids of the materialized views populated at the source, read in the snapshot.
+    std::set<std::string> populated_views();
     /// The exported snapshot's name, for pg_dump --snapshot.
     const std::string& snapshot() const { return snapshot_; }
     /// Tables with rows and sequences, from the snapshot.
@@ -62,6 +68,7 @@ private:
     std::unique_ptr<common::PgConn> take();
     void give_back(std::unique_ptr<common::PgConn> c);
     void served(DumpId id);
+    void lock_tables(const std::vector<SourceTable>& tables);
     [[noreturn]] void fail(const std::exception& e, const std::string& what);
 
     SourceUrl url_;

@@ -4,7 +4,7 @@
 #include <map>
 #include <set>
 
-#include "sql_rewrite.hpp"
+#include "db.hpp"
 
 namespace pixrep::live {
 namespace {
@@ -30,7 +30,8 @@ std::string catalog_oid(const std::string& catalog_id) {
     return sp == std::string::npos ? catalog_id : catalog_id.substr(sp + 1);
 }
 
-RestorePlan live_plan(RestorePlan schema, const std::vector<SourceTable>& tables, const std::vector<SourceSequence>& sequences) {
+RestorePlan live_plan(RestorePlan schema, const std::vector<SourceTable>& tables, const std::vector<SourceSequence>& sequences,
+                      const std::set<std::string>& populated_views) {
     std::map<std::string, const SourceTable*> by_table;
     for (const auto& t : tables) by_table[t.oid] = &t;
     std::map<std::string, const SourceSequence*> by_sequence;
@@ -63,6 +64,18 @@ RestorePlan live_plan(RestorePlan schema, const std::vector<SourceTable>& tables
     for (auto& v : values) v.id = DumpId{++next}, added.push_back(std::move(v));
     auto at = std::find_if(schema.entries.begin(), schema.entries.end(), [](const TocEntry& e) { return post_data(e.desc); });
     schema.entries.insert(at, std::make_move_iterator(added.begin()), std::make_move_iterator(added.end()));
+    // --schema-only writes materialized views WITH NO DATA: a populated one is refreshed at the
+    // end, as pg_dump's MATERIALIZED VIEW DATA entry does.
+    std::vector<TocEntry> refreshes;
+    for (const auto& e : schema.entries)
+        if (e.desc == "MATERIALIZED VIEW" && populated_views.count(catalog_oid(e.catalog_id))) {
+            TocEntry r;
+            r.desc = "MATERIALIZED VIEW DATA", r.schema = e.schema, r.tag = e.tag, r.owner = e.owner, r.catalog_id = "0 " + catalog_oid(e.catalog_id);
+            r.deps = {e.id}, r.id = DumpId{++next};
+            r.sql = "REFRESH MATERIALIZED VIEW " + common::sql_name(e.schema) + "." + common::sql_name(e.tag) + ";\n";
+            refreshes.push_back(std::move(r));
+        }
+    schema.entries.insert(schema.entries.end(), refreshes.begin(), refreshes.end());
     return schema;
 }
 

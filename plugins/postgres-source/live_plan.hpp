@@ -4,6 +4,7 @@
 // (each table's rows, biggest first; each sequence's value). The rows themselves are read by
 // the restorer through the LiveSource. Pure.
 #include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -28,8 +29,10 @@ struct SourceSequence {
 
 /// `schema` with a TABLE DATA entry per table of `tables` and a SEQUENCE SET entry per sequence
 /// of `sequences` that it defines, placed before the first entry after the data, as pg_dump
-/// places them; new dump ids follow the largest.
-RestorePlan live_plan(RestorePlan schema, const std::vector<SourceTable>& tables, const std::vector<SourceSequence>& sequences);
+/// places them, and a MATERIALIZED VIEW DATA entry at the end for each materialized view whose
+/// oid `populated_views` holds; new dump ids follow the largest.
+RestorePlan live_plan(RestorePlan schema, const std::vector<SourceTable>& tables, const std::vector<SourceSequence>& sequences,
+                      const std::set<std::string>& populated_views = {});
 
 /// The oid in a catalog id "<tableoid> <oid>".
 std::string catalog_oid(const std::string& catalog_id);

@@ -30,7 +30,7 @@ public:
             .env("SOURCE_DATABASE_URL")
             .required()
             .secret();
-        t.add("jobs", jobs_, "Connections to the source at most (rows read side by side)").env("SOURCE_JOBS");
+        t.add("jobs", jobs_, "Connections to the source at most, the snapshot's own included (at least 2)").env("SOURCE_JOBS");
         t.add("mode", mode_, "stream: rows COPY'd from the source into the target, no dump on disk; dump: a verified directory dump "
                              "made with pg_dump --jobs, then restored")
             .env("SOURCE_MODE");
@@ -41,7 +41,9 @@ public:
     void configure(Logger&) override {
         if (mode_ != "stream" && mode_ != "dump")
             throw StepError(ErrorKind::config, "SOURCE_MODE must be 'stream' or 'dump', got '" + mode_ + "'");
-        if (jobs_ < 1 || jobs_ > 64) throw StepError(ErrorKind::config, "SOURCE_JOBS must be between 1 and 64, got " + std::to_string(jobs_));
+        if (jobs_ < 2 || jobs_ > 64)
+            throw StepError(ErrorKind::config, "SOURCE_JOBS must be between 2 and 64 (one connection holds the snapshot, the others read), got " +
+                                                   std::to_string(jobs_));
         if (split_bytes_ < 0) throw StepError(ErrorKind::config, "SOURCE_SPLIT_TABLES_LARGER_THAN must be a size in bytes, at least 0");
         source_ = live::parse_source_url(url_);
     }
@@ -61,7 +63,8 @@ public:
         if (mode_ == "dump") {
             b.dump = ctx.env().work_dir() / "source.dump";
             fs::remove_all(b.dump);
-            live::run_pg_dump(ctx, pg_dump, source_, {b.dump, live->snapshot(), false, static_cast<int>(jobs_)});
+            // SOURCE_JOBS counts the snapshot's session and pg_dump's leader beside its workers.
+            live::run_pg_dump(ctx, pg_dump, source_, {b.dump, live->snapshot(), false, static_cast<int>(std::max<std::int64_t>(1, jobs_ - 2))});
             ctx.add_figure("source_seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), Unit::seconds);
             live->release();
             auto scan = common::verify_local_dump(b.dump, ctx.env());
@@ -71,7 +74,7 @@ public:
         live::run_pg_dump(ctx, pg_dump, source_, {b.dump, live->snapshot(), true, 1});
         auto scan = common::verify_local_dump(b.dump, ctx.env());
         RestorePlan plan = common::checked_plan(ctx.env(), b, *scan);
-        plan = live::live_plan(std::move(plan), live->tables(), live->sequences());
+        plan = live::live_plan(std::move(plan), live->tables(), live->sequences(), live->populated_views());
         ctx.log().info("source schema read", {{"source", source_.label}, {"entries", static_cast<std::int64_t>(plan.entries.size())},
                                               {"pg_dump", pg_dump.version}, {"jobs", jobs_}});
         ctx.adopt(std::move(b), std::move(plan));
@@ -127,7 +130,7 @@ private:
         std::string split;
         for (const auto& t : live_->split_tables()) split += (split.empty() ? "" : ", ") + t;
         ctx.log().info("source snapshot let go", {{"held_s", live_->held_seconds()}, {"bytes_read", live_->bytes_read()}, {"read_in_key_ranges", split}});
-        ctx.add_note("rows read from the live source " + source_.label + " in one snapshot held " +
+        ctx.add_note("rows read from the live source " + source_.label + (live_->facts().standby ? " (a standby)" : "") + " in one snapshot held " +
                      std::to_string(static_cast<long long>(live_->held_seconds())) + " s, " +
                      std::to_string(live_->bytes_read() >> 20) + " MB" + (split.empty() ? "" : "; read in key ranges: " + split));
     }

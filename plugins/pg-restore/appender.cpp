@@ -234,15 +234,14 @@ void Appender::append_live(const Append& a, const TocEntry& data, const std::str
         if (source_error) throw *source_error;
         diff = compare(parse_counts(source_counts), parse_counts(target_counts));
     }
-    if (diff.extra > 0)
-        ctx_.add_note(a.table + ": " + std::to_string(diff.extra) + " row(s) at or below key " + std::to_string(a.above) +
-                      " are on the target but not on the source (deleted there); they stay until the next full reload");
     std::vector<std::int64_t> short_buckets = diff.short_buckets;
-    if (short_buckets.size() > kMaxShortBuckets) {
-        ctx_.log().warn(a.table + ": the target lacks " + std::to_string(diff.missing) + " row(s) below its largest key, spread over " +
-                        std::to_string(short_buckets.size()) + " key ranges: too many to find one by one; "
-                        "leave the table out of BACKUP_MODE for one run to reload it in full");
-        short_buckets.clear();
+    if (too_spread(a, diff)) short_buckets.clear(), diff.long_buckets.clear();
+    if (!diff.long_buckets.empty() || !diff.emptied_buckets.empty()) {
+        // The source's keys where the target has more: what it lacks of them was deleted there.
+        std::vector<std::int64_t> keys;
+        if (!diff.long_buckets.empty())
+            for (auto k : parse_keys(ctx_.live()->query(buckets.target_keys_sql(name, a.key, diff.long_buckets)).value_or(""))) keys.push_back(k);
+        remove_deleted(a, *in, name, buckets, diff, keys);
     }
     const auto present = short_buckets.empty() ? std::unordered_set<std::int64_t>{}
                                                : parse_keys(in->exec(buckets.target_keys_sql(name, a.key, short_buckets)));
@@ -269,6 +268,39 @@ void Appender::append_live(const Append& a, const TocEntry& data, const std::str
     finish(a, *in, name, {read, appended, late}, t0);
 }
 
+bool Appender::too_spread(const Append& a, const BucketDiff& diff) {
+    const std::size_t ranges = diff.short_buckets.size() + diff.long_buckets.size();
+    if (ranges <= kMaxShortBuckets) return false;
+    ctx_.log().warn(a.table + ": the target differs from the source in " + std::to_string(ranges) + " key ranges below its largest key (" +
+                    std::to_string(diff.missing) + " row(s) lacking, " + std::to_string(diff.extra) +
+                    " too many): too many to search one by one; leave the table out of BACKUP_MODE for one run to reload it in full");
+    ctx_.add_note(a.table + ": differs from the source below key " + std::to_string(a.above) + " in " + std::to_string(ranges) +
+                  " key ranges, not repaired (too spread out)");
+    return true;
+}
+
+std::int64_t Appender::remove_deleted(const Append& a, common::CopyIn& in, const std::string& name, const KeyBuckets& buckets,
+                                      const BucketDiff& diff, const std::vector<std::int64_t>& source_keys) {
+    // Where the source has none left, the whole range goes: no key to compare.
+    std::vector<std::int64_t> ranges = diff.long_buckets;
+    ranges.insert(ranges.end(), diff.emptied_buckets.begin(), diff.emptied_buckets.end());
+    const std::string keys = "pg_temp.pixrep_source_keys";
+    in.exec("DROP TABLE IF EXISTS " + keys);
+    in.exec("CREATE TEMP TABLE pixrep_source_keys (k bigint)");
+    if (!source_keys.empty()) {
+        in.begin("COPY " + keys + " (k) FROM STDIN");
+        for (auto k : source_keys) in.row(std::to_string(k));
+        in.commit();
+    }
+    const std::int64_t removed = std::stoll("0" + in.exec(buckets.delete_absent_sql(name, a.key, ranges, keys)));
+    in.exec("DROP TABLE " + keys);
+    ctx_.add_figure("incremental." + a.table + ".rows_removed", static_cast<double>(removed));
+    ctx_.add_figure("incremental." + a.table + ".key_ranges_reread", static_cast<double>(diff.long_buckets.size()));
+    ctx_.add_note(a.table + ": " + std::to_string(removed) + " row(s) deleted at the source removed (" + std::to_string(diff.emptied_buckets.size()) +
+                  " key range(s) emptied there, " + std::to_string(diff.long_buckets.size()) + " read again)");
+    return removed;
+}
+
 bool Appender::stopping() {
     std::lock_guard<std::mutex> lock(mu_);
     return abandoned_ || ctx_.env().stopping();
@@ -279,37 +311,39 @@ std::int64_t Appender::recover_late_rows(const Append& a, const TocEntry& data, 
                                          common::CopyIn& in) {
     // The dump's rows up to the target's max, counted by buckets of keys, against the target's.
     const auto diff = compare(buckets.counts(), parse_counts(target_counts));
-    if (diff.extra > 0)
-        ctx_.add_note(a.table + ": " + std::to_string(diff.extra) + " row(s) at or below key " + std::to_string(a.above) +
-                      " are on the target but not in the backup (deleted at the source); they stay until the next full reload");
-    if (diff.missing == 0) return 0;
-    if (diff.short_buckets.size() > kMaxShortBuckets) {
-        ctx_.log().warn(a.table + ": the target lacks " + std::to_string(diff.missing) + " row(s) below its largest key, spread over " +
-                        std::to_string(diff.short_buckets.size()) + " key ranges: too many to find one by one; "
-                        "leave the table out of BACKUP_MODE for one run to reload it in full");
-        ctx_.add_note(a.table + ": " + std::to_string(diff.missing) + " row(s) below key " + std::to_string(a.above) +
-                      " missing on the target, not recovered (too spread out)");
+    if (too_spread(a, diff)) return 0;
+    if (diff.short_buckets.empty() && diff.long_buckets.empty()) {
+        if (!diff.emptied_buckets.empty()) remove_deleted(a, in, name, buckets, diff, {});
         return 0;
     }
-    auto present = parse_keys(in.exec(buckets.target_keys_sql(name, a.key, diff.short_buckets)));
+    const auto present = diff.short_buckets.empty() ? std::unordered_set<std::int64_t>{}
+                                                    : parse_keys(in.exec(buckets.target_keys_sql(name, a.key, diff.short_buckets)));
     const std::unordered_set<std::int64_t> wanted(diff.short_buckets.begin(), diff.short_buckets.end());
-    ctx_.log().info(a.table + ": reading the backup again for " + std::to_string(diff.missing) + " row(s) committed late",
-                    {{"key_ranges", static_cast<std::int64_t>(wanted.size())}});
+    const std::unordered_set<std::int64_t> checked(diff.long_buckets.begin(), diff.long_buckets.end());
+    ctx_.log().info(a.table + ": reading the backup again for the key ranges that differ from the target",
+                    {{"rows_committed_late", diff.missing}, {"rows_deleted_at_source", diff.extra},
+                     {"key_ranges", static_cast<std::int64_t>(wanted.size() + checked.size())}});
     std::int64_t found = 0;
+    std::vector<std::int64_t> source_keys;
     common::stream_rows(
         ctx_.env(), *ctx_.backup(), data, [](const std::vector<std::string>&) {},
         [&](std::string_view row) {
             auto field = common::copy_field(row, key);
             auto kv = field ? common::integer_field(*field) : std::nullopt;
-            if (!kv || *kv > a.above || !wanted.count(buckets.bucket(*kv)) || present.count(*kv)) return;
+            if (!kv || *kv > a.above) return;
+            const std::int64_t b = buckets.bucket(*kv);
+            if (checked.count(b)) source_keys.push_back(*kv);
+            if (!wanted.count(b) || present.count(*kv)) return;
             if (found++ == 0) in.begin(copy_sql);
             in.row(row);
         },
         [this] { return stopping(); });
     if (found > 0) in.commit();
+    if (!diff.long_buckets.empty() || !diff.emptied_buckets.empty()) remove_deleted(a, in, name, buckets, diff, source_keys);
     ctx_.add_figure("incremental." + a.table + ".rows_committed_late", static_cast<double>(found));
-    ctx_.add_note(a.table + ": " + std::to_string(found) + " row(s) below key " + std::to_string(a.above) +
-                  " committed after the last backup was taken, appended");
+    if (diff.missing > 0)
+        ctx_.add_note(a.table + ": " + std::to_string(found) + " row(s) below key " + std::to_string(a.above) +
+                      " committed after the last backup was taken, appended");
     return found;
 }
 

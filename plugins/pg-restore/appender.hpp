@@ -46,10 +46,17 @@ private:
     std::unique_ptr<common::CopyIn> connect();
     std::unique_ptr<common::CopyIn> open(const std::string& copy_sql);
     bool stopping();
-    /// Finds and appends the dump's rows up to `a.above` that the target lacks; returns how many.
+    /// Finds and appends the dump's rows up to `a.above` that the target lacks, and removes the
+    /// target's rows the dump no longer has (deleted at the source); returns how many it appended.
     std::int64_t recover_late_rows(const Append& a, const TocEntry& data, const std::string& name, const std::string& copy_sql,
                                    std::size_t key, const KeyBuckets& buckets, const std::string& target_counts, common::CopyIn& in);
-    /// More key ranges short than this: not searched row by row.
+    /// Removes the target's rows of `diff`'s emptied key ranges, and those of its long ones whose
+    /// key `source_keys` lacks; returns how many, and reports.
+    std::int64_t remove_deleted(const Append& a, common::CopyIn& in, const std::string& name, const KeyBuckets& buckets, const BucketDiff& diff,
+                                const std::vector<std::int64_t>& source_keys);
+    /// True (and said) when the key ranges that differ are too many to search row by row.
+    bool too_spread(const Append& a, const BucketDiff& diff);
+    /// More key ranges differing than this: not searched row by row.
     static constexpr std::size_t kMaxShortBuckets = 256;
     void close(common::CopyIn* in);
 

@@ -32,13 +32,12 @@ void KeyBuckets::add(std::int64_t key) {
     if (key <= above_) ++counts_[bucket(key)];
 }
 
-std::string KeyBuckets::bucket_sql(const std::string& key) const {
-    const std::string k = common::quote_ident(key);
+std::string KeyBuckets::bucket_sql(const std::string& k) const {
     return "CASE WHEN " + k + " < 0 THEN -1 ELSE " + k + " / " + std::to_string(width_) + " END";
 }
 
 std::string KeyBuckets::target_counts_sql(const std::string& table, const std::string& key) const {
-    return "SELECT coalesce(string_agg(b || ':' || n, ','), '') FROM (SELECT " + bucket_sql(key) + " AS b, count(*) AS n FROM " + table +
+    return "SELECT coalesce(string_agg(b || ':' || n, ','), '') FROM (SELECT " + bucket_sql(common::quote_ident(key)) + " AS b, count(*) AS n FROM " + table +
            " WHERE " + common::quote_ident(key) + " <= " + std::to_string(above_) + " GROUP BY 1) s";
 }
 
@@ -47,7 +46,16 @@ std::string KeyBuckets::target_keys_sql(const std::string& table, const std::str
     for (auto b : buckets) list += (list.empty() ? "" : ",") + std::to_string(b);
     const std::string k = common::quote_ident(key);
     return "SELECT coalesce(string_agg(" + k + "::text, ','), '') FROM " + table + " WHERE " + k + " <= " + std::to_string(above_) +
-           " AND (" + bucket_sql(key) + ") IN (" + list + ")";
+           " AND (" + bucket_sql(common::quote_ident(key)) + ") IN (" + list + ")";
+}
+
+std::string KeyBuckets::delete_absent_sql(const std::string& table, const std::string& key, const std::vector<std::int64_t>& buckets,
+                                          const std::string& keys) const {
+    std::string list;
+    for (auto b : buckets) list += (list.empty() ? "" : ",") + std::to_string(b);
+    const std::string k = common::quote_ident(key);
+    return "WITH gone AS (DELETE FROM " + table + " t WHERE t." + k + " <= " + std::to_string(above_) + " AND (" + bucket_sql("t." + k) +
+           ") IN (" + list + ") AND NOT EXISTS (SELECT 1 FROM " + keys + " s WHERE s.k = t." + k + ") RETURNING 1) SELECT count(*) FROM gone";
 }
 
 std::map<std::int64_t, std::int64_t> parse_counts(const std::string& text) {
@@ -66,10 +74,10 @@ BucketDiff compare(const std::map<std::int64_t, std::int64_t>& dump, const std::
         auto it = target.find(bucket);
         const std::int64_t t = it == target.end() ? 0 : it->second;
         if (t < n) d.short_buckets.push_back(bucket), d.missing += n - t;
-        if (t > n) d.extra += t - n;
+        if (t > n) d.long_buckets.push_back(bucket), d.extra += t - n;
     }
     for (const auto& [bucket, t] : target)
-        if (!dump.count(bucket)) d.extra += t;
+        if (!dump.count(bucket)) d.emptied_buckets.push_back(bucket), d.extra += t;
     return d;
 }
 

@@ -3,7 +3,8 @@
 // night's dump and committed after it (many API workers insert at once) is never above the
 // target's max, so "append what is above the max" alone would miss it forever. Both sides are
 // counted by buckets of keys; where a bucket differs, the keys of that bucket are compared.
-// Pure: the counts are read elsewhere.
+// Where the target has more rows than the source, the rows deleted at the source are found the
+// same way, and removed. Pure: the counts are read elsewhere.
 #include <cstdint>
 #include <map>
 #include <string>
@@ -27,10 +28,14 @@ public:
     std::string target_counts_sql(const std::string& table, const std::string& key) const;
     /// SQL listing, as "k1,k2,...", the target's keys up to `above` that fall in `buckets`.
     std::string target_keys_sql(const std::string& table, const std::string& key, const std::vector<std::int64_t>& buckets) const;
+    /// SQL deleting the target's rows of `table` in `buckets` (up to `above`) whose key table
+    /// `keys` (one bigint column, k) does not hold: the source's keys there. Gives the count.
+    std::string delete_absent_sql(const std::string& table, const std::string& key, const std::vector<std::int64_t>& buckets,
+                                  const std::string& keys) const;
 
 private:
-    /// The bucket of column `key` in SQL, as bucket() computes it.
-    std::string bucket_sql(const std::string& key) const;
+    /// The bucket of `column` (SQL, quoted) in SQL, as bucket() computes it.
+    std::string bucket_sql(const std::string& column) const;
     std::int64_t above_, width_;
     std::map<std::int64_t, std::int64_t> counts_;
 };
@@ -41,6 +46,8 @@ std::map<std::int64_t, std::int64_t> parse_counts(const std::string& text);
 /// How the two sides compare.
 struct BucketDiff {
     std::vector<std::int64_t> short_buckets;  ///< Buckets where the target has fewer rows than the dump.
+    std::vector<std::int64_t> long_buckets;   ///< Buckets where the target has more rows than the dump (some deleted at the source).
+    std::vector<std::int64_t> emptied_buckets;  ///< Buckets the dump has no row of and the target has (all deleted at the source).
     std::int64_t missing = 0;                 ///< Rows the target lacks there, in all.
     std::int64_t extra = 0;                   ///< Rows the target has beyond the dump's (deleted at the source), in all.
 };

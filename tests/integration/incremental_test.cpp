@@ -14,7 +14,7 @@ const std::string kBoth = R"({"answers": "incremental", "knowledge-elements": "i
 // also as a directory dump and compressed with lz4.
 struct Days {
     TempDir dir;
-    fs::path day1, day1_late, day2, day2_column, day2_label, day2_renamed, day2_directory, day2_lz4;  // lz4: by pg_dump 17, which only pg_restore 17 reads
+    fs::path day1, day1_late, day2, day2_deleted, day2_column, day2_label, day2_renamed, day2_directory, day2_lz4;  // lz4: by pg_dump 17, which only pg_restore 17 reads
     std::string day2_db = "incr_day2";
     Days() {
         auto& pg = TempPostgres::instance();
@@ -25,7 +25,7 @@ struct Days {
             auto r = pixtest::run_cmd(argv);
             if (r.code != 0) throw std::runtime_error(file + " failed: " + r.out);
         };
-        for (const char* db : {"incr_day2_label", "incr_day2_renamed", "incr_day2_column", "incr_day2", "incr_day1_late", "incr_day1"}) pg.exec("postgres", std::string("DROP DATABASE IF EXISTS ") + db);
+        for (const char* db : {"incr_day2_deleted", "incr_day2_label", "incr_day2_renamed", "incr_day2_column", "incr_day2", "incr_day1_late", "incr_day1"}) pg.exec("postgres", std::string("DROP DATABASE IF EXISTS ") + db);
         pg.exec("postgres", "CREATE DATABASE incr_day1");
         psql("incr_day1", "pix-shaped.sql", {"-v", "rows=3000"});
         psql("incr_day1", "incremental-day1.sql");
@@ -44,7 +44,13 @@ struct Days {
         pg.exec("incr_day2_label", "UPDATE answers SET status = 'paused' WHERE id > 3000");
         pg.exec("postgres", "CREATE DATABASE incr_day2_renamed TEMPLATE incr_day2");
         pg.exec("incr_day2_renamed", "ALTER TYPE \"answer-status\" RENAME VALUE 'archived' TO 'stored'");
+        // Production moves old rows to cold storage in batches (a whole range), and deletes a few here and there.
+        pg.exec("postgres", "CREATE DATABASE incr_day2_deleted TEMPLATE incr_day2");
+        for (const char* where : {"BETWEEN 100 AND 1400", "IN (1777, 2500, 2501)"})
+            pg.exec("incr_day2_deleted", std::string("DELETE FROM \"answer-feedback\" WHERE \"answerId\" ") + where +
+                                             "; DELETE FROM \"knowledge-elements\" WHERE \"answerId\" " + where + "; DELETE FROM answers WHERE id " + where);
         day1 = dump("incr_day1", "20261124010203_day1.pgsql");
+        day2_deleted = dump("incr_day2_deleted", "20261125010203_day2_deleted.pgsql");
         day1_late = dump("incr_day1_late", "20261124010203_day1_late.pgsql");
         day2 = dump("incr_day2", "20261125010203_day2.pgsql");
         day2_column = dump("incr_day2_column", "20261125010203_day2_column.pgsql");
@@ -142,6 +148,18 @@ TEST_F(Incremental, SecondNightAppendsOnlyTheNewRows) {
     ASSERT_EQ(r.code, 0) << r.out;
     expect_note(r, "public.answers: 0 new row(s) appended (key id above 3030)");
     expect_equal_to("incr_day2", "day 2 twice");
+}
+
+TEST_F(Incremental, RowsDeletedAtTheSourceLeaveTheCopyTheSameNightByKeyRange) {
+    ASSERT_EQ(night(days().day1).code, 0);
+    const std::string table = answers_oid();
+    auto r = night(days().day2_deleted);
+    ASSERT_EQ(r.code, 0) << r.out;
+    expect_note(r, "public.answers: 30 new row(s) appended");
+    expect_note(r, "public.answers: 1304 row(s) deleted at the source removed (");
+    EXPECT_EQ(answers_oid(), table) << "kept, not reloaded in full";
+    EXPECT_EQ(r.out.find("reloaded in full"), std::string::npos) << r.out;
+    expect_equal_to("incr_day2_deleted", "after rows deleted at the source");
 }
 
 TEST_F(Incremental, ForeignKeysToAKeptTableWaitForItsNewRowsWhenPgRestoreAddsThem) {

@@ -1,10 +1,33 @@
 #include "scheduler.hpp"
 
+#include <regex>
+
 namespace pixrep::restore {
 
+std::set<std::string> foreign_key_tables(const std::string& sql) {
+    static const std::string name = R"((?:"(?:[^"]|"")*"|[A-Za-z_][\w$]*)(?:\.(?:"(?:[^"]|"")*"|[A-Za-z_][\w$]*))?)";
+    static const std::regex alter("^\\s*ALTER\\s+TABLE\\s+(?:ONLY\\s+)?(" + name + ")", std::regex::icase);
+    static const std::regex references("\\bFOREIGN\\s+KEY\\b[\\s\\S]*?\\bREFERENCES\\s+(" + name + ")", std::regex::icase);
+    std::smatch a, r;
+    if (!std::regex_search(sql, a, alter) || !std::regex_search(sql, r, references)) return {};
+    return {a[1].str(), r[1].str()};
+}
+
 Scheduler::Scheduler(std::vector<Deferred> work) : work_(std::move(work)), taken_(work_.size()), done_(work_.size()) {
-    for (const auto& w : work_)
+    for (const auto& w : work_) {
         if (w.replaces) created_by_work_.insert(*w.replaces);
+        std::set<std::string> tables;
+        for (const auto& sql : w.sql)
+            for (auto& t : foreign_key_tables(sql)) tables.insert(std::move(t));
+        if (tables.size() < 2) tables.clear();
+        locks_.push_back(std::move(tables));
+    }
+}
+
+bool Scheduler::clashes(std::size_t i) const {
+    for (const auto& t : locks_[i])
+        if (held_.count(t)) return true;
+    return false;
 }
 
 void Scheduler::table_loaded(const std::string& table) { loaded_.insert(table); }
@@ -23,9 +46,10 @@ bool Scheduler::ready(std::size_t i) const {
 
 std::optional<std::size_t> Scheduler::take() {
     for (std::size_t i = 0; i < work_.size(); ++i)
-        if (!taken_[i] && ready(i)) {
+        if (!taken_[i] && ready(i) && !clashes(i)) {
             taken_[i] = true;
             ++started_;
+            held_.insert(locks_[i].begin(), locks_[i].end());
             return i;
         }
     return std::nullopt;
@@ -35,6 +59,7 @@ void Scheduler::done(std::size_t i) {
     if (done_[i]) return;
     done_[i] = true;
     ++done_count_;
+    for (const auto& t : locks_[i]) held_.erase(held_.find(t));
     if (work_[i].replaces) created_.insert(*work_[i].replaces);
 }
 

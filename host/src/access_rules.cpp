@@ -116,7 +116,7 @@ std::string text_array(const std::vector<std::string>& items) {
     return out + "}";
 }
 
-std::optional<AccessRule> for_build(AccessRule r, const common::BuildNames& built, bool live_schema_exists) {
+std::optional<AccessRule> for_build(AccessRule r, const beside::BuildNames& built, bool live_schema_exists) {
     if (r.kind == "default") return r;
     if (r.kind == "schema") {
         if (!live_schema_exists && built.schemas.count(r.schema)) r.schema = built.schema_of(r.schema);

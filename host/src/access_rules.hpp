@@ -11,8 +11,10 @@ namespace pixrep {
 
 namespace common {
 class PgConn;
-struct BuildNames;
 }  // namespace common
+namespace beside {
+struct BuildNames;
+}  // namespace beside
 
 /// One privilege another role holds on what the target role owns (whoever granted it).
 struct AccessRule {
@@ -50,7 +52,7 @@ std::string text_array(const std::vector<std::string>& items);
 /// when `built` makes it there; a schema's rule on the build schema when the live one does not
 /// exist yet (the swap renames the build schema into it); nullopt for an object of a rebuilt
 /// schema that tonight neither builds nor keeps (the swap takes it away). Pure.
-std::optional<AccessRule> for_build(AccessRule rule, const common::BuildNames& built, bool live_schema_exists);
+std::optional<AccessRule> for_build(AccessRule rule, const beside::BuildNames& built, bool live_schema_exists);
 
 /// The grants a default privilege IN SCHEMA gives what is created there, for what tonight's
 /// copy created in the build schema `build` instead (default privileges follow the schema). Pure.

@@ -132,7 +132,7 @@ std::size_t Home::save_access_rules(const std::vector<std::string>& schemas) {
 }
 
 std::vector<std::string> Home::reapply_access_rules(const std::vector<std::string>& schemas, const std::vector<std::string>& readers,
-                                                    const common::BuildNames* built) {
+                                                    const beside::BuildNames* built) {
     auto exists = [&](const std::string& schema) {
         return conn_.scalar("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", {schema}) == std::optional<std::string>("t");
     };

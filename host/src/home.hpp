@@ -42,7 +42,7 @@ public:
     /// Re-applies the saved rules, then grants read access on `schemas` to `readers`; returns
     /// what could not be re-applied. With `built`, onto tonight's copy in its build schemas.
     std::vector<std::string> reapply_access_rules(const std::vector<std::string>& schemas, const std::vector<std::string>& readers,
-                                                  const common::BuildNames* built = nullptr);
+                                                  const beside::BuildNames* built = nullptr);
 
     /// What every step remembered, by step (the host's own entries, step "", left out).
     std::map<std::string, std::map<std::string, std::string>> recall_all();

@@ -184,9 +184,9 @@ void Pipeline::validate() {
     target_ = make_target(settings_.database_url, "DATABASE_URL");
     if (settings_.home_schema.empty() || settings_.home_schema == "public" || settings_.home_schema.rfind("pg_", 0) == 0)
         throw StepError(ErrorKind::config, "REPLICATION_SCHEMA '" + settings_.home_schema + "' cannot be the tool's own schema");
-    if (settings_.home_schema.size() > common::kMaxHome)
+    if (settings_.home_schema.size() > beside::kMaxHome)
         throw StepError(ErrorKind::config, "REPLICATION_SCHEMA '" + settings_.home_schema + "' is longer than " +
-                                               std::to_string(common::kMaxHome) + " bytes: its build schemas' names would not fit");
+                                               std::to_string(beside::kMaxHome) + " bytes: its build schemas' names would not fit");
     if (settings_.refresh != "beside" && settings_.refresh != "in-place")
         throw StepError(ErrorKind::config, "REFRESH must be 'beside' or 'in-place', got '" + settings_.refresh + "'");
     log_.add_secret(target_.password);
@@ -243,7 +243,7 @@ namespace {
 // The restore is done: a connection lost while the rules go back is retried here, a few
 // times, rather than by restoring everything again.
 std::vector<std::string> reapply_with_retries(TargetSession& session, const std::vector<std::string>& schemas,
-                                              const common::BuildNames* built, const RunEnv& env) {
+                                              const beside::BuildNames* built, const RunEnv& env) {
     for (int attempt = 1;; ++attempt) {
         try {
             return session.reapply_access(schemas, built);
@@ -322,9 +322,9 @@ void Pipeline::attempt(Attempt& a, TargetSession* session) {
             a.run.add_step_seconds("transfer (wait)", seconds_since(tw));
         }
         // Beside: the rules go on tonight's objects in the build schemas, before the swap makes them live.
-        std::optional<common::BuildNames> built;
+        std::optional<beside::BuildNames> built;
         if (a.run.env().beside())
-            built = common::build_names(a.run.plan(), [&](const std::string& s) { return a.run.env().build_schema(s); });
+            built = beside::build_names(a.run.plan(), [&](const std::string& s) { return a.run.env().build_schema(s); });
         if (session)
             for (const auto& m : reapply_with_retries(*session, schemas, built ? &*built : nullptr, a.run.env()))
                 log_.warn("access rule not re-applied: " + m);

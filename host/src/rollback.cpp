@@ -1,10 +1,9 @@
 #include "rollback.hpp"
 
-#include "build_names.hpp"
+#include "beside.hpp"
+#include "db.hpp"
 #include "pg_conn.hpp"
 #include "pipeline.hpp"
-#include "sql_rewrite.hpp"
-#include "swap_sql.hpp"
 #include "target.hpp"
 
 #include <algorithm>
@@ -12,9 +11,9 @@
 namespace pixrep {
 namespace {
 
-std::vector<common::Movable> movables(common::PgConn& conn, const std::string& schema) {
-    std::vector<common::Movable> out;
-    for (const auto& r : conn.exec(common::movable_sql(), {schema})) out.push_back({*r[0], *r[1], *r[2], *r[3]});
+std::vector<beside::Movable> movables(common::PgConn& conn, const std::string& schema) {
+    std::vector<beside::Movable> out;
+    for (const auto& r : conn.exec(beside::movable_sql(), {schema})) out.push_back({*r[0], *r[1], *r[2], *r[3]});
     return out;
 }
 
@@ -24,13 +23,13 @@ int swap_back(common::PgConn& conn, const std::string& home, const std::string& 
         conn.exec("ALTER SCHEMA " + common::sql_name(prev) + " RENAME TO " + common::sql_name(live));
         return 1;
     }
-    const std::string scratch = common::build_schema_name(home, live);
+    const std::string scratch = beside::build_schema_name(home, live);
     conn.exec("CREATE SCHEMA " + common::sql_name(scratch));
     int moved = 0;
     for (const auto& m : movables(conn, live))
-        if (std::find(stayed.begin(), stayed.end(), m.kind + " " + m.name) == stayed.end()) conn.exec(common::move_statement(m, scratch)), ++moved;
-    for (const auto& m : movables(conn, prev)) conn.exec(common::move_statement(m, live)), ++moved;
-    for (const auto& m : movables(conn, scratch)) conn.exec(common::move_statement(m, prev));
+        if (std::find(stayed.begin(), stayed.end(), m.kind + " " + m.name) == stayed.end()) conn.exec(beside::move_statement(m, scratch)), ++moved;
+    for (const auto& m : movables(conn, prev)) conn.exec(beside::move_statement(m, live)), ++moved;
+    for (const auto& m : movables(conn, scratch)) conn.exec(beside::move_statement(m, prev));
     conn.exec("DROP SCHEMA " + common::sql_name(scratch));
     return moved;
 }
@@ -48,7 +47,7 @@ int rollback(const Target& target, const std::string& home, std::chrono::millise
     common::PgConn conn(target.conninfo, "pix-db-replication rollback", std::chrono::seconds(30), [] { return false; });
     auto rows = conn.exec("SELECT nspname, coalesce(obj_description(oid, 'pg_namespace'), '') FROM pg_namespace WHERE nspowner = "
                           "(SELECT oid FROM pg_roles WHERE rolname = current_user) AND nspname LIKE $1 ORDER BY 1",
-                          {common::previous_schema_pattern(home)});
+                          {beside::previous_schema_pattern(home)});
     int moved = 0, schemas = 0;
     conn.exec("BEGIN");
     try {
@@ -56,7 +55,7 @@ int rollback(const Target& target, const std::string& home, std::chrono::millise
         for (const auto& r : rows) {
             std::string live;
             std::vector<std::string> stayed;
-            if (!common::read_previous_comment(*r[1], live, stayed)) continue;
+            if (!beside::read_previous_comment(*r[1], live, stayed)) continue;
             moved += swap_back(conn, home, *r[0], live, stayed);
             ++schemas;
         }

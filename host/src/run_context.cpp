@@ -13,7 +13,7 @@ namespace pixrep {
 bool HostEnv::sleep_for(std::chrono::milliseconds d) const { return sleep_unless(d, stopping_); }
 
 std::string HostEnv::build_schema(const std::string& schema) const {
-    return beside_ ? common::build_schema_name(home_schema_, schema) : schema;
+    return beside_ ? beside::build_schema_name(home_schema_, schema) : schema;
 }
 
 HostRun::HostRun(const HostEnv& env, Logger& log, const State* recalled)

@@ -114,7 +114,7 @@ public:
         auto c = connect("home");
         return Home(*c, home_.schema).save_access_rules(schemas);
     }
-    std::vector<std::string> reapply_access(const std::vector<std::string>& schemas, const common::BuildNames* built) override {
+    std::vector<std::string> reapply_access(const std::vector<std::string>& schemas, const beside::BuildNames* built) override {
         auto c = connect("home");
         return Home(*c, home_.schema).reapply_access_rules(schemas, home_.readers, built);
     }

@@ -17,7 +17,7 @@
 #include "logger.hpp"
 
 namespace pixrep {
-namespace common {
+namespace beside {
 struct BuildNames;
 }
 
@@ -57,7 +57,7 @@ public:
     virtual std::size_t save_access(const std::vector<std::string>& schemas) = 0;
     /// Re-applies them after the restore, and the readers' access; returns what could not be.
     /// With `built`, onto tonight's copy in its build schemas, before the swap.
-    virtual std::vector<std::string> reapply_access(const std::vector<std::string>& schemas, const common::BuildNames* built) = 0;
+    virtual std::vector<std::string> reapply_access(const std::vector<std::string>& schemas, const beside::BuildNames* built) = 0;
     /// What steps remembered in earlier runs, by step.
     virtual std::map<std::string, std::map<std::string, std::string>> recall_all() = 0;
     /// Stores what steps asked to remember, once a run succeeded.

@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <cstdio>
 
-namespace pixrep::common {
+namespace pixrep::beside {
 namespace {
 
 constexpr std::size_t kMaxName = 63;  // NAMEDATALEN - 1
@@ -48,4 +48,4 @@ bool is_tool_schema(const std::string& home, const std::string& name) {
     return name == home || name.rfind(home + "_build_", 0) == 0 || name.rfind(home + "_prev_", 0) == 0;
 }
 
-}  // namespace pixrep::common
+}  // namespace pixrep::beside

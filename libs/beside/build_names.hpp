@@ -5,7 +5,7 @@
 #include <cstddef>
 #include <string>
 
-namespace pixrep::common {
+namespace pixrep::beside {
 
 /// The longest home schema name: its build and previous schemas' prefixes must stay whole.
 constexpr std::size_t kMaxHome = 40;
@@ -27,4 +27,4 @@ std::string previous_schema_pattern(const std::string& home);
 /// True when a schema named `name` would be taken for one of the tool's own (home, build, previous).
 bool is_tool_schema(const std::string& home, const std::string& name);
 
-}  // namespace pixrep::common
+}  // namespace pixrep::beside

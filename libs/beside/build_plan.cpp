@@ -1,11 +1,14 @@
 #include "build_plan.hpp"
+#include "db.hpp"
 
 #include <algorithm>
 #include <map>
 
 #include "object_kinds.hpp"
 
-namespace pixrep::restore {
+namespace pixrep::beside {
+
+using common::sql_name;
 
 const char* const kDumpSearchPath = "SELECT pg_catalog.set_config('search_path', '', false)";
 
@@ -18,13 +21,13 @@ bool after_data(const std::string& desc) {
     return kinds.count(desc) > 0;
 }
 
-common::Placement placement(const std::string& desc) {
-    const common::ObjectKind* k = common::object_kind(desc);
-    return k ? k->placement : common::Placement::attached;
+Placement placement(const std::string& desc) {
+    const ObjectKind* k = object_kind(desc);
+    return k ? k->placement : Placement::attached;
 }
 
 // What --no-owner --no-privileges restores nothing of, and what the build makes itself (schemas).
-bool skipped(const std::string& desc) { return placement(desc) == common::Placement::none || desc == "SCHEMA"; }
+bool skipped(const std::string& desc) { return placement(desc) == Placement::none || desc == "SCHEMA"; }
 
 // A routine whose body is text, resolved when it runs: PL/pgSQL, or SQL in quotes (not BEGIN
 // ATOMIC nor RETURN, which are parsed at creation and follow their objects).
@@ -82,6 +85,30 @@ std::set<DumpId> refreshed_after_swap(const RestorePlan& plan) {
 
 namespace {
 
+std::set<std::string> kept_tables(const RestorePlan& plan) {
+    std::set<std::string> kept;
+    for (const auto& e : plan.entries)
+        if (e.desc == "TABLE" && e.fate == Fate::kept) kept.insert(e.table);
+    return kept;
+}
+
+bool policy_on_kept(const TocEntry& e, const std::set<std::string>& kept) {
+    return e.restored() && e.desc == "POLICY" && !e.table.empty() && kept.count(e.table) > 0;
+}
+
+}  // namespace
+
+std::vector<std::string> remade_in_swap(const RestorePlan& plan) {
+    const auto kept = kept_tables(plan);
+    std::vector<std::string> out;
+    for (const auto& e : plan.entries)
+        if (policy_on_kept(e, kept)) out.push_back(e.sql);
+    if (!out.empty()) out.insert(out.begin(), "SELECT pg_catalog.set_config('search_path', '', true)");
+    return out;
+}
+
+namespace {
+
 // Yesterday's object of the same name goes first: a publication's name is the whole database's.
 std::vector<std::string> replacing(const TocEntry& e) {
     std::vector<std::string> sql{kDumpSearchPath};
@@ -101,7 +128,7 @@ std::string tolerant_refresh(const std::string& refresh) {
 
 // The names the steps' own SQL creates in a built schema ("CREATE VIEW public.students"): built
 // there tonight too, so that they are swapped in rather than made in yesterday's copy.
-common::BuildNames with_created(common::BuildNames names, const std::vector<Deferred>& deferred) {
+BuildNames with_created(BuildNames names, const std::vector<Deferred>& deferred) {
     for (const auto& w : deferred)
         if (!w.replaces)
             for (const auto& sql : w.sql) names.add_created(sql);
@@ -110,26 +137,24 @@ common::BuildNames with_created(common::BuildNames names, const std::vector<Defe
 
 }  // namespace
 
-BuildPlan build_plan(const RestorePlan& plan, const std::vector<Deferred>& deferred, const common::BuildNames& built_names) {
+BuildPlan build_plan(const RestorePlan& plan, const std::vector<Deferred>& deferred, const BuildNames& built_names) {
     BuildPlan out;
     out.in_place_schemas = extension_schemas(plan);
     const auto refresh_later = refreshed_after_swap(plan);
-    const common::BuildNames names = with_created(built_names, deferred);
-    std::set<std::string> kept;
-    for (const auto& e : plan.entries)
-        if (e.desc == "TABLE" && e.fate == Fate::kept) kept.insert(e.table);
-    auto rewrite = [&](const std::string& sql) { return common::rewrite_for_build(sql, names); };
+    const BuildNames names = with_created(built_names, deferred);
+    const std::set<std::string> kept = kept_tables(plan);
+    auto rewrite = [&](const std::string& sql) { return rewrite_for_build(sql, names); };
     // Entries run as the pool's work, by id, with the table whose rows they wait for.
     std::map<DumpId, std::string> as_work;
     for (const auto& w : deferred)
         if (w.replaces) as_work[*w.replaces] = w.table;
     auto on_kept = [&](const TocEntry& e) { return !e.table.empty() && kept.count(e.table) > 0; };
     for (const auto& e : plan.entries) {
-        if (!e.restored() || skipped(e.desc)) continue;
+        if (!e.restored() || skipped(e.desc) || policy_on_kept(e, kept)) continue;
         const std::string label = e.desc + " " + e.qualified();
         // What hangs on a kept table, and a live schema's comment, wait for the swap: the live
         // names are then tonight's, and yesterday's version of it is gone.
-        if (on_kept(e) || (annotation(e.desc) && e.tag.rfind("SCHEMA ", 0) == 0) || placement(e.desc) == common::Placement::database) {
+        if (on_kept(e) || (annotation(e.desc) && e.tag.rfind("SCHEMA ", 0) == 0) || placement(e.desc) == Placement::database) {
             out.after_swap.push_back({e.qualified(), e.desc, replacing(e), "", {}, e.id, "pg-restore"});
             continue;
         }
@@ -164,7 +189,7 @@ BuildPlan build_plan(const RestorePlan& plan, const std::vector<Deferred>& defer
         out.work.push_back({e.qualified(), e.desc, {kDumpSearchPath, rewrite(e.sql)}, table, after, e.id, "pg-restore"});
         as_work[e.id] = table;
     }
-    const std::string path = common::build_search_path(names);
+    const std::string path = build_search_path(names);
     // What waits for work done after the swap is done after the swap too (a VALIDATE after its ADD).
     std::set<DumpId> later;
     for (const auto& w : out.after_swap)
@@ -188,4 +213,4 @@ BuildPlan build_plan(const RestorePlan& plan, const std::vector<Deferred>& defer
     return out;
 }
 
-}  // namespace pixrep::restore
+}  // namespace pixrep::beside

@@ -14,7 +14,7 @@
 
 #include "sql_rewrite.hpp"
 
-namespace pixrep::restore {
+namespace pixrep::beside {
 
 /// One statement of the build, run in order on the build's first connection.
 struct Statement {
@@ -56,8 +56,13 @@ std::vector<std::string> extension_schemas(const RestorePlan& plan);
 /// so they are refreshed again once swapped in. By their MATERIALIZED VIEW DATA entry.
 std::set<DumpId> refreshed_after_swap(const RestorePlan& plan);
 
+/// The statements the swap runs on the live names within its own transaction, once everything
+/// has moved: a kept table's policies, which the swap drops with what else hangs on the table,
+/// remade at once, so that no reader meets the table under row-level security without them.
+std::vector<std::string> remade_in_swap(const RestorePlan& plan);
+
 /// The build of `plan`, with the steps' `deferred` work, into `names`' schemas. The steps' own
 /// SQL (deferred work that replaces no entry) creates what it names with a built schema there too.
-BuildPlan build_plan(const RestorePlan& plan, const std::vector<Deferred>& deferred, const common::BuildNames& names);
+BuildPlan build_plan(const RestorePlan& plan, const std::vector<Deferred>& deferred, const BuildNames& names);
 
-}  // namespace pixrep::restore
+}  // namespace pixrep::beside

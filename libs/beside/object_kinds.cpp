@@ -1,8 +1,11 @@
 #include "object_kinds.hpp"
+#include "db.hpp"
 
 #include "sql_rewrite.hpp"
 
-namespace pixrep::common {
+namespace pixrep::beside {
+
+using common::sql_name;
 namespace {
 
 using P = Placement;
@@ -26,7 +29,8 @@ const std::vector<ObjectKind> kKinds = {
      {"pg_proc", "pronamespace", "x.proname", "pg_get_function_identity_arguments(x.oid)", "proowner", "x.prokind IN ('f', 'w')"}},
     {"PROCEDURE", "ROUTINE", "routine", P::moved,
      {"pg_proc", "pronamespace", "x.proname", "pg_get_function_identity_arguments(x.oid)", "proowner", "x.prokind = 'p'"}},
-    {"AGGREGATE", "ROUTINE", "routine", P::moved,
+    // Not ROUTINE: only ALTER AGGREGATE reads an ordered-set aggregate's "(ORDER BY text)".
+    {"AGGREGATE", "AGGREGATE", "routine", P::moved,
      {"pg_proc", "pronamespace", "x.proname", "pg_get_function_identity_arguments(x.oid)", "proowner", "x.prokind = 'a'"}},
     {"OPERATOR CLASS", "OPERATOR CLASS", "operator class", P::moved,
      {"pg_opclass", "opcnamespace", "x.opcname", "(SELECT amname FROM pg_am WHERE oid = x.opcmethod)", "opcowner", "true"}},
@@ -154,4 +158,4 @@ std::string drop_statement(std::string_view kind, const std::string& schema, con
     return "DROP " + std::string(k ? k->sql : kind) + " IF EXISTS " + object_reference(kind, schema, name, args) + " CASCADE";
 }
 
-}  // namespace pixrep::common
+}  // namespace pixrep::beside

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-namespace pixrep::common {
+namespace pixrep::beside {
 
 /// Where tonight's build makes an object of a kind, and what the swap does with it.
 enum class Placement {
@@ -32,7 +32,7 @@ struct Listing {
 /// One kind of object.
 struct ObjectKind {
     std::string_view desc;      ///< pg_dump's name for it in the table of contents ("TEXT SEARCH CONFIGURATION").
-    std::string_view sql;       ///< As ALTER ... SET SCHEMA and DROP name it ("ROUTINE" for every routine).
+    std::string_view sql;       ///< As ALTER ... SET SCHEMA and DROP name it ("ROUTINE" for functions and procedures).
     std::string_view family;    ///< Kinds whose names share one namespace in a schema ("relation", "routine"...); "" when none.
     Placement placement;        ///< Where the build makes it.
     Listing listing;            ///< How the catalog lists it.
@@ -63,4 +63,4 @@ std::string set_schema_statement(std::string_view kind, const std::string& schem
 /// DROP <kind> IF EXISTS <object> CASCADE.
 std::string drop_statement(std::string_view kind, const std::string& schema, const std::string& name, const std::string& args);
 
-}  // namespace pixrep::common
+}  // namespace pixrep::beside

@@ -1,4 +1,5 @@
 #include "sql_rewrite.hpp"
+#include "db.hpp"
 
 #include <cctype>
 #include <cstring>
@@ -6,7 +7,9 @@
 
 #include "object_kinds.hpp"
 
-namespace pixrep::common {
+namespace pixrep::beside {
+
+using common::sql_name;
 namespace {
 
 enum class Tok { space, ident, quoted, string, other };
@@ -213,15 +216,6 @@ std::string build_search_path(const BuildNames& names) {
     return "SET search_path = " + path + "public";
 }
 
-std::string sql_name(const std::string& name) {
-    bool plain = !name.empty() && (std::islower(static_cast<unsigned char>(name[0])) || name[0] == '_');
-    for (unsigned char c : name)
-        if (!(std::islower(c) || std::isdigit(c) || c == '_')) plain = false;
-    if (plain) return name;
-    std::string out = "\"";
-    for (char c : name) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-    return out + "\"";
-}
 
 std::vector<std::pair<std::string, std::string>> created_names(std::string_view sql) {
     static const std::set<std::string> words{"or", "replace", "temp", "temporary", "unlogged", "materialized", "recursive", "table",
@@ -278,4 +272,4 @@ std::string rewrite_for_build(std::string_view sql, const BuildNames& names) {
     return out;
 }
 
-}  // namespace pixrep::common
+}  // namespace pixrep::beside

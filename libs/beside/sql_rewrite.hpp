@@ -14,7 +14,7 @@
 
 #include <pixrep/plan.hpp>
 
-namespace pixrep::common {
+namespace pixrep::beside {
 
 /// What tonight's build renames.
 struct BuildNames {
@@ -49,7 +49,5 @@ std::vector<std::pair<std::string, std::string>> created_names(std::string_view 
 /// unqualified names): public's build schema, then public.
 std::string build_search_path(const BuildNames& names);
 
-/// A name as SQL writes it: quoted when it must be, as pg_dump does.
-std::string sql_name(const std::string& name);
 
-}  // namespace pixrep::common
+}  // namespace pixrep::beside

@@ -1,11 +1,14 @@
 #include "swap_sql.hpp"
+#include "db.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include "object_kinds.hpp"
 #include "sql_rewrite.hpp"
 
-namespace pixrep::common {
+namespace pixrep::beside {
+
+using common::sql_name;
 namespace {
 
 // The kinds the build makes beside and the swap moves, as an SQL list.
@@ -54,4 +57,4 @@ bool read_previous_comment(const std::string& comment, std::string& schema, std:
     return true;
 }
 
-}  // namespace pixrep::common
+}  // namespace pixrep::beside

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-namespace pixrep::common {
+namespace pixrep::beside {
 
 /// An object that moves with ALTER ... SET SCHEMA; what it carries (indexes, constraints,
 /// owned sequences, array types) moves with it.
@@ -37,4 +37,4 @@ std::string previous_comment(const std::string& schema, const std::vector<std::s
 /// Reads previous_comment()'s text back; false when `comment` is not one.
 bool read_previous_comment(const std::string& comment, std::string& schema, std::vector<std::string>& stayed);
 
-}  // namespace pixrep::common
+}  // namespace pixrep::beside

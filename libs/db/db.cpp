@@ -1,5 +1,7 @@
 #include "db.hpp"
 
+#include <cctype>
+
 #include "pg_errors.hpp"
 
 namespace pixrep::common {
@@ -43,6 +45,16 @@ StepError not_connecting(const std::string& purpose) {
 std::string quote_ident(const std::string& s) {
     std::string out = "\"";
     for (char c : s) out += (c == '"') ? std::string("\"\"") : std::string(1, c);
+    return out + "\"";
+}
+
+std::string sql_name(const std::string& name) {
+    bool plain = !name.empty() && (std::islower(static_cast<unsigned char>(name[0])) || name[0] == '_');
+    for (unsigned char c : name)
+        if (!(std::islower(c) || std::isdigit(c) || c == '_')) plain = false;
+    if (plain) return name;
+    std::string out = "\"";
+    for (char c : name) out += c == '"' ? std::string("\"\"") : std::string(1, c);
     return out + "\"";
 }
 

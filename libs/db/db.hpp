@@ -72,6 +72,9 @@ StepError not_connecting(const std::string& purpose);
 /// Double-quotes an identifier for SQL.
 std::string quote_ident(const std::string& s);
 
+/// A name as SQL writes it: quoted only when it must be, as pg_dump does.
+std::string sql_name(const std::string& name);
+
 /// `names`, each double-quoted, separated by ", " (a column list).
 std::string quote_ident_list(const std::vector<std::string>& names);
 

@@ -13,12 +13,10 @@
 
 #include <pixrep/step_export.hpp>
 
-#include "build_names.hpp"
+#include "beside.hpp"
 #include "db.hpp"
 #include "drop_sql.hpp"
 #include "pg_errors.hpp"
-#include "sql_rewrite.hpp"
-#include "swap_sql.hpp"
 
 namespace {
 
@@ -67,8 +65,8 @@ public:
                                                   "): set REPLICATION_SCHEMA to another name");
         std::vector<std::string> taken;
         for (const auto& e : ctx.plan().entries)
-            if (e.created() && ((e.desc == "SCHEMA" && common::is_tool_schema(home, e.tag)) ||
-                                (e.schema != "-" && e.schema != home && common::is_tool_schema(home, e.schema))))
+            if (e.created() && ((e.desc == "SCHEMA" && beside::is_tool_schema(home, e.tag)) ||
+                                (e.schema != "-" && e.schema != home && beside::is_tool_schema(home, e.schema))))
                 taken.push_back(e.desc + " " + e.qualified());
         if (!taken.empty())
             throw StepError(ErrorKind::input, "the backup holds " + std::to_string(taken.size()) + " object(s) in schemas named like the tool's " +
@@ -165,9 +163,9 @@ private:
         }
     }
 
-    static std::vector<common::Movable> movables(pqxx::transaction_base& tx, const std::string& schema) {
-        std::vector<common::Movable> out;
-        std::string sql = common::movable_sql();
+    static std::vector<beside::Movable> movables(pqxx::transaction_base& tx, const std::string& schema) {
+        std::vector<beside::Movable> out;
+        std::string sql = beside::movable_sql();
         sql.replace(sql.find("$1"), 2, tx.quote(schema));
         for (const auto& r : tx.exec(sql))
             out.push_back({r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::string>(), r[3].as<std::string>()});
@@ -190,15 +188,15 @@ private:
             pqxx::work tx(c);
             tx.exec("SET LOCAL lock_timeout = '" + std::to_string(lock_wait.count()) + "ms'");
             const std::string& home = ctx.env().home_schema();
-            const auto names = common::build_names(ctx.plan(), [&](const std::string& sc) { return ctx.env().build_schema(sc); });
+            const auto names = beside::build_names(ctx.plan(), [&](const std::string& sc) { return ctx.env().build_schema(sc); });
             // Tonight's tables first: no reader uses them, so waiting for them holds nobody.
             for (const auto& [live, build] : names.schemas)
-                if (auto lock = common::lock_statement(movables(tx, build)); !lock.empty()) tx.exec(lock);
+                if (auto lock = beside::lock_statement(movables(tx, build)); !lock.empty()) tx.exec(lock);
             const auto t = Clock::now();  // from here on, readers may queue behind the swap
             std::vector<drop::Object> support;
             if (!kept_.empty()) {
                 support = objects(tx, drop::kept_support_sql(kept_));
-                for (const auto& r : tx.exec(drop::kept_dependents_sql(kept_, common::build_schema_pattern(home)))) tx.exec(r[0].as<std::string>());
+                for (const auto& r : tx.exec(drop::kept_dependents_sql(kept_, beside::build_schema_pattern(home)))) tx.exec(r[0].as<std::string>());
             }
             if (auto found = others_views(ctx, tx); !found.empty()) others_views_ = std::move(found);
             // What the plan keeps on the target stays, whoever kept it.
@@ -207,7 +205,7 @@ private:
                 if (e.fate == Fate::kept && e.schema != "-") kept_names.emplace(e.schema, e.tag.substr(0, e.tag.find('(')));
             Swapped out;
             auto move_out = [&](const std::string& live) {
-                const std::string prev = common::previous_schema_name(home, live);
+                const std::string prev = beside::previous_schema_name(home, live);
                 tx.exec("CREATE SCHEMA " + common::sql_name(prev));
                 std::vector<std::string> stayed;
                 for (const auto& m : movables(tx, live)) {
@@ -215,10 +213,10 @@ private:
                         stayed.push_back(m.kind + " " + m.name);
                         continue;
                     }
-                    tx.exec(common::move_statement(m, prev));
+                    tx.exec(beside::move_statement(m, prev));
                     ++out.moved_out;
                 }
-                tx.exec("COMMENT ON SCHEMA " + common::sql_name(prev) + " IS " + tx.quote(common::previous_comment(live, stayed)));
+                tx.exec("COMMENT ON SCHEMA " + common::sql_name(prev) + " IS " + tx.quote(beside::previous_comment(live, stayed)));
                 out.previous.push_back(prev);
             };
             for (const auto& [live, build] : names.schemas) {
@@ -229,7 +227,7 @@ private:
                 }
                 move_out(live);
                 for (const auto& m : movables(tx, build)) {
-                    tx.exec(common::move_statement(m, live));
+                    tx.exec(beside::move_statement(m, live));
                     ++out.moved_in;
                 }
                 // What could not move fails the swap, which then changes nothing.
@@ -243,6 +241,7 @@ private:
                                                           build + " (" + listed(left) + "); the live copy is as it was");
                 tx.exec("DROP SCHEMA " + common::sql_name(build));
             }
+            for (const auto& sql : beside::remade_in_swap(ctx.plan())) tx.exec(sql);
             // Tonight's schemas that nothing is built in (an extension's): yesterday's objects of
             // ours there go; the schema, and what the extension made, stay.
             std::set<std::string> tonight;
@@ -253,11 +252,11 @@ private:
             // Schemas of yesterday's copy that tonight's backup no longer has go whole, but one
             // holding an extension: its members are not ours to drop.
             for (const auto& o : objects(tx, drop::owned_objects_sql(home)))
-                if (o.kind == "SCHEMA" && !names.schemas.count(o.name) && !tonight.count(o.name) && !common::is_tool_schema(home, o.name) &&
+                if (o.kind == "SCHEMA" && !names.schemas.count(o.name) && !tonight.count(o.name) && !beside::is_tool_schema(home, o.name) &&
                     !std::count(schemas_.begin(), schemas_.end(), o.name) && !holds_extension(tx, o.name)) {
-                    const std::string prev = common::previous_schema_name(home, o.name);
+                    const std::string prev = beside::previous_schema_name(home, o.name);
                     tx.exec("ALTER SCHEMA " + common::sql_name(o.name) + " RENAME TO " + common::sql_name(prev));
-                    tx.exec("COMMENT ON SCHEMA " + common::sql_name(prev) + " IS " + tx.quote(common::previous_comment(o.name, {})));
+                    tx.exec("COMMENT ON SCHEMA " + common::sql_name(prev) + " IS " + tx.quote(beside::previous_comment(o.name, {})));
                     out.previous.push_back(prev);
                 }
             tx.commit();
@@ -294,8 +293,8 @@ private:
         s.run([&](common::Connection& c) {
             pqxx::nontransaction tx(c);
             for (const auto& r : tx.exec("SELECT nspname FROM pg_namespace WHERE nspowner = (SELECT oid FROM pg_roles WHERE rolname = "
-                                         "current_user) AND (nspname LIKE " + tx.quote(common::build_schema_pattern(home)) + " OR nspname LIKE " +
-                                         tx.quote(common::previous_schema_pattern(home)) + ") ORDER BY 1"))
+                                         "current_user) AND (nspname LIKE " + tx.quote(beside::build_schema_pattern(home)) + " OR nspname LIKE " +
+                                         tx.quote(beside::previous_schema_pattern(home)) + ") ORDER BY 1"))
                 left.push_back(r[0].as<std::string>());
         });
         for (const auto& schema : left) drop_schema(ctx, s, schema, "clean-up");

@@ -15,7 +15,7 @@ using common::quote_literal;
 // Objects of every kind object_kinds() lists, with their owner, never an extension's member;
 // `where` filters on the owner and schema.
 std::string objects_sql(const std::string& where_owner, const std::string& where_schema) {
-    return "SELECT kind, nspname, relname, args, pg_get_userbyid(owner_oid) AS owner FROM (" + common::catalog_objects_sql() +
+    return "SELECT kind, nspname, relname, args, pg_get_userbyid(owner_oid) AS owner FROM (" + beside::catalog_objects_sql() +
            ") objects(o, kind, nspname, relname, args, owner_oid, member) WHERE NOT member AND " + where_owner + " AND " + where_schema +
            " ORDER BY o, nspname, relname";
 }
@@ -43,12 +43,12 @@ std::string foreign_objects_sql(const std::vector<std::string>& schemas) {
                        "(nspname IN (" + in_list(schemas) + ") OR (kind = 'SCHEMA' AND relname IN (" + in_list(schemas) + ")))");
 }
 
-std::string drop_statement(const Object& o) { return common::drop_statement(o.kind, o.schema, o.name, o.args); }
+std::string drop_statement(const Object& o) { return beside::drop_statement(o.kind, o.schema, o.name, o.args); }
 
 std::vector<Object> collisions(const RestorePlan& plan, const std::vector<Object>& others) {
     // What the restore creates, by (kind family, schema, name).
     auto family = [](const std::string& kind) -> std::string {
-        const common::ObjectKind* k = common::object_kind(kind);
+        const beside::ObjectKind* k = beside::object_kind(kind);
         return k ? std::string(k->family) : "";
     };
     std::set<std::tuple<std::string, std::string, std::string>> created;

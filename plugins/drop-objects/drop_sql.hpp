@@ -11,7 +11,7 @@ namespace pixrep::drop {
 
 /// An object of the target, as the catalog names it.
 struct Object {
-    std::string kind;    ///< Its kind, as common::object_kinds() names it ("TABLE", "FUNCTION", "OPERATOR", "SCHEMA"...).
+    std::string kind;    ///< Its kind, as beside::object_kinds() names it ("TABLE", "FUNCTION", "OPERATOR", "SCHEMA"...).
     std::string schema;  ///< Its schema ("" for a schema).
     std::string name;    ///< Its name.
     std::string args;    ///< What identifies it beyond its name (a routine's arguments, an operator's operands...).
@@ -51,7 +51,7 @@ std::string kept_columns_sql(const std::vector<std::string>& kept);
 std::vector<DumpId> kept_entries(const RestorePlan& plan, const std::vector<Object>& support);
 
 /// True when `support` (kept_support_sql's rows) holds the object of kind `kind` (as
-/// common::Movable names kinds) `schema`.`name`. Pure.
+/// beside::Movable names kinds) `schema`.`name`. Pure.
 bool is_kept(const std::vector<Object>& support, const std::string& kind, const std::string& schema, const std::string& name);
 
 /// `owned` without what `support` (kept_support_sql's rows) keeps. Pure.

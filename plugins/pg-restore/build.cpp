@@ -36,7 +36,7 @@ void run_one(common::Session& s, const Statement& st) {
 
 }  // namespace
 
-void build_schema(RunContext& ctx, const common::BuildNames& names, const BuildPlan& plan, const std::vector<std::string>& settings) {
+void build_schema(RunContext& ctx, const beside::BuildNames& names, const BuildPlan& plan, const std::vector<std::string>& settings) {
     const auto t0 = Clock::now();
     common::Session s(ctx.env(), "pg-restore build");
     for (const auto& sql : session_sql(settings)) run_one(s, {"session setting", sql});
@@ -60,7 +60,7 @@ void build_schema(RunContext& ctx, const common::BuildNames& names, const BuildP
                     {"schemas", static_cast<std::int64_t>(names.schemas.size())}, {"duration_ms", static_cast<std::int64_t>(secs * 1000)}});
 }
 
-void drop_build_schemas(RunContext& ctx, const common::BuildNames& names) {
+void drop_build_schemas(RunContext& ctx, const beside::BuildNames& names) {
     try {
         common::Session s(ctx.env(), "pg-restore clean-up");
         for (const auto& [schema, build] : names.schemas)

@@ -14,17 +14,22 @@
 
 #include <pixrep/step.hpp>
 
-#include "build_plan.hpp"
+#include "beside.hpp"
 #include "copy_in.hpp"
 
 namespace pixrep::restore {
 
+using beside::BuildPlan;
+using beside::kDumpSearchPath;
+using beside::Load;
+using beside::Statement;
+
 /// Makes the build schemas afresh, then runs the statements before the data and the sequences'
 /// values, in order. `settings` are SET first. Throws StepError naming the entry that failed.
-void build_schema(RunContext& ctx, const common::BuildNames& names, const BuildPlan& plan, const std::vector<std::string>& settings);
+void build_schema(RunContext& ctx, const beside::BuildNames& names, const BuildPlan& plan, const std::vector<std::string>& settings);
 
 /// Drops the build schemas of `names`, where the target lets it; says what it could not.
-void drop_build_schemas(RunContext& ctx, const common::BuildNames& names);
+void drop_build_schemas(RunContext& ctx, const beside::BuildNames& names);
 
 class Loader {
 public:

@@ -19,7 +19,7 @@
 #include "append_order.hpp"
 #include "appender.hpp"
 #include "build.hpp"
-#include "build_plan.hpp"
+#include "beside.hpp"
 #include "cpus.hpp"
 #include "db.hpp"
 #include "pg_errors.hpp"
@@ -137,9 +137,9 @@ public:
         // The list pg_restore will read is written now, checked, before anything touches the target.
         const RestorePlan& plan = rc.seal_plan();
         if (ctx.env().beside()) {
-            if (auto why = restore::unbuildable(plan); !why.empty())
+            if (auto why = beside::unbuildable(plan); !why.empty())
                 throw StepError(ErrorKind::config, why + ": set REFRESH=in-place to restore this backup in place");
-            names_ = common::build_names(plan, [&ctx](const std::string& schema) { return ctx.env().build_schema(schema); });
+            names_ = beside::build_names(plan, [&ctx](const std::string& schema) { return ctx.env().build_schema(schema); });
         }
         std::string list;
         for (const auto& e : plan.entries) list += (e.restored() ? "" : ";") + common::list_line(e) + "\n";
@@ -242,7 +242,7 @@ private:
     void execute_beside(RunContext& ctx) {
         RestoreContext& rc = restore_context(ctx);
         // Now: the steps after this one left their work in their own prepare().
-        build_ = restore::build_plan(ctx.plan(), rc.deferred(), names_);
+        build_ = beside::build_plan(ctx.plan(), rc.deferred(), names_);
         const auto set_sql = set_statements(session_settings(ctx));
         std::vector<std::string> live, built;
         for (const auto& [schema, build] : names_.schemas) live.push_back(schema), built.push_back(build);
@@ -302,7 +302,9 @@ private:
                 const std::string name = common::sql_name(e.schema) + "." + common::sql_name(e.tag);
                 auto r = tx.exec("SELECT format_type(rngsubtype, NULL) FROM pg_range WHERE rngtypid = to_regtype(" + tx.quote(name) + ")");
                 if (r.empty()) {
-                    tx.exec(restore::kDumpSearchPath);
+                    // A schema new tonight: made in place for it, tonight's objects then swap into it.
+                    tx.exec("CREATE SCHEMA IF NOT EXISTS " + common::sql_name(e.schema));
+                    tx.exec(beside::kDumpSearchPath);
                     tx.exec(e.sql);
                     ctx.log().info("range type made in the live schema", {{"type", name}});
                     continue;
@@ -407,8 +409,8 @@ private:
     std::string maintenance_work_mem_, synchronous_commit_ = "off", session_options_;
     std::vector<std::pair<std::string, std::string>> settings_;
     std::filesystem::path list_;
-    common::BuildNames names_;
-    restore::BuildPlan build_;
+    beside::BuildNames names_;
+    beside::BuildPlan build_;
     bool built_ = false;
     std::vector<TocEntry> ranges_;
 };

@@ -38,7 +38,7 @@ std::vector<std::string> missing_objects(const RestorePlan& plan, const TargetOb
     return missing;
 }
 
-void verify_restored(RunContext& ctx, const common::BuildNames* built, const std::set<DumpId>& later) {
+void verify_restored(RunContext& ctx, const beside::BuildNames* built, const std::set<DumpId>& later) {
     const auto& plan = ctx.plan();
     std::set<std::string> schemas, query;
     std::map<std::string, std::string> live_of;  // build schema -> the live one it stands for

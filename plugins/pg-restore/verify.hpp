@@ -27,6 +27,6 @@ std::vector<std::string> missing_objects(const RestorePlan& plan, const TargetOb
 /// Reads the target, checks it against the plan and records rows per table in the report; with
 /// `built`, what is built tonight is looked for in the build schemas (whose loads counted the
 /// rows), the rest in the live ones. Throws StepError(fatal) naming what is missing.
-void verify_restored(RunContext& ctx, const common::BuildNames* built = nullptr, const std::set<DumpId>& later = {});
+void verify_restored(RunContext& ctx, const beside::BuildNames* built = nullptr, const std::set<DumpId>& later = {});
 
 }  // namespace pixrep::restore

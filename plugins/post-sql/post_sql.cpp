@@ -8,7 +8,7 @@
 
 #include "db.hpp"
 #include "pg_errors.hpp"
-#include "sql_rewrite.hpp"
+#include "beside.hpp"
 
 namespace {
 
@@ -54,9 +54,9 @@ public:
         if (pool_) return;
         common::Session session(ctx.env(), "post-sql");
         // Beside: into tonight's copy, before the swap; its names are those of the build schemas.
-        std::optional<common::BuildNames> names;
+        std::optional<beside::BuildNames> names;
         if (ctx.env().beside()) {
-            names = common::build_names(ctx.plan(), [&ctx](const std::string& s) { return ctx.env().build_schema(s); });
+            names = beside::build_names(ctx.plan(), [&ctx](const std::string& s) { return ctx.env().build_schema(s); });
             // What these statements create where they say goes into tonight's copy, and is swapped in.
             for (const auto& sql : statements_) names->add_created(sql);
         }
@@ -65,8 +65,8 @@ public:
             try {
                 session.run([&](common::Connection& c) {
                     pqxx::work tx(c);
-                    if (names) tx.exec(common::build_search_path(*names));
-                    tx.exec(names ? common::rewrite_for_build(sql, *names) : sql);
+                    if (names) tx.exec(beside::build_search_path(*names));
+                    tx.exec(names ? beside::rewrite_for_build(sql, *names) : sql);
                     tx.commit();
                 });
             } catch (const StepError&) {

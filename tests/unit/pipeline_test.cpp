@@ -42,7 +42,7 @@ public:
         j_.calls.push_back("home.save_access");
         return 0;
     }
-    std::vector<std::string> reapply_access(const std::vector<std::string>&, const common::BuildNames*) override {
+    std::vector<std::string> reapply_access(const std::vector<std::string>&, const beside::BuildNames*) override {
         j_.calls.push_back("home.reapply_access");
         return {};
     }

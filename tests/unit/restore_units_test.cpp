@@ -122,6 +122,24 @@ TEST(Scheduler, WorkWaitsForItsTableAndForTheWorkItAwaits) {
     EXPECT_EQ(s.pending(), 0u);
 }
 
+TEST(Scheduler, TwoForeignKeysBetweenAPairOfTablesNeverRunAtOnce) {
+    const std::string store_fk = "ALTER TABLE ONLY public.stores\n    ADD CONSTRAINT stores_manager_fkey FOREIGN KEY (manager) REFERENCES public.staff(id) NOT VALID;";
+    const std::string staff_fk = "ALTER TABLE ONLY public.staff\n    ADD CONSTRAINT staff_store_fkey FOREIGN KEY (store) REFERENCES public.stores(id) NOT VALID;";
+    EXPECT_EQ(foreign_key_tables(store_fk), (std::set<std::string>{"public.stores", "public.staff"}));
+    EXPECT_EQ(foreign_key_tables("ALTER TABLE \"Odd Schema\".\"T\" ADD CONSTRAINT f FOREIGN KEY (x) REFERENCES \"Odd Schema\".\"U\"(id)"),
+              (std::set<std::string>{"\"Odd Schema\".\"T\"", "\"Odd Schema\".\"U\""}));
+    EXPECT_TRUE(foreign_key_tables("CREATE INDEX i ON public.stores (x)").empty());
+    Scheduler s({{"stores fk", "FK CONSTRAINT", {"SET search_path = ''", store_fk}, "", {}},
+                 {"staff fk", "FK CONSTRAINT", {staff_fk}, "", {}},
+                 {"stores index", "INDEX", {"CREATE INDEX i ON public.stores (x)"}, "", {}}});
+    s.restore_over();
+    EXPECT_EQ(s.take(), std::optional<std::size_t>(0));
+    EXPECT_EQ(s.take(), std::optional<std::size_t>(2)) << "an index locks one table: it may wait, never deadlock";
+    EXPECT_FALSE(s.take()) << "the other key locks the same pair";
+    s.done(0);
+    EXPECT_EQ(s.take(), std::optional<std::size_t>(1));
+}
+
 TEST(KeyDeferrals, KeysNothingRestoredDependsOn) {
     auto p = plan();
     auto keys = key_deferrals(p);
@@ -169,6 +187,14 @@ TEST(LateRows, BucketsOfKeysFindWhereTheTargetIsShort) {
     EXPECT_EQ(d.short_buckets, std::vector<std::int64_t>{29});
     EXPECT_EQ(d.missing, 1);
     EXPECT_EQ(d.extra, 2);
+    EXPECT_EQ(d.long_buckets, std::vector<std::int64_t>{50});
+    target[120] = 4;  // a range the source deleted whole
+    d = compare(b.counts(), target);
+    EXPECT_EQ(d.emptied_buckets, std::vector<std::int64_t>{120});
+    EXPECT_EQ(d.extra, 6);
+    EXPECT_EQ(b.delete_absent_sql("public.answers", "id", {50, 120}, "pg_temp.k"),
+              "WITH gone AS (DELETE FROM public.answers t WHERE t.\"id\" <= 10000 AND (CASE WHEN t.\"id\" < 0 THEN -1 ELSE t.\"id\" / 101 END) "
+              "IN (50,120) AND NOT EXISTS (SELECT 1 FROM pg_temp.k s WHERE s.k = t.\"id\") RETURNING 1) SELECT count(*) FROM gone");
     EXPECT_EQ(parse_counts("3:10,-1:7"), (std::map<std::int64_t, std::int64_t>{{-1, 7}, {3, 10}}));
     EXPECT_TRUE(parse_counts("").empty());
     EXPECT_THROW(parse_counts("3"), std::invalid_argument);

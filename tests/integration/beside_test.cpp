@@ -25,23 +25,27 @@ const std::string kProduction = std::string(PIXREP_SOURCE_DIR) + "/config/produc
 
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-// The backup of tests/fixtures/every-kind.sql on the server of version `major`, made once.
-const fs::path& every_kind_dump(int major = 15) {
-    static std::map<int, fs::path> dumps;
+// The backup of tests/fixtures/<corpus>.sql on the server of version `major`, made once, by a
+// database owner who is not a superuser (as production's is).
+const fs::path& corpus_dump(const std::string& corpus, int major = 15) {
+    static std::map<std::pair<std::string, int>, fs::path> dumps;
     static TempDir dir;
-    auto& dump = dumps[major];
+    auto& dump = dumps[{corpus, major}];
     if (!dump.empty()) return dump;
     auto& pg = TempPostgres::instance(major);
-    pg.exec("postgres", "DROP DATABASE IF EXISTS every_kind_src");
-    pg.exec("postgres", "CREATE DATABASE every_kind_src");
-    auto r = pixtest::run_cmd({TempPostgres::bin("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", pg.url("every_kind_src"), "-f",
-                               std::string(PIXREP_SOURCE_DIR) + "/tests/fixtures/every-kind.sql"});
+    std::string db = corpus + "_src";
+    std::replace(db.begin(), db.end(), '-', '_');
+    const std::string url = pg.create_target(db, "owner_" + db, "src-pw");
+    auto r = pixtest::run_cmd({TempPostgres::bin("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-f",
+                               std::string(PIXREP_SOURCE_DIR) + "/tests/fixtures/" + corpus + ".sql"});
     if (r.code != 0) throw std::runtime_error("fixture load failed: " + r.out);
-    auto out = dir / ("every_kind_" + std::to_string(major) + ".pgsql");
-    r = pixtest::run_cmd({TempPostgres::bin("pg_dump", major), "-Fc", "-d", pg.url("every_kind_src"), "-f", out.string()});
+    auto out = dir / (db + "_" + std::to_string(major) + ".pgsql");
+    r = pixtest::run_cmd({TempPostgres::bin("pg_dump", major), "-Fc", "-d", url, "-f", out.string()});
     if (r.code != 0) throw std::runtime_error("pg_dump failed: " + r.out);
     return dump = out;
 }
+
+const fs::path& every_kind_dump(int major = 15) { return corpus_dump("every-kind", major); }
 
 // What a reader sees of a target on the server of version `major`, as text: pg_dump's schema
 // and data, the tool's own schemas left out (pg_dump's random \restrict key too).
@@ -132,57 +136,158 @@ namespace {
 
 class BesideFidelity : public Replication {
 protected:
-    // The same backup, made on the server of version `major`, into two targets there: `db` built
-    // beside (two nights: the second swaps over the first), and another restored in place by
-    // pg_restore. `env` says which tools the runs find.
-    void same_as_in_place(int major, const std::string& db, const std::string& url, std::map<std::string, std::string> env) {
-        const auto& dump = every_kind_dump(major);
+    // The differential test: the backup of `corpus`, made on the server of version `major`, into
+    // two targets there: `db` built beside (two nights: the second swaps over the first), and
+    // another restored in place by the real pg_restore, by the same kind of non-superuser role.
+    // Both must read the same: pg_dump's schema and data, and each of `queries`. `env` says which
+    // tools the runs find. Returns the schema, for the corpus's own checks.
+    std::string differential(const std::string& corpus, int major, const std::string& db, const std::string& url,
+                             std::map<std::string, std::string> env, const std::vector<std::string>& queries) {
+        const auto& dump = corpus_dump(corpus, major);
         auto& pg = TempPostgres::instance(major);
         const std::string other_db = db + "_in_place";
         const std::string other = pg.create_target(other_db, "replica_" + other_db, "s3cr3t-pw");
         env["DATABASE_URL"] = url;
         for (int night = 1; night <= 2; ++night) {
             auto r = replicate(dump, env, {"run"}, kEveryKind);
-            ASSERT_EQ(r.code, 0) << r.out;
+            EXPECT_EQ(r.code, 0) << corpus << " night " << night << ":\n" << r.out;
+            if (r.code != 0) return "";
             EXPECT_NE(r.out.find("tonight's copy swapped in"), std::string::npos) << r.out;
         }
         env["DATABASE_URL"] = other;
         env["REFRESH"] = "in-place";
         auto r = replicate(dump, env, {"run"}, kEveryKind);
-        ASSERT_EQ(r.code, 0) << r.out;
+        EXPECT_EQ(r.code, 0) << r.out;
+        if (r.code != 0) return "";
         const std::string schema = snapshot(db, false, major), in_place = snapshot(other_db, false, major);
-        EXPECT_TRUE(schema == in_place) << first_difference(schema, in_place);
+        EXPECT_TRUE(schema == in_place) << corpus << ": " << first_difference(schema, in_place);
         const std::string data = snapshot(db, true, major), in_place_data = snapshot(other_db, true, major);
-        EXPECT_TRUE(data == in_place_data) << first_difference(data, in_place_data);
+        EXPECT_TRUE(data == in_place_data) << corpus << ": " << first_difference(data, in_place_data);
+        EXPECT_EQ(schema.find("pix_db_replication_build"), std::string::npos) << "a build schema's name is left in the copy";
+        EXPECT_EQ(tool_schemas(url), 0);
+        for (const auto& q : queries)
+            EXPECT_EQ(pg.scalar(db, "SET search_path = public; " + q), pg.scalar(other_db, "SET search_path = public; " + q)) << corpus << ": " << q;
+        std::printf("DIFFERENTIAL %s on PostgreSQL %d: built beside (two nights) vs pg_restore in place: schema %s, data %s\n", corpus.c_str(),
+                    major, schema == in_place ? "identical" : "DIFFERENT", data == in_place_data ? "identical" : "DIFFERENT");
+        return schema;
+    }
+
+    void every_kind(int major, const std::string& db, const std::string& url, std::map<std::string, std::string> env) {
+        const std::string schema = differential(
+            "every-kind", major, db, url, std::move(env),
+            {"SELECT count(*) || ',' || sum(twice) FROM active_users", "SELECT user_count()", "SELECT sum(n) FROM analytics.user_stats",
+             "SELECT count(*) FROM events", "SELECT count(*) FROM analytics.daily_view", "SELECT total(score) FROM users",
+             "SELECT count(*) FROM users WHERE \"firstName\" % 'Name12'", "SELECT string_agg(\"Value\", ',') FROM \"Odd Schema\".\"Mixed Case\"",
+             "SELECT floatrange(1, 2)::text"});
         for (const char* kind : {"CREATE TABLE public.events_2025", "GENERATED BY DEFAULT AS IDENTITY", "CREATE MATERIALIZED VIEW analytics.user_stats",
                                  "BEGIN ATOMIC", "CREATE PROCEDURE public.reset_scores", "CREATE AGGREGATE public.total", "CREATE TRIGGER tickets_touch",
                                  "CREATE RULE daily_view_insert", "CREATE POLICY answers_own", "gin_trgm_ops", "EXCLUDE USING gist",
                                  "GENERATED ALWAYS AS", "AS RANGE", "CREATE DOMAIN public.positive", "\"Odd Schema\".\"Mixed Case\"",
                                  "COMMENT ON SCHEMA analytics"})
             EXPECT_NE(schema.find(kind), std::string::npos) << kind << " is missing from the copy";
-        EXPECT_EQ(schema.find("pix_db_replication_build"), std::string::npos) << "a build schema's name is left in the copy";
-        EXPECT_EQ(tool_schemas(url), 0);
-        // The readers' queries give the same answers on both.
-        for (const char* q : {"SELECT count(*) || ',' || sum(twice) FROM active_users", "SELECT user_count()", "SELECT sum(n) FROM analytics.user_stats",
-                              "SELECT count(*) FROM events", "SELECT count(*) FROM analytics.daily_view", "SELECT total(score) FROM users",
-                              "SELECT count(*) FROM users WHERE \"firstName\" % 'Name12'", "SELECT string_agg(\"Value\", ',') FROM \"Odd Schema\".\"Mixed Case\"",
-                              "SELECT floatrange(1, 2)::text"})
-            EXPECT_EQ(pg.scalar(db, std::string("SET search_path = public; ") + q), pg.scalar(other_db, std::string("SET search_path = public; ") + q))
-                << q;
-        EXPECT_EQ(pg.scalar(db, "SELECT count(*) FROM public.users"), "500");
+        EXPECT_EQ(TempPostgres::instance(major).scalar(db, "SELECT count(*) FROM public.users"), "500");
+    }
+
+    // Ordinary production features, each of which once failed a night or gave a wrong copy.
+    void production_features(int major, const std::string& db, const std::string& url, std::map<std::string, std::string> env) {
+        const std::string schema = differential(
+            "production-features", major, db, url, std::move(env),
+            {"SELECT count(*) FROM users WHERE email = 'user7@example.org'", "SELECT as_text || ' ' || as_literal || ' ' || as_regclass::text FROM names",
+             "SELECT count(*) FROM shop.matching", "SELECT count(*) FROM shop.cheap", "SELECT n FROM totals",
+             "SELECT count(*) FROM users WHERE to_tsvector('public.fr_simple'::regconfig, bio) @@ to_tsquery('public.fr_simple'::regconfig, 'monde')",
+             "SELECT string_agg(pubname || ':' || schemaname || '.' || tablename, ',' ORDER BY tablename) FROM pg_publication_tables",
+             "SELECT count(*) FROM shop.orders", "SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'citext'"});
+        auto& pg = TempPostgres::instance(major);
+        EXPECT_EQ(pg.scalar(db, "SELECT as_text FROM public.names"), "public.users") << "a text that looks like a name is text";
+        EXPECT_EQ(pg.scalar(db, "SELECT n FROM public.totals"), "300") << "the view reads tonight's users";
+        EXPECT_EQ(pg.scalar(db, "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'public.users'::regclass AND attname = 'email'"),
+                  "ext.citext");
+        for (const char* kind : {"CREATE TEXT SEARCH CONFIGURATION public.fr_simple", "CREATE COLLATION shop.posix_c2", "CREATE OPERATOR public.=@=",
+                                 "CREATE CONVERSION public.latin1_conv", "CREATE PUBLICATION analytics", "CREATE POLICY orders_positive"})
+            EXPECT_NE(schema.find(kind), std::string::npos) << kind << " is missing from the copy";
+    }
+
+    // Every kind pg_dump's own tests cover that a database owner may create, in public and in a
+    // schema of its own.
+    void pg_dump_kinds(int major, const std::string& db, const std::string& url, std::map<std::string, std::string> env) {
+        std::vector<std::string> queries{
+            "SELECT string_agg(pubname || ':' || schemaname || '.' || tablename, ',' ORDER BY pubname, schemaname, tablename) FROM pg_publication_tables",
+            "SELECT count(*) FROM pg_cast c JOIN pg_type t ON t.oid = c.castsource WHERE t.typname = 'colour'"};
+        for (const std::string s : {"public", "kinds"})
+            for (const std::string q :
+                 {"SELECT count(*) || ',' || sum(next) FROM S.parent_view", "SELECT string_agg(n::text, ',') FROM S.numbers",
+                  "SELECT concat_ws(',', S.plpgsql_f(1, 2, 3), S.add_one(1), (SELECT sum(x) FROM S.set_f() x))", "SELECT S.product(x) FROM generate_series(1, 5) x",
+                  "SELECT S.ordered_concat() WITHIN GROUP (ORDER BY label DESC) FROM S.parent WHERE id < 1005", "SELECT 2 OPERATOR(S.###) 3",
+                  "SELECT sum(n) FROM S.colour_counts", "SELECT count(*) FROM S.measurement_2025_paris", "SELECT count(*) FROM ONLY S.parent",
+                  "SELECT count(*) FROM S.parent", "SELECT count(*) FROM S.refs", "SELECT nextval('S.counter')",
+                  "SELECT count(*) FROM S.parent WHERE to_tsvector('S.simple_cfg'::regconfig, coalesce(note, '')) @@ 'note'::tsquery",
+                  "SELECT relispopulated FROM pg_class WHERE oid = 'S.unpopulated'::regclass", "SELECT S.colour_text('green')"}) {
+                std::string sql = q;
+                for (std::size_t at; (at = sql.find("S.")) != std::string::npos;) sql.replace(at, 2, s + ".");
+                queries.push_back(sql);
+            }
+        differential("pg-dump-kinds", major, db, url, std::move(env), queries);
     }
 };
 
 }  // namespace
 
-TEST_F(BesideFidelity, EveryKindOfObjectIsTheSameAsRestoredInPlace) { same_as_in_place(15, db_, target_, {}); }
+TEST_F(BesideFidelity, PgDumpsOwnKindsAreTheSameAsRestoredInPlace) { pg_dump_kinds(15, db_, target_, {}); }
+
+TEST_F(BesideFidelity, PgDumpsOwnKindsAreTheSameAsRestoredInPlaceOnPostgres18) {
+    const std::string db = db_ + "_pg18";
+    const std::string url = TempPostgres::instance(18).create_target(db, "replica_" + db, "s3cr3t-pw");
+    pg_dump_kinds(18, db, url, {{"PATH", TempPostgres::bin_dir(18) + ":" + std::getenv("PATH")}});
+}
+
+TEST_F(BesideFidelity, EveryKindOfObjectIsTheSameAsRestoredInPlace) { every_kind(15, db_, target_, {}); }
 
 TEST_F(BesideFidelity, EveryKindOfObjectIsTheSameAsRestoredInPlaceOnPostgres18) {
     // A backup pg_dump 18 made, built beside on a PostgreSQL 18 target (forky's) by its own
     // pg_restore, first on PATH: the build's rewriting must follow what pg_dump 18 writes.
     const std::string db = db_ + "_pg18";
     const std::string url = TempPostgres::instance(18).create_target(db, "replica_" + db, "s3cr3t-pw");
-    same_as_in_place(18, db, url, {{"PATH", TempPostgres::bin_dir(18) + ":" + std::getenv("PATH")}});
+    every_kind(18, db, url, {{"PATH", TempPostgres::bin_dir(18) + ":" + std::getenv("PATH")}});
+}
+
+TEST_F(BesideFidelity, ProductionFeaturesAreTheSameAsRestoredInPlace) { production_features(15, db_, target_, {}); }
+
+TEST_F(BesideFidelity, ProductionFeaturesAreTheSameAsRestoredInPlaceOnPostgres18) {
+    const std::string db = db_ + "_pg18";
+    const std::string url = TempPostgres::instance(18).create_target(db, "replica_" + db, "s3cr3t-pw");
+    production_features(18, db, url, {{"PATH", TempPostgres::bin_dir(18) + ":" + std::getenv("PATH")}});
+}
+
+TEST_F(BesideFidelity, AnExtensionsSchemaStaysAndPostSqlObjectsEndWhereTheirSqlSays) {
+    const auto& dump = corpus_dump("production-features");
+    auto& pg = TempPostgres::instance();
+    auto email_type = [&] {
+        return pg.scalar(db_, "SELECT coalesce((SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'public.users'::regclass "
+                              "AND attname = 'email' AND NOT attisdropped), 'gone')");
+    };
+    // One night in place, then built beside: the extension's schema is the target's, never yesterday's copy's.
+    auto r = replicate(dump, {{"REFRESH", "in-place"}}, {"run"}, kEveryKind);
+    ASSERT_EQ(r.code, 0) << r.out;
+    r = replicate(dump, {}, {"run"}, kEveryKind);
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_EQ(email_type(), "ext.citext") << r.out;
+    EXPECT_EQ(pg.scalar(db_, "SELECT count(*) FROM pg_extension WHERE extname = 'citext'"), "1");
+    // The steps' own SQL, naming its schema: in tonight's copy, swapped in, there after every night.
+    for (const char* pool : {"false", "true"}) {
+        TempDir dir;
+        const auto config = dir / "post-sql.toml";
+        std::ofstream(config) << pixtest::read_file(kEveryKind) << "\n[[steps]]\nplugin = \"post-sql\"\npool = " << pool
+                              << "\nstatements = ['CREATE VIEW public.students AS SELECT id, email FROM public.users WHERE id <= 10', "
+                                 "'CREATE TABLE shop.digest AS SELECT count(*) AS n FROM public.users WHERE id <= 10']\n";
+        for (int night = 1; night <= 2; ++night) {
+            r = replicate(dump, {}, {"run"}, config.string());
+            ASSERT_EQ(r.code, 0) << "pool = " << pool << ", night " << night << ":\n" << r.out;
+            EXPECT_EQ(pg.scalar(db_, "SELECT count(*) FROM public.students"), "10") << "pool = " << pool << ", night " << night;
+            EXPECT_EQ(pg.scalar(db_, "SELECT n FROM shop.digest"), "10") << "pool = " << pool << ", night " << night;
+            EXPECT_EQ(email_type(), "ext.citext");
+        }
+    }
+    EXPECT_EQ(tool_schemas(target_), 0);
 }
 
 TEST_F(Beside, ReadersNeverSeeAnEmptyOrMissingTableDuringARun) {

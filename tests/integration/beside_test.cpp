@@ -25,25 +25,36 @@ const std::string kProduction = std::string(PIXREP_SOURCE_DIR) + "/config/produc
 
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-// The backup of tests/fixtures/<corpus>.sql on the server of version `major`, made once, by a
-// database owner who is not a superuser (as production's is).
-const fs::path& corpus_dump(const std::string& corpus, int major = 15) {
-    static std::map<std::pair<std::string, int>, fs::path> dumps;
+const std::string kEveryKindLive = std::string(PIXREP_SOURCE_DIR) + "/tests/fixtures/every-kind-live.toml";
+
+// The database of tests/fixtures/<corpus>.sql on the server of version `major`, made once by a
+// database owner who is not a superuser (as production's is), and its backup.
+struct Corpus {
+    std::string url;  ///< The source database, as its owner.
+    fs::path dump;
+};
+
+const Corpus& load_corpus(const std::string& name, int major = 15) {
+    static std::map<std::pair<std::string, int>, Corpus> made;
     static TempDir dir;
-    auto& dump = dumps[{corpus, major}];
-    if (!dump.empty()) return dump;
+    auto& c = made[{name, major}];
+    if (!c.dump.empty()) return c;
     auto& pg = TempPostgres::instance(major);
-    std::string db = corpus + "_src";
+    std::string db = name + "_src";
     std::replace(db.begin(), db.end(), '-', '_');
     const std::string url = pg.create_target(db, "owner_" + db, "src-pw");
     auto r = pixtest::run_cmd({TempPostgres::bin("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-f",
-                               std::string(PIXREP_SOURCE_DIR) + "/tests/fixtures/" + corpus + ".sql"});
+                               std::string(PIXREP_SOURCE_DIR) + "/tests/fixtures/" + name + ".sql"});
     if (r.code != 0) throw std::runtime_error("fixture load failed: " + r.out);
     auto out = dir / (db + "_" + std::to_string(major) + ".pgsql");
     r = pixtest::run_cmd({TempPostgres::bin("pg_dump", major), "-Fc", "-d", url, "-f", out.string()});
     if (r.code != 0) throw std::runtime_error("pg_dump failed: " + r.out);
-    return dump = out;
+    c.url = url;
+    c.dump = out;
+    return c;
 }
+
+const fs::path& corpus_dump(const std::string& name, int major = 15) { return load_corpus(name, major).dump; }
 
 const fs::path& every_kind_dump(int major = 15) { return corpus_dump("every-kind", major); }
 
@@ -73,6 +84,26 @@ std::string first_difference(const std::string& a, const std::string& b) {
         before.push_back(l);
         if (before.size() > 4) before.erase(before.begin());
     }
+}
+
+// What the copy differs in from pg_restore's, on purpose, left out of both: foreign keys are added
+// NOT VALID after the data (fk-constraints: no validation scan), and comments on extensions are
+// left out (only an extension's owner may set one, which the target role often is not).
+std::string documented(const std::string& schema) {
+    static const std::regex not_valid(R"((FOREIGN KEY [^\n]*?) NOT VALID;)");
+    static const std::regex extension_comment(R"(--\n-- Name: EXTENSION [^\n]*; Type: COMMENT;[^\n]*\n--\n\nCOMMENT ON EXTENSION [^\n]*\n\n\n)");
+    return std::regex_replace(std::regex_replace(schema, not_valid, "$1;"), extension_comment, "");
+}
+
+// pg_restore's errors, when each one is a comment on an extension the role does not own.
+bool only_extension_comments_refused(const std::string& out) {
+    std::istringstream in(out);
+    int errors = 0, comments = 0;
+    for (std::string line; std::getline(in, line);) {
+        if (line.find("error: could not execute query") != std::string::npos) ++errors;
+        if (line.find("Command was: COMMENT ON EXTENSION") != std::string::npos) ++comments;
+    }
+    return errors > 0 && errors == comments;
 }
 
 long long tool_schemas(const std::string& url) {
@@ -159,7 +190,19 @@ protected:
         auto r = replicate(dump, env, {"run"}, kEveryKind);
         EXPECT_EQ(r.code, 0) << r.out;
         if (r.code != 0) return "";
+        // The tool in place is the real pg_restore, with the tool's plan; against pg_restore run
+        // by hand, its copy differs only where it means to.
+        const std::string direct_db = db + "_direct";
+        const std::string direct_url = pg.create_target(direct_db, "replica_" + direct_db, "s3cr3t-pw");
+        auto d = pixtest::run_cmd({TempPostgres::bin("pg_restore", major), "--no-owner", "--no-privileges", "-d", direct_url, dump.string()});
+        EXPECT_TRUE(d.code == 0 || only_extension_comments_refused(d.out)) << corpus << ": pg_restore by hand:\n" << d.out;
+        const std::string direct = snapshot(direct_db, false, major), direct_data = snapshot(direct_db, true, major);
         const std::string schema = snapshot(db, false, major), in_place = snapshot(other_db, false, major);
+        EXPECT_TRUE(documented(in_place) == documented(direct)) << corpus << " in place vs pg_restore: " << first_difference(documented(in_place), documented(direct));
+        EXPECT_TRUE(snapshot(other_db, true, major) == direct_data) << corpus << " in place vs pg_restore's data";
+        std::printf("DIFFERENTIAL %s on PostgreSQL %d: in place vs pg_restore by hand: schema %s (but for the documented differences), data %s\n",
+                    corpus.c_str(), major, documented(in_place) == documented(direct) ? "identical" : "DIFFERENT",
+                    snapshot(other_db, true, major) == direct_data ? "identical" : "DIFFERENT");
         EXPECT_TRUE(schema == in_place) << corpus << ": " << first_difference(schema, in_place);
         const std::string data = snapshot(db, true, major), in_place_data = snapshot(other_db, true, major);
         EXPECT_TRUE(data == in_place_data) << corpus << ": " << first_difference(data, in_place_data);
@@ -169,6 +212,25 @@ protected:
             EXPECT_EQ(pg.scalar(db, "SET search_path = public; " + q), pg.scalar(other_db, "SET search_path = public; " + q)) << corpus << ": " << q;
         std::printf("DIFFERENTIAL %s on PostgreSQL %d: built beside (two nights) vs pg_restore in place: schema %s, data %s\n", corpus.c_str(),
                     major, schema == in_place ? "identical" : "DIFFERENT", data == in_place_data ? "identical" : "DIFFERENT");
+        // The same database read live: streamed into tonight's copy, or dumped by pg_dump --jobs.
+        for (const std::string mode : {"stream", "dump"}) {
+            const std::string live_db = db + "_live_" + mode;
+            env["DATABASE_URL"] = pg.create_target(live_db, "replica_" + live_db, "s3cr3t-pw");
+            env["SOURCE_DATABASE_URL"] = load_corpus(corpus, major).url;
+            env["SOURCE_MODE"] = mode;
+            env.erase("REFRESH");
+            r = replicate("", env, {"run"}, kEveryKindLive);
+            EXPECT_EQ(r.code, 0) << corpus << " live " << mode << ":\n" << r.out;
+            if (r.code != 0) continue;
+            const std::string live_schema = snapshot(live_db, false, major), live_data = snapshot(live_db, true, major);
+            EXPECT_TRUE(live_schema == in_place) << corpus << " live " << mode << ": " << first_difference(live_schema, in_place);
+            EXPECT_TRUE(live_data == in_place_data) << corpus << " live " << mode << ": " << first_difference(live_data, in_place_data);
+            for (const auto& q : queries)
+                EXPECT_EQ(pg.scalar(live_db, "SET search_path = public; " + q), pg.scalar(other_db, "SET search_path = public; " + q))
+                    << corpus << " live " << mode << ": " << q;
+            std::printf("DIFFERENTIAL %s on PostgreSQL %d: live %s vs pg_restore in place: schema %s, data %s\n", corpus.c_str(), major,
+                        mode.c_str(), live_schema == in_place ? "identical" : "DIFFERENT", live_data == in_place_data ? "identical" : "DIFFERENT");
+        }
         return schema;
     }
 
@@ -219,7 +281,7 @@ protected:
                   "SELECT concat_ws(',', S.plpgsql_f(1, 2, 3), S.add_one(1), (SELECT sum(x) FROM S.set_f() x))", "SELECT S.product(x) FROM generate_series(1, 5) x",
                   "SELECT S.ordered_concat() WITHIN GROUP (ORDER BY label DESC) FROM S.parent WHERE id < 1005", "SELECT 2 OPERATOR(S.###) 3",
                   "SELECT sum(n) FROM S.colour_counts", "SELECT count(*) FROM S.measurement_2025_paris", "SELECT count(*) FROM ONLY S.parent",
-                  "SELECT count(*) FROM S.parent", "SELECT count(*) FROM S.refs", "SELECT nextval('S.counter')",
+                  "SELECT count(*) FROM S.parent", "SELECT count(*) FROM S.refs", "SELECT last_value || ',' || is_called FROM S.counter",
                   "SELECT count(*) FROM S.parent WHERE to_tsvector('S.simple_cfg'::regconfig, coalesce(note, '')) @@ 'note'::tsquery",
                   "SELECT relispopulated FROM pg_class WHERE oid = 'S.unpopulated'::regclass", "SELECT S.colour_text('green')"}) {
                 std::string sql = q;

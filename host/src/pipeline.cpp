@@ -151,6 +151,24 @@ std::vector<std::string> known_variables(const PipelineConfig& config, const std
     return {vars.begin(), vars.end()};
 }
 
+std::string step_order_problem(const std::vector<StepRole>& steps) {
+    const StepRole *restorer = nullptr, *swapper = nullptr;
+    for (const auto& s : steps) {
+        if (s.restorer && restorer) return s.where + ": step '" + s.name + "' restores, and so does '" + restorer->name + "' (" + restorer->where + "): one restorer at most";
+        if (s.swaps && swapper) return s.where + ": step '" + s.name + "' swaps tonight's copy in, and so does '" + swapper->name + "' (" + swapper->where + ")";
+        if (s.restorer) restorer = &s;
+        if (s.swaps) swapper = &s;
+    }
+    if (!restorer) return "";
+    if (!swapper)
+        return restorer->where + ": with REFRESH=beside, tonight's copy is built beside and swapped in by a step such as drop-objects, "
+                                 "which this config does not list before '" + restorer->name + "' (or set REFRESH=in-place)";
+    if (swapper > restorer)
+        return swapper->where + ": step '" + swapper->name + "' swaps tonight's copy in and must be listed before '" + restorer->name + "' (" +
+               restorer->where + "), whose work on the live names follows the swap";
+    return "";
+}
+
 Pipeline::Pipeline(PipelineConfig config, HostLogger& log, EnvLookup env)
     : config_(std::move(config)), log_(log), env_(std::move(env)) {}
 
@@ -181,6 +199,11 @@ void Pipeline::validate() {
         guarded(sc.scope() + ": ", ErrorKind::config, [&] { s.loaded.step->configure(slog); }, true);
     }
     if (steps_.empty()) throw StepError(ErrorKind::config, config_.file.string() + ": every step is disabled");
+    if (settings_.refresh == "beside") {
+        std::vector<StepRole> roles;
+        for (const auto& s : steps_) roles.push_back({s.name(), s.config.where, s.loaded.info.restorer, s.loaded.info.swaps});
+        if (auto problem = step_order_problem(roles); !problem.empty()) throw StepError(ErrorKind::config, problem);
+    }
     target_ = make_target(settings_.database_url, "DATABASE_URL");
     if (settings_.home_schema.empty() || settings_.home_schema == "public" || settings_.home_schema.rfind("pg_", 0) == 0)
         throw StepError(ErrorKind::config, "REPLICATION_SCHEMA '" + settings_.home_schema + "' cannot be the tool's own schema");

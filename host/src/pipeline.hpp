@@ -63,6 +63,17 @@ RunSettings resolve_run_settings(const PipelineConfig& config, const EnvLookup& 
 /// option tables of the host and of `steps`, and from the ${VAR}s of `config`.
 std::vector<std::string> known_variables(const PipelineConfig& config, const std::vector<LoadedStep>& steps);
 
+/// What a step is to the order of a night built beside.
+struct StepRole {
+    std::string name, where;  ///< Its plugin, and "file:line" of its config entry.
+    bool restorer = false, swaps = false;
+};
+
+/// Why `steps` (in config order) cannot build beside and swap in, naming the config line; "" when
+/// they can: one restorer at most, and with it exactly one step that swaps, listed before it
+/// (its commit swaps; the restorer's commit then makes what waits for the live names). Pure.
+std::string step_order_problem(const std::vector<StepRole>& steps);
+
 /// A configured step: its config entry, its plugin and its bound options.
 struct PipelineStep {
     StepConfig config;

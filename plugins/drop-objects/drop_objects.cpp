@@ -40,7 +40,7 @@ class DropObjectsStep final : public Step {
 public:
     StepInfo info() const override {
         return {"drop-objects", "1.0.0", "Drops every object the target role owns (but the tool's own schema), then recreates schema public if needed",
-                true};
+                true, false, true};
     }
 
     void declare(OptionTable& t) override {

@@ -64,8 +64,11 @@ class FakeStep final : public Step {
 public:
     using Act = std::function<void(RunContext&)>;
     FakeStep(std::string name, Journal& j, std::map<std::string, Act> acts = {}) : name_(std::move(name)), j_(j), acts_(std::move(acts)) {}
-    // "restorer" is the restorer; "db" and the restorer connect to the target.
-    StepInfo info() const override { return {name_, "1.0.0", "a fake step", name_ == "db" || name_ == "restorer", name_ == "restorer"}; }
+    // "restorer" is the restorer; "db" and the restorer connect to the target; "_swapper" swaps
+    // tonight's copy in (run() lists it before the restorer) and keeps no journal.
+    StepInfo info() const override {
+        return {name_, "1.0.0", "a fake step", name_ == "db" || name_ == "restorer", name_ == "restorer", name_ == "_swapper"};
+    }
     void declare(OptionTable& t) override { t.add("flag", flag_, "a flag"); }
     void prepare(RunContext& ctx) override { act("prepare", ctx); }
     void execute(RunContext& ctx) override { act("execute", ctx); }
@@ -73,12 +76,12 @@ public:
         if (acts_.count("commit")) act("commit", ctx);
     }
     void finish(RunContext&, const RunOutcome& o) override {
-        j_.calls.push_back(name_ + ".finish(" + (o.success ? "ok" : "failed:" + o.failed_step) + ")");
+        if (name_[0] != '_') j_.calls.push_back(name_ + ".finish(" + (o.success ? "ok" : "failed:" + o.failed_step) + ")");
     }
 
 private:
     void act(const std::string& phase, RunContext& ctx) {
-        j_.calls.push_back(name_ + "." + phase);
+        if (name_[0] != '_') j_.calls.push_back(name_ + "." + phase);
         if (acts_.count(phase)) acts_[phase](ctx);
     }
     std::string name_;
@@ -100,7 +103,10 @@ protected:
                    {"retry_max_delay", std::string("2ms"), 6}};
         cfg.run.insert(cfg.run.end(), extra_run.begin(), extra_run.end());
         Pipeline p(cfg, log_, [](const std::string&) { return std::nullopt; });
-        for (auto& [name, acts] : steps) p.add_step(name, adopt_step(std::make_unique<FakeStep>(name, j_, acts)));
+        for (auto& [name, acts] : steps) {
+            if (name == "restorer") p.add_step("_swapper", adopt_step(std::make_unique<FakeStep>("_swapper", j_)));
+            p.add_step(name, adopt_step(std::make_unique<FakeStep>(name, j_, acts)));
+        }
         p.set_pg_restore(Tool{"/bin/true", "17.0", 17});
         p.set_sessions([this](const Target&, const HomeSettings&, std::chrono::milliseconds, std::function<bool()>, Logger&) {
             return std::unique_ptr<TargetSession>(new FakeSession(j_));
@@ -403,4 +409,19 @@ TEST_F(PipelineTest, AnAttemptThatFailsStopsItsTransferBeforeTheRetry) {
         << logs();
     EXPECT_EQ(attempts, 2);
     EXPECT_TRUE(ended);
+}
+
+TEST(StepOrder, BuiltBesideTheSwapComesBeforeTheRestorerAndEachOnce) {
+    using pixrep::StepRole;
+    const StepRole source{"local-file", "c.toml:5"}, drop{"drop-objects", "c.toml:9", false, true}, restore{"pg-restore", "c.toml:12", true, false};
+    EXPECT_EQ(pixrep::step_order_problem({source, drop, restore}), "");
+    EXPECT_EQ(pixrep::step_order_problem({source}), "") << "no restore, nothing to swap";
+    EXPECT_EQ(pixrep::step_order_problem({source, restore, drop}),
+              "c.toml:9: step 'drop-objects' swaps tonight's copy in and must be listed before 'pg-restore' (c.toml:12), whose work on the "
+              "live names follows the swap");
+    EXPECT_EQ(pixrep::step_order_problem({source, restore}),
+              "c.toml:12: with REFRESH=beside, tonight's copy is built beside and swapped in by a step such as drop-objects, which this "
+              "config does not list before 'pg-restore' (or set REFRESH=in-place)");
+    EXPECT_NE(pixrep::step_order_problem({source, drop, restore, restore}).find("one restorer at most"), std::string::npos);
+    EXPECT_NE(pixrep::step_order_problem({source, drop, drop, restore}).find("and so does 'drop-objects'"), std::string::npos);
 }

@@ -17,7 +17,7 @@
 namespace pixrep {
 
 /// Version of the step ABI; the host refuses plugins built for another one.
-constexpr int kStepAbiVersion = 8;
+constexpr int kStepAbiVersion = 9;
 
 /// What went wrong, which decides the exit code and whether a retry may help.
 enum class ErrorKind {
@@ -50,6 +50,7 @@ struct StepInfo {
     std::string description;          ///< One line, shown by `plugins` and `check`.
     bool connects_to_target = false;  ///< The step opens connections to the target: only then does env().target() hold the password.
     bool restorer = false;            ///< The step that runs the restore: its context is a RestoreContext (restore_context()).
+    bool swaps = false;               ///< Built beside, the step whose commit() swaps tonight's copy in: listed before the restorer.
 };
 
 /// The restorer's own verbs, for the step whose StepInfo says `restorer`; throws

@@ -98,6 +98,11 @@ bool policy_on_kept(const TocEntry& e, const std::set<std::string>& kept) {
 
 }  // namespace
 
+bool extension_config_data(const RestorePlan& plan, const TocEntry& e) {
+    // The plan names a data entry's table after its TABLE entry: none, none to name.
+    return e.desc == "TABLE DATA" && (e.table.empty() || plan.table(e.table) == nullptr);
+}
+
 std::vector<std::string> remade_in_swap(const RestorePlan& plan) {
     const auto kept = kept_tables(plan);
     std::vector<std::string> out;

@@ -56,6 +56,12 @@ std::vector<std::string> extension_schemas(const RestorePlan& plan);
 /// so they are refreshed again once swapped in. By their MATERIALIZED VIEW DATA entry.
 std::set<DumpId> refreshed_after_swap(const RestorePlan& plan);
 
+/// True when `e` holds the rows of an extension's configuration table (PostGIS's
+/// spatial_ref_sys): a data entry whose table the plan does not define, as pg_dump writes them.
+/// The table is the extension's, in place: the rows the extension made itself are already there,
+/// the others are added once the copy is live, where the target role may write them.
+bool extension_config_data(const RestorePlan& plan, const TocEntry& e);
+
 /// The statements the swap runs on the live names within its own transaction, once everything
 /// has moved: a kept table's policies, which the swap drops with what else hangs on the table,
 /// remade at once, so that no reader meets the table under row-level security without them.

@@ -19,6 +19,7 @@
 #include "append_order.hpp"
 #include "appender.hpp"
 #include "build.hpp"
+#include "extension_rows.hpp"
 #include "beside.hpp"
 #include "cpus.hpp"
 #include "db.hpp"
@@ -126,6 +127,13 @@ public:
                 ctx.add_work({t, "ANALYZE", {"ANALYZE " + common::quote_ident(table->schema) + "." + common::quote_ident(table->tag)}, t});
             }
         }
+        // An extension's configuration rows go to its table in place, once the copy is whole.
+        extension_rows_.clear();
+        for (const auto& e : ctx.plan().entries)
+            if (e.restored() && beside::extension_config_data(ctx.plan(), e)) extension_rows_.push_back(e);
+        if (!extension_rows_.empty())
+            ctx.exclude([&ctx](const TocEntry& e) { return beside::extension_config_data(ctx.plan(), e); },
+                        "an extension's configuration rows: added to its table once the copy is whole, where the target role may write it");
         // A range type's constructor functions belong to the bootstrap superuser: the type cannot
         // move at the swap, so it is made (once) and kept in the live schema.
         if (ctx.env().beside())
@@ -174,11 +182,18 @@ public:
         pool.restore_over();
         pool.wait();
         restore::verify_restored(ctx);
+        restore::add_extension_rows(ctx, extension_rows_);
+    }
+
+    void commit(RunContext& ctx) override {
+        if (!ctx.env().beside()) return;
+        after_swap(ctx);
+        restore::add_extension_rows(ctx, extension_rows_);
     }
 
     // What hangs on kept tables, and the live schemas' comments, on the names now tonight's.
-    void commit(RunContext& ctx) override {
-        if (!ctx.env().beside() || build_.after_swap.empty()) return;
+    void after_swap(RunContext& ctx) {
+        if (build_.after_swap.empty()) return;
         common::Session s(ctx.env(), "pg-restore after the swap");
         for (const auto& w : build_.after_swap) {
             const auto t = Clock::now();
@@ -413,6 +428,7 @@ private:
     beside::BuildPlan build_;
     bool built_ = false;
     std::vector<TocEntry> ranges_;
+    std::vector<TocEntry> extension_rows_;
 };
 
 }  // namespace

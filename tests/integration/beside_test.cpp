@@ -349,6 +349,19 @@ TEST_F(BesideFidelity, AnExtensionsSchemaStaysAndPostSqlObjectsEndWhereTheirSqlS
             EXPECT_EQ(email_type(), "ext.citext");
         }
     }
+    // A later night with more users: the materialized view over a PL/pgSQL function counts
+    // tonight's users, not yesterday's.
+    auto& pg15 = TempPostgres::instance();
+    pg15.exec("postgres", "DROP DATABASE IF EXISTS pf_more");
+    pg15.exec("postgres", "CREATE DATABASE pf_more TEMPLATE production_features_src");
+    pg15.exec("pf_more", "INSERT INTO public.users (email, name) SELECT 'more' || i || '@example.org', 'More' || i FROM generate_series(1, 25) i");
+    const auto more = work_.path().parent_path() / "pf_more.pgsql";
+    auto d = pixtest::run_cmd({TempPostgres::bin("pg_dump"), "-Fc", "-d", pg15.url("pf_more"), "-f", more.string()});
+    ASSERT_EQ(d.code, 0) << d.out;
+    r = replicate(more, {}, {"run"}, kEveryKind);
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_EQ(pg.scalar(db_, "SELECT n FROM public.totals"), "325") << "refreshed on tonight's users, after the swap";
+    fs::remove(more);
     EXPECT_EQ(tool_schemas(target_), 0);
 }
 
@@ -609,4 +622,61 @@ TEST_F(Beside, TheBuildBeginsWhileTheBackupArrivesAndADamagedEndLeavesYesterday)
     for (const auto& e : fs::recursive_directory_iterator(work_.path()))
         EXPECT_NE(e.path().extension(), ".pgsql") << "the damaged dump is removed: " << e.path();
     std::printf("FAULT beside backup damaged near its end, found after the build began: exit %d, yesterday identical, build removed\n", r.code);
+}
+
+namespace {
+
+// A stand-in for PostGIS on the PostgreSQL 15 server: an extension only a superuser makes, whose
+// configuration table holds rows of its own and the rows users add. Removed afterwards.
+class ConfigExtension {
+public:
+    ConfigExtension() : dir_(fs::path(TempPostgres::bin_dir(15)).parent_path().string()) {
+        std::string share = dir_;
+        share.replace(share.find("/lib/postgresql/"), 16, "/share/postgresql/");
+        control_ = fs::path(share) / "extension" / "pixrep_ref_systems.control";
+        script_ = fs::path(share) / "extension" / "pixrep_ref_systems--1.0.sql";
+        std::ofstream(control_) << "comment = 'pix-db-replication test: a configuration table'\ndefault_version = '1.0'\nsuperuser = true\n"
+                                   "relocatable = false\nschema = public\n";
+        std::ofstream(script_) << "CREATE TABLE ref_systems (srid integer PRIMARY KEY, name text NOT NULL);\n"
+                                  "INSERT INTO ref_systems VALUES (4326, 'WGS 84'), (2154, 'Lambert 93');\n"
+                                  "SELECT pg_catalog.pg_extension_config_dump('ref_systems', 'WHERE srid >= 100000');\n";
+    }
+    ~ConfigExtension() {
+        std::error_code ec;
+        fs::remove(control_, ec), fs::remove(script_, ec);
+    }
+
+private:
+    std::string dir_;
+    fs::path control_, script_;
+};
+
+}  // namespace
+
+TEST_F(BesideFidelity, AnExtensionsConfigurationRowsAreAddedWhereTheRoleMayWriteThemElseCounted) {
+    ConfigExtension extension;
+    auto& pg = TempPostgres::instance();
+    pg.exec("postgres", "DROP DATABASE IF EXISTS ref_src");
+    pg.exec("postgres", "CREATE DATABASE ref_src");
+    pg.exec("ref_src", "CREATE EXTENSION pixrep_ref_systems; INSERT INTO ref_systems VALUES (100001, 'a projection of ours'); "
+                       "CREATE TABLE places (id integer PRIMARY KEY, srid integer); INSERT INTO places VALUES (1, 4326), (2, 100001)");
+    const auto dump = work_.path().parent_path() / "ref_src.pgsql";
+    auto d = pixtest::run_cmd({TempPostgres::bin("pg_dump"), "-Fc", "-d", pg.url("ref_src"), "-f", dump.string()});
+    ASSERT_EQ(d.code, 0) << d.out;
+    // As a platform does: the extension is there, made by the superuser, before the first night.
+    pg.exec(db_, "CREATE EXTENSION pixrep_ref_systems");
+    auto r = replicate(dump, {}, {"run"}, kEveryKind);
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_NE(r.out.find("public.ref_systems: 1 row(s) of an extension's configuration table left out: the target role may not write it"),
+              std::string::npos) << r.out;
+    EXPECT_EQ(pg.scalar(db_, "SELECT count(*) FROM places"), "2");
+    // Where the role may write it, the rows users added come, once however many nights.
+    pg.exec(db_, "GRANT SELECT, INSERT ON ref_systems TO replica_" + db_.substr(db_.find('_') + 1));
+    for (const char* mode : {"beside", "beside", "in-place"}) {
+        r = replicate(dump, {{"REFRESH", mode}}, {"run"}, kEveryKind);
+        ASSERT_EQ(r.code, 0) << mode << ":\n" << r.out;
+        EXPECT_EQ(pg.scalar(db_, "SELECT string_agg(srid::text, ',' ORDER BY srid) FROM ref_systems"), "2154,4326,100001") << mode;
+    }
+    EXPECT_NE(r.out.find("public.ref_systems: 0 row(s) added to an extension's configuration table (1 in the backup"), std::string::npos) << r.out;
+    fs::remove(dump);
 }

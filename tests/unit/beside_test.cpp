@@ -233,3 +233,13 @@ TEST(BuildPlan, ExtensionsSchemasPublicationsAndViewsThatReadThroughRunTimeBodie
             tolerant = w.sql.back().rfind("DO $pixrep$", 0) == 0;
     EXPECT_TRUE(tolerant);
 }
+
+TEST(BuildPlan, AnExtensionsConfigurationRowsAreTheDataOfATableThePlanDoesNotDefine) {
+    RestorePlan plan;
+    plan.entries = {toc_entry(1, "TABLE", "public", "users"), toc_entry(2, "TABLE DATA", "public", "users", {1}),
+                    toc_entry(3, "TABLE DATA", "public", "spatial_ref_sys")};
+    plan.entries[0].table = plan.entries[1].table = "public.users";
+    EXPECT_FALSE(beside::extension_config_data(plan, plan.entries[1]));
+    EXPECT_TRUE(beside::extension_config_data(plan, plan.entries[2]));
+    EXPECT_FALSE(beside::extension_config_data(plan, plan.entries[0]));
+}

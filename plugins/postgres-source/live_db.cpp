@@ -29,6 +29,7 @@ LiveDb::LiveDb(const SourceUrl& url, int jobs, std::int64_t split_bytes, const R
     try {
         exporter_->exec("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
         snapshot_ = exporter_->scalar("SELECT pg_export_snapshot()").value_or("");
+        lock_tables();
         auto r = exporter_->exec("SELECT current_setting('server_version_num'), current_database(), pg_postmaster_start_time()::text, "
                                  "to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), pg_is_in_recovery()");
         facts_.server_version = std::stoi(*r[0][0]);
@@ -48,6 +49,16 @@ LiveDb::LiveDb(const SourceUrl& url, int jobs, std::int64_t split_bytes, const R
 }
 
 LiveDb::~LiveDb() { release(); }
+
+// As pg_dump, at once: every table the role may read locked ACCESS SHARE in the snapshot's
+// transaction until the last row is read, so that a TRUNCATE (not MVCC-safe) or a rewriting
+// ALTER at the source waits for the copy instead of giving it an empty table.
+void LiveDb::lock_tables() {
+    const auto list = exporter_->scalar(std::string("SELECT string_agg('ONLY ' || c.oid::regclass::text, ', ') FROM pg_class c JOIN pg_namespace n "
+                                                    "ON n.oid = c.relnamespace WHERE c.relkind = 'r' AND c.relpersistence <> 't' AND "
+                                                    "has_table_privilege(c.oid, 'SELECT') AND ") + kUserSchemas);
+    if (list) exporter_->exec("LOCK TABLE " + *list + " IN ACCESS SHARE MODE");
+}
 
 std::unique_ptr<common::PgConn> LiveDb::connect(const std::string& name) {
     auto c = std::make_unique<common::PgConn>(url_.conninfo + " application_name=" + common::quote_literal(name), url_.label + " (SOURCE_DATABASE_URL)",
@@ -92,26 +103,10 @@ std::vector<SourceTable> LiveDb::tables() {
             tables_[t.oid] = t;
             out.push_back(std::move(t));
         }
-        lock_tables(out);
     } catch (const std::exception& e) {
         fail(e, "reading the tables");
     }
     return out;
-}
-
-// As pg_dump: each table locked ACCESS SHARE in the snapshot's transaction until the last row is
-// read, so that a TRUNCATE or a rewriting ALTER at the source waits for the copy instead of
-// giving it an empty table.
-void LiveDb::lock_tables(const std::vector<SourceTable>& tables) {
-    if (tables.empty()) return;
-    std::string oids;
-    for (const auto& t : tables) oids += (oids.empty() ? "" : ",") + t.oid;
-    const auto list = exporter_->scalar("SELECT string_agg('ONLY ' || oid::regclass::text, ', ') FROM unnest('{" + oids + "}'::oid[]) oid");
-    if (list) exporter_->exec("LOCK TABLE " + *list + " IN ACCESS SHARE MODE");
-}
-
-bool lost_snapshot(const std::string& sqlstate, const std::string& message) {
-    return sqlstate == "22023" && message.find("invalid snapshot identifier") != std::string::npos;
 }
 
 std::vector<SourceSequence> LiveDb::sequences() {

@@ -29,8 +29,6 @@ struct SourceFacts {
     bool standby = false;          ///< The source is in recovery: a standby.
 };
 
-/// True when an error says the exported snapshot is gone (its session was cut): a fresh one heals it.
-bool lost_snapshot(const std::string& sqlstate, const std::string& message);
 
 class LiveDb final : public LiveSource {
 public:
@@ -68,7 +66,7 @@ private:
     std::unique_ptr<common::PgConn> take();
     void give_back(std::unique_ptr<common::PgConn> c);
     void served(DumpId id);
-    void lock_tables(const std::vector<SourceTable>& tables);
+    void lock_tables();
     [[noreturn]] void fail(const std::exception& e, const std::string& what);
 
     SourceUrl url_;

@@ -96,4 +96,8 @@ std::vector<std::string> key_ranges(const std::string& key, std::int64_t min, st
     return out;
 }
 
+bool lost_snapshot(const std::string& sqlstate, const std::string& message) {
+    return sqlstate == "22023" && message.find("invalid snapshot identifier") != std::string::npos;
+}
+
 }  // namespace pixrep::live

@@ -41,4 +41,7 @@ std::string catalog_oid(const std::string& catalog_id);
 /// the first and the last are open, so that together they take every row once.
 std::vector<std::string> key_ranges(const std::string& key, std::int64_t min, std::int64_t max, int parts);
 
+/// True when an error says the exported snapshot is gone (its session was cut): a fresh one heals it.
+bool lost_snapshot(const std::string& sqlstate, const std::string& message);
+
 }  // namespace pixrep::live

@@ -147,6 +147,26 @@ TEST_F(LiveSource, ReadsWhatPgDumpWouldEveryRowAndPopulatedViews) {
     expect_same(src, target_);
 }
 
+TEST_F(LiveSource, ATruncateAtTheSourceWaitsForTheCopyAsWithPgDump) {
+    LiveDb src(15, "live_lock", 200);
+    slow_restore(1);  // every CREATE TABLE of the build takes a second: the snapshot is held meanwhile
+    auto p = start({"--config", kLive, "run"}, {{"SOURCE_DATABASE_URL", src.url()}, {"RESTORE_FK_CONSTRAINTS", "true"},
+                                               {"RESTORE_ANSWERS_AND_KES", "true"}, {"MAX_RETRY_COUNT", "0"}});
+    ASSERT_NE(p->wait_for("\"msg\":\"source snapshot taken\"", 60), "") << p->output();
+    std::string refused;
+    try {
+        pqxx::connection c(src.admin());
+        pqxx::nontransaction tx(c);
+        tx.exec("SET lock_timeout = '1s'; TRUNCATE answers CASCADE");
+    } catch (const std::exception& e) {
+        refused = e.what();
+    }
+    EXPECT_NE(refused.find("lock timeout"), std::string::npos) << "the source's tables are locked ACCESS SHARE in the snapshot: " << refused;
+    EXPECT_EQ(p->wait_exit(180), 0) << p->output();
+    EXPECT_EQ(count(target_, "SELECT count(*) FROM answers"), count(src.admin(), "SELECT count(*) FROM answers"));
+    EXPECT_GT(count(target_, "SELECT count(*) FROM answers"), 0);
+}
+
 TEST_F(LiveSource, BadSourcesAreRefusedByNameWithoutThePasswordAndYesterdayStays) {
     LiveDb src(15, "live_c", 100);
     auto url = src.url();
@@ -177,8 +197,10 @@ TEST_F(LiveSource, ASourceRestartedMidCopyIsRetriedFromAFreshSnapshot) {
     src.exec("CREATE TABLE big_rows AS SELECT g AS id, md5(g::text) AS t FROM generate_series(1, 1500000) g; "
              "ALTER TABLE big_rows ADD PRIMARY KEY (id); GRANT SELECT ON big_rows TO " + src.role);
     const std::string path = TempPostgres::bin_dir(17) + ":" + std::getenv("PATH");
-    auto p = start({"--config", kLive, "run"}, {{"SOURCE_DATABASE_URL", src.url()}, {"MAX_RETRY_COUNT", "2"}, {"RETRY_MIN_DELAY", "100ms"},
-                                               {"PATH", path}, {"SOURCE_JOBS", "2"},
+    // Retries for as long as a restart may take on a busy machine (about 30 s), not for a fixed
+    // few hundred milliseconds: the test waits for the server, whatever its speed.
+    auto p = start({"--config", kLive, "run"}, {{"SOURCE_DATABASE_URL", src.url()}, {"MAX_RETRY_COUNT", "20"}, {"RETRY_MIN_DELAY", "100ms"},
+                                               {"RETRY_MAX_DELAY", "2s"}, {"PATH", path}, {"SOURCE_JOBS", "2"},
                                                {"RESTORE_FK_CONSTRAINTS", "true"}, {"RESTORE_ANSWERS_AND_KES", "true"}});
     ASSERT_NE(p->wait_for("\"msg\":\"restore started\"", 60), "") << p->output();
     auto& pg = TempPostgres::instance(17);

@@ -46,6 +46,22 @@ TEST(LivePlan, DataEntriesBiggestFirstThenSequenceValuesBeforeThePostDataSection
     for (const auto& e : plan.entries) EXPECT_FALSE(e.desc == "TABLE DATA" && e.tag == "Parent Part");
 }
 
+TEST(LivePlan, PopulatedMaterializedViewsAreRefreshedAtTheEnd) {
+    RestorePlan schema;
+    schema.entries = {entry(1, "MATERIALIZED VIEW", "counts", "500"), entry(2, "MATERIALIZED VIEW", "empty", "501"), entry(3, "INDEX", "counts_idx", "502")};
+    auto plan = live::live_plan(schema, {}, {}, {"500"});
+    ASSERT_EQ(plan.entries.size(), 4u);
+    EXPECT_EQ(plan.entries.back().desc, "MATERIALIZED VIEW DATA");
+    EXPECT_EQ(plan.entries.back().sql, "REFRESH MATERIALIZED VIEW public.counts;\n");
+    EXPECT_EQ(plan.entries.back().deps, std::vector<DumpId>{DumpId{1}});
+}
+
+TEST(LiveDb, ALostSnapshotIsToldFromOtherInvalidValues) {
+    EXPECT_TRUE(live::lost_snapshot("22023", "ERROR:  invalid snapshot identifier: \"00000003-0000001B-1\""));
+    EXPECT_FALSE(live::lost_snapshot("22023", "ERROR:  invalid value for parameter"));
+    EXPECT_FALSE(live::lost_snapshot("57P01", "invalid snapshot identifier"));
+}
+
 TEST(LivePlan, KeyRangesTakeEveryRowOnce) {
     EXPECT_EQ(key_ranges("id", 1, 100, 1), std::vector<std::string>{""});
     EXPECT_EQ(key_ranges("id", 5, 5, 4), std::vector<std::string>{""});

@@ -16,7 +16,7 @@ struct Movable {
     std::string args;    ///< What identifies it beyond its name (object_kinds(): a routine's arguments...).
 };
 
-/// The query listing what the current role owns in schema $1 of the kinds object_kinds() says
+/// The query listing what the current role owns in schema $1 (a name) of the kinds object_kinds() says
 /// the swap moves, never extension members, sequences owned by a column, nor range types
 /// (their constructors are the bootstrap superuser's, and cannot follow); columns in Movable's order.
 const std::string& movable_sql();

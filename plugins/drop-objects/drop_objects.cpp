@@ -8,6 +8,7 @@
 // table lost a column anyway.
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <optional>
 #include <set>
 
@@ -163,11 +164,13 @@ private:
         }
     }
 
+    // Planned once a session: the catalogue's query is a union over every catalog it lists, whose
+    // planning alone took 25 ms a call, several calls a swap while readers wait.
     static std::vector<beside::Movable> movables(pqxx::transaction_base& tx, const std::string& schema) {
+        if (!tx.exec("SELECT EXISTS (SELECT 1 FROM pg_prepared_statements WHERE name = 'pixrep_movables')")[0][0].as<bool>())
+            tx.exec("PREPARE pixrep_movables (name) AS " + beside::movable_sql());
         std::vector<beside::Movable> out;
-        std::string sql = beside::movable_sql();
-        sql.replace(sql.find("$1"), 2, tx.quote(schema));
-        for (const auto& r : tx.exec(sql))
+        for (const auto& r : tx.exec("EXECUTE pixrep_movables (" + tx.quote(schema) + ")"))
             out.push_back({r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::string>(), r[3].as<std::string>()});
         return out;
     }
@@ -181,66 +184,89 @@ private:
         return tx.exec("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = " + tx.quote(schema) + ")")[0][0].as<bool>();
     }
 
+    // The moves of one swap transaction, and what they moved.
+    struct Moves {
+        pqxx::work& tx;
+        const std::string& home;
+        std::vector<drop::Object> support;                         ///< What kept tables need (kept_support_sql).
+        std::set<std::pair<std::string, std::string>> kept_names;  ///< What the plan keeps on the target, whoever kept it.
+        Swapped out;
+
+        // Yesterday's objects of `live` out to its previous-copy schema, but what is kept.
+        void move_out(const std::string& live) {
+            const std::string prev = beside::previous_schema_name(home, live);
+            tx.exec("CREATE SCHEMA " + common::sql_name(prev));
+            std::vector<std::string> stayed;
+            for (const auto& m : movables(tx, live)) {
+                if (drop::is_kept(support, m.kind, m.schema, m.name) || kept_names.count({m.schema, m.name})) {
+                    stayed.push_back(m.kind + " " + m.name);
+                    continue;
+                }
+                tx.exec(beside::move_statement(m, prev));
+                ++out.moved_out;
+            }
+            tx.exec("COMMENT ON SCHEMA " + common::sql_name(prev) + " IS " + tx.quote(beside::previous_comment(live, stayed)));
+            out.previous.push_back(prev);
+        }
+
+        // Tonight's objects of `build` (`tonight`, listed before) into `live`, or `build` renamed
+        // into place when `live` is new; what could not move fails the swap, which then changes nothing.
+        void move_in(const std::string& live, const std::string& build, const std::vector<beside::Movable>& tonight) {
+            if (!schema_exists(tx, live)) {
+                tx.exec("ALTER SCHEMA " + common::sql_name(build) + " RENAME TO " + common::sql_name(live));
+                ++out.moved_in;
+                return;
+            }
+            move_out(live);
+            for (const auto& m : tonight) {
+                tx.exec(beside::move_statement(m, live));
+                ++out.moved_in;
+            }
+            std::vector<std::string> left;
+            for (const auto& r : tx.exec("SELECT pg_describe_object(classid, objid, objsubid) FROM pg_depend WHERE refclassid = "
+                                         "'pg_namespace'::regclass AND refobjid = (SELECT oid FROM pg_namespace WHERE nspname = " + tx.quote(build) +
+                                         ") ORDER BY 1"))
+                left.push_back(r[0].as<std::string>());
+            if (!left.empty())
+                throw StepError(ErrorKind::fatal, "the swap cannot move " + std::to_string(left.size()) + " object(s) of tonight's copy out of " +
+                                                      build + " (" + listed(left) + "); the live copy is as it was");
+            tx.exec("DROP SCHEMA " + common::sql_name(build));
+        }
+
+        // A schema of yesterday's copy that tonight's backup no longer has, whole.
+        void retire(const std::string& schema) {
+            const std::string prev = beside::previous_schema_name(home, schema);
+            tx.exec("ALTER SCHEMA " + common::sql_name(schema) + " RENAME TO " + common::sql_name(prev));
+            tx.exec("COMMENT ON SCHEMA " + common::sql_name(prev) + " IS " + tx.quote(beside::previous_comment(schema, {})));
+            out.previous.push_back(prev);
+        }
+    };
+
     // Yesterday's objects out to the previous-copy schemas, tonight's in from the build schemas,
     // by name (ALTER ... SET SCHEMA: metadata only); kept tables and what they need stay.
     Swapped swap(RunContext& ctx, common::Session& s, std::chrono::milliseconds lock_wait) {
         return s.run([&](common::Connection& c) {
             pqxx::work tx(c);
-            tx.exec("SET LOCAL lock_timeout = '" + std::to_string(lock_wait.count()) + "ms'");
+            // The generic plan of movables() at once: its first five runs would be planned again each.
+            tx.exec("SET LOCAL lock_timeout = '" + std::to_string(lock_wait.count()) + "ms'; SET LOCAL plan_cache_mode = force_generic_plan");
             const std::string& home = ctx.env().home_schema();
             const auto names = beside::build_names(ctx.plan(), [&](const std::string& sc) { return ctx.env().build_schema(sc); });
             // Tonight's tables first: no reader uses them, so waiting for them holds nobody.
-            for (const auto& [live, build] : names.schemas)
-                if (auto lock = beside::lock_statement(movables(tx, build)); !lock.empty()) tx.exec(lock);
+            std::map<std::string, std::vector<beside::Movable>> tonight_objects;
+            for (const auto& [live, build] : names.schemas) {
+                auto& objects = tonight_objects[build] = movables(tx, build);
+                if (auto lock = beside::lock_statement(objects); !lock.empty()) tx.exec(lock);
+            }
             const auto t = Clock::now();  // from here on, readers may queue behind the swap
-            std::vector<drop::Object> support;
+            Moves moves{tx, home, {}, {}, {}};
             if (!kept_.empty()) {
-                support = objects(tx, drop::kept_support_sql(kept_));
+                moves.support = objects(tx, drop::kept_support_sql(kept_));
                 for (const auto& r : tx.exec(drop::kept_dependents_sql(kept_, beside::build_schema_pattern(home)))) tx.exec(r[0].as<std::string>());
             }
             if (auto found = others_views(ctx, tx); !found.empty()) others_views_ = std::move(found);
-            // What the plan keeps on the target stays, whoever kept it.
-            std::set<std::pair<std::string, std::string>> kept_names;
             for (const auto& e : ctx.plan().entries)
-                if (e.fate == Fate::kept && e.schema != "-") kept_names.emplace(e.schema, e.tag.substr(0, e.tag.find('(')));
-            Swapped out;
-            auto move_out = [&](const std::string& live) {
-                const std::string prev = beside::previous_schema_name(home, live);
-                tx.exec("CREATE SCHEMA " + common::sql_name(prev));
-                std::vector<std::string> stayed;
-                for (const auto& m : movables(tx, live)) {
-                    if (drop::is_kept(support, m.kind, m.schema, m.name) || kept_names.count({m.schema, m.name})) {
-                        stayed.push_back(m.kind + " " + m.name);
-                        continue;
-                    }
-                    tx.exec(beside::move_statement(m, prev));
-                    ++out.moved_out;
-                }
-                tx.exec("COMMENT ON SCHEMA " + common::sql_name(prev) + " IS " + tx.quote(beside::previous_comment(live, stayed)));
-                out.previous.push_back(prev);
-            };
-            for (const auto& [live, build] : names.schemas) {
-                if (!schema_exists(tx, live)) {
-                    tx.exec("ALTER SCHEMA " + common::sql_name(build) + " RENAME TO " + common::sql_name(live));
-                    ++out.moved_in;
-                    continue;
-                }
-                move_out(live);
-                for (const auto& m : movables(tx, build)) {
-                    tx.exec(beside::move_statement(m, live));
-                    ++out.moved_in;
-                }
-                // What could not move fails the swap, which then changes nothing.
-                std::vector<std::string> left;
-                for (const auto& r : tx.exec("SELECT pg_describe_object(classid, objid, objsubid) FROM pg_depend WHERE refclassid = "
-                                             "'pg_namespace'::regclass AND refobjid = (SELECT oid FROM pg_namespace WHERE nspname = " + tx.quote(build) +
-                                             ") ORDER BY 1"))
-                    left.push_back(r[0].as<std::string>());
-                if (!left.empty())
-                    throw StepError(ErrorKind::fatal, "the swap cannot move " + std::to_string(left.size()) + " object(s) of tonight's copy out of " +
-                                                          build + " (" + listed(left) + "); the live copy is as it was");
-                tx.exec("DROP SCHEMA " + common::sql_name(build));
-            }
+                if (e.fate == Fate::kept && e.schema != "-") moves.kept_names.emplace(e.schema, e.tag.substr(0, e.tag.find('(')));
+            for (const auto& [live, build] : names.schemas) moves.move_in(live, build, tonight_objects[build]);
             for (const auto& sql : beside::remade_in_swap(ctx.plan())) tx.exec(sql);
             // Tonight's schemas that nothing is built in (an extension's): yesterday's objects of
             // ours there go; the schema, and what the extension made, stay.
@@ -248,20 +274,16 @@ private:
             for (const auto& e : ctx.plan().entries)
                 if (e.desc == "SCHEMA" && e.created()) tonight.insert(e.tag);
             for (const auto& live : tonight)
-                if (!names.schemas.count(live) && schema_exists(tx, live) && !movables(tx, live).empty()) move_out(live);
+                if (!names.schemas.count(live) && schema_exists(tx, live) && !movables(tx, live).empty()) moves.move_out(live);
             // Schemas of yesterday's copy that tonight's backup no longer has go whole, but one
             // holding an extension: its members are not ours to drop.
             for (const auto& o : objects(tx, drop::owned_objects_sql(home)))
                 if (o.kind == "SCHEMA" && !names.schemas.count(o.name) && !tonight.count(o.name) && !beside::is_tool_schema(home, o.name) &&
-                    !std::count(schemas_.begin(), schemas_.end(), o.name) && !holds_extension(tx, o.name)) {
-                    const std::string prev = beside::previous_schema_name(home, o.name);
-                    tx.exec("ALTER SCHEMA " + common::sql_name(o.name) + " RENAME TO " + common::sql_name(prev));
-                    tx.exec("COMMENT ON SCHEMA " + common::sql_name(prev) + " IS " + tx.quote(beside::previous_comment(o.name, {})));
-                    out.previous.push_back(prev);
-                }
+                    !std::count(schemas_.begin(), schemas_.end(), o.name) && !holds_extension(tx, o.name))
+                    moves.retire(o.name);
             tx.commit();
-            out.held = std::chrono::duration<double>(Clock::now() - t).count();
-            return out;
+            moves.out.held = std::chrono::duration<double>(Clock::now() - t).count();
+            return moves.out;
         });
     }
 

@@ -1,21 +1,23 @@
 #pragma once
 // When each piece of deferred work may start: once its table's data is loaded (or the whole
-// restore is over), once the deferred work it waits for is done, and never beside another
-// that locks a table it locks too when both lock more than one (a foreign key locks its table
-// and the one it references: two keys between a pair of tables, added at once, deadlock, which
-// pg_restore avoids the same way). Pure, not thread-safe: the pool calls it under its lock.
+// restore is over), once the deferred work it waits for is done, and never when it would close
+// a cycle of foreign keys being added: a key locks its table, then the one it references, so
+// two keys between a pair of tables (a store and its manager, the staff member and her store)
+// added at once deadlock. Keys that merely share a table wait for each other's locks and go on.
+// Pure, not thread-safe: the pool calls it under its lock.
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <pixrep/context.hpp>
 
 namespace pixrep::restore {
 
-/// The tables `sql` locks when it is an ALTER TABLE adding a foreign key: the table and the one
-/// it references, as written; empty for anything else.
-std::set<std::string> foreign_key_tables(const std::string& sql);
+/// When `sql` is an ALTER TABLE adding a foreign key: its table and the one it references, as
+/// written, in the order the key locks them.
+std::optional<std::pair<std::string, std::string>> foreign_key_tables(const std::string& sql);
 
 class Scheduler {
 public:
@@ -41,8 +43,9 @@ public:
 private:
     bool ready(std::size_t i) const;
     bool clashes(std::size_t i) const;
-    std::vector<std::set<std::string>> locks_;  ///< By work: the tables it locks, when more than one.
-    std::multiset<std::string> held_;           ///< Tables locked by work under way.
+    using Edge = std::pair<std::string, std::string>;
+    std::vector<std::optional<Edge>> keys_;  ///< By work: the foreign key it adds, from its table to the one it references.
+    std::multiset<Edge> adding_;             ///< Keys being added.
     std::vector<Deferred> work_;
     std::vector<bool> taken_, done_;
     std::set<DumpId> created_by_work_, created_;

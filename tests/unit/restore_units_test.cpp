@@ -122,22 +122,32 @@ TEST(Scheduler, WorkWaitsForItsTableAndForTheWorkItAwaits) {
     EXPECT_EQ(s.pending(), 0u);
 }
 
-TEST(Scheduler, TwoForeignKeysBetweenAPairOfTablesNeverRunAtOnce) {
-    const std::string store_fk = "ALTER TABLE ONLY public.stores\n    ADD CONSTRAINT stores_manager_fkey FOREIGN KEY (manager) REFERENCES public.staff(id) NOT VALID;";
-    const std::string staff_fk = "ALTER TABLE ONLY public.staff\n    ADD CONSTRAINT staff_store_fkey FOREIGN KEY (store) REFERENCES public.stores(id) NOT VALID;";
-    EXPECT_EQ(foreign_key_tables(store_fk), (std::set<std::string>{"public.stores", "public.staff"}));
+TEST(Scheduler, TwoForeignKeysBetweenAPairOfTablesNeverRunAtOnceKeysSharingATableDo) {
+    auto fk = [](const std::string& table, const std::string& references) {
+        return "ALTER TABLE ONLY " + table + "\n    ADD CONSTRAINT k FOREIGN KEY (x) REFERENCES " + references + "(id) NOT VALID;";
+    };
+    using Edge = std::pair<std::string, std::string>;
+    EXPECT_EQ(foreign_key_tables(fk("public.stores", "public.staff")), std::optional<Edge>(Edge{"public.stores", "public.staff"}));
     EXPECT_EQ(foreign_key_tables("ALTER TABLE \"Odd Schema\".\"T\" ADD CONSTRAINT f FOREIGN KEY (x) REFERENCES \"Odd Schema\".\"U\"(id)"),
-              (std::set<std::string>{"\"Odd Schema\".\"T\"", "\"Odd Schema\".\"U\""}));
-    EXPECT_TRUE(foreign_key_tables("CREATE INDEX i ON public.stores (x)").empty());
-    Scheduler s({{"stores fk", "FK CONSTRAINT", {"SET search_path = ''", store_fk}, "", {}},
-                 {"staff fk", "FK CONSTRAINT", {staff_fk}, "", {}},
-                 {"stores index", "INDEX", {"CREATE INDEX i ON public.stores (x)"}, "", {}}});
+              std::optional<Edge>(Edge{"\"Odd Schema\".\"T\"", "\"Odd Schema\".\"U\""}));
+    EXPECT_FALSE(foreign_key_tables("CREATE INDEX i ON public.stores (x)"));
+    Scheduler s({{"stores fk", "FK CONSTRAINT", {"SET search_path = ''", fk("public.stores", "public.staff")}, "", {}},
+                 {"staff fk", "FK CONSTRAINT", {fk("public.staff", "public.stores")}, "", {}},
+                 {"answers fk", "FK CONSTRAINT", {fk("public.answers", "public.staff")}, "", {}},
+                 {"stores index", "INDEX", {"CREATE INDEX i ON public.stores (x)"}, "", {}},
+                 {"a", "FK CONSTRAINT", {fk("public.a", "public.b")}, "", {}}, {"b", "FK CONSTRAINT", {fk("public.b", "public.c")}, "", {}},
+                 {"c", "FK CONSTRAINT", {fk("public.c", "public.a")}, "", {}}});
     s.restore_over();
     EXPECT_EQ(s.take(), std::optional<std::size_t>(0));
-    EXPECT_EQ(s.take(), std::optional<std::size_t>(2)) << "an index locks one table: it may wait, never deadlock";
-    EXPECT_FALSE(s.take()) << "the other key locks the same pair";
+    EXPECT_EQ(s.take(), std::optional<std::size_t>(2)) << "a key sharing a table waits for its lock, and goes on";
+    EXPECT_EQ(s.take(), std::optional<std::size_t>(3)) << "an index locks one table: it may wait, never deadlock";
+    EXPECT_EQ(s.take(), std::optional<std::size_t>(4));
+    EXPECT_EQ(s.take(), std::optional<std::size_t>(5));
+    EXPECT_FALSE(s.take()) << "the key back from staff to stores, and the one closing a -> b -> c -> a, wait";
     s.done(0);
     EXPECT_EQ(s.take(), std::optional<std::size_t>(1));
+    s.done(4);
+    EXPECT_EQ(s.take(), std::optional<std::size_t>(6));
 }
 
 TEST(KeyDeferrals, KeysNothingRestoredDependsOn) {

@@ -277,10 +277,12 @@ private:
                 if (!names.schemas.count(live) && schema_exists(tx, live) && !movables(tx, live).empty()) moves.move_out(live);
             // Schemas of yesterday's copy that tonight's backup no longer has go whole, but one
             // holding an extension: its members are not ours to drop.
-            for (const auto& o : objects(tx, drop::owned_objects_sql(home)))
-                if (o.kind == "SCHEMA" && !names.schemas.count(o.name) && !tonight.count(o.name) && !beside::is_tool_schema(home, o.name) &&
-                    !std::count(schemas_.begin(), schemas_.end(), o.name) && !holds_extension(tx, o.name))
-                    moves.retire(o.name);
+            for (const auto& r : tx.exec(drop::owned_schemas_sql(home))) {
+                const std::string schema = r[0].as<std::string>();
+                if (!names.schemas.count(schema) && !tonight.count(schema) && !beside::is_tool_schema(home, schema) && schema != "public" &&
+                    !std::count(schemas_.begin(), schemas_.end(), schema) && !holds_extension(tx, schema))
+                    moves.retire(schema);
+            }
             tx.commit();
             moves.out.held = std::chrono::duration<double>(Clock::now() - t).count();
             return moves.out;

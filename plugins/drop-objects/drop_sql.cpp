@@ -38,6 +38,13 @@ std::string owned_objects_sql(const std::string& keep_schema) {
                            keep + ", 'public'))");
 }
 
+std::string owned_schemas_sql(const std::string& keep_schema) {
+    return "SELECT nspname FROM pg_namespace x WHERE nspowner = (SELECT oid FROM pg_roles WHERE rolname = current_user) AND NOT EXISTS "
+           "(SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_namespace'::regclass AND d.objid = x.oid AND d.deptype = 'e') AND nspname "
+           "NOT IN ('pg_catalog', 'information_schema', " + quote_literal(keep_schema) + ") AND nspname NOT LIKE 'pg\\_toast%' AND "
+           "nspname NOT LIKE 'pg\\_temp%' ORDER BY 1";
+}
+
 std::string foreign_objects_sql(const std::vector<std::string>& schemas) {
     return objects_sql("owner_oid <> (SELECT oid FROM pg_roles WHERE rolname = current_user)",
                        "(nspname IN (" + in_list(schemas) + ") OR (kind = 'SCHEMA' AND relname IN (" + in_list(schemas) + ")))");

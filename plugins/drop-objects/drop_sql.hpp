@@ -22,6 +22,10 @@ struct Object {
 /// `keep_schema`, in the order they are dropped (columns as in Object, owner last). Pure.
 std::string owned_objects_sql(const std::string& keep_schema);
 
+/// The query listing the names of the schemas the current role owns, but the system's, the
+/// extensions' and `keep_schema`: cheap, for the swap, which holds readers while it runs.
+std::string owned_schemas_sql(const std::string& keep_schema);
+
 /// The query listing objects of other roles in the schemas `plan` restores into (same columns).
 std::string foreign_objects_sql(const std::vector<std::string>& schemas);
 

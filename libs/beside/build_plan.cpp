@@ -1,9 +1,9 @@
 #include "build_plan.hpp"
-#include "db.hpp"
 
 #include <algorithm>
 #include <map>
 
+#include "db.hpp"
 #include "object_kinds.hpp"
 
 namespace pixrep::beside {
@@ -117,7 +117,7 @@ namespace {
 // Yesterday's object of the same name goes first: a publication's name is the whole database's.
 std::vector<std::string> replacing(const TocEntry& e) {
     std::vector<std::string> sql{kDumpSearchPath};
-    if (e.desc == "PUBLICATION") sql.push_back("DROP PUBLICATION IF EXISTS " + common::sql_name(e.tag));
+    if (e.desc == "PUBLICATION") sql.push_back("DROP PUBLICATION IF EXISTS " + sql_name(e.tag));
     sql.push_back(e.sql);
     return sql;
 }

@@ -83,14 +83,14 @@ std::set<DumpId> refreshed_after_swap(const RestorePlan& plan) {
     return out;
 }
 
-namespace {
-
 std::set<std::string> kept_tables(const RestorePlan& plan) {
     std::set<std::string> kept;
     for (const auto& e : plan.entries)
         if (e.desc == "TABLE" && e.fate == Fate::kept) kept.insert(e.table);
     return kept;
 }
+
+namespace {
 
 bool policy_on_kept(const TocEntry& e, const std::set<std::string>& kept) {
     return e.restored() && e.desc == "POLICY" && !e.table.empty() && kept.count(e.table) > 0;

@@ -56,6 +56,9 @@ std::vector<std::string> extension_schemas(const RestorePlan& plan);
 /// so they are refreshed again once swapped in. By their MATERIALIZED VIEW DATA entry.
 std::set<DumpId> refreshed_after_swap(const RestorePlan& plan);
 
+/// The tables `plan` keeps on the target ("schema.table"): their new rows are appended.
+std::set<std::string> kept_tables(const RestorePlan& plan);
+
 /// True when `e` holds the rows of an extension's configuration table (PostGIS's
 /// spatial_ref_sys): a data entry whose table the plan does not define, as pg_dump writes them.
 /// The table is the extension's, in place: the rows the extension made itself are already there,

@@ -73,7 +73,8 @@ public:
             throw StepError(ErrorKind::input, "the backup holds " + std::to_string(taken.size()) + " object(s) in schemas named like the tool's " +
                                                   "build schemas (" + home + "_build_*, " + home + "_prev_*): " + listed(taken) +
                                                   "; set REPLICATION_SCHEMA to another name");
-        kept_ = kept_tables(ctx.plan());
+        const auto kept = beside::kept_tables(ctx.plan());
+        kept_.assign(kept.begin(), kept.end());
         if (ctx.env().dry_run() && kept_.empty() && !ctx.env().beside()) return;
         // Checked before anything is dropped: who we are, and what we could not drop.
         common::Session s(ctx.env(), "drop-objects");
@@ -189,7 +190,7 @@ private:
         pqxx::work& tx;
         const std::string& home;
         std::vector<drop::Object> support;                         ///< What kept tables need (kept_support_sql).
-        std::set<std::pair<std::string, std::string>> kept_names;  ///< What the plan keeps on the target, whoever kept it.
+        std::set<std::pair<std::string, std::string>> kept_names;  ///< What the plan keeps on the target, whoever kept it (BuildNames::kept).
         Swapped out;
 
         // Yesterday's objects of `live` out to its previous-copy schema, but what is kept.
@@ -264,8 +265,7 @@ private:
                 for (const auto& r : tx.exec(drop::kept_dependents_sql(kept_, beside::build_schema_pattern(home)))) tx.exec(r[0].as<std::string>());
             }
             if (auto found = others_views(ctx, tx); !found.empty()) others_views_ = std::move(found);
-            for (const auto& e : ctx.plan().entries)
-                if (e.fate == Fate::kept && e.schema != "-") moves.kept_names.emplace(e.schema, e.tag.substr(0, e.tag.find('(')));
+            moves.kept_names = names.kept;
             for (const auto& [live, build] : names.schemas) moves.move_in(live, build, tonight_objects[build]);
             for (const auto& sql : beside::remade_in_swap(ctx.plan())) tx.exec(sql);
             // Tonight's schemas that nothing is built in (an extension's): yesterday's objects of
@@ -434,13 +434,6 @@ private:
         }
         if (!made.empty()) ctx.add_note("views of other roles made again after the restore: " + listed(made));
         if (!lost.empty()) ctx.add_note("views of other roles lost with the drop (their owner must make them again): " + listed(lost));
-    }
-
-    static std::vector<std::string> kept_tables(const RestorePlan& plan) {
-        std::vector<std::string> out;
-        for (const auto& e : plan.entries)
-            if (e.desc == "TABLE" && e.fate == Fate::kept) out.push_back(e.table);
-        return out;
     }
 
     // What the kept tables stand on is on the target already: pg_restore must not create it.

@@ -153,10 +153,10 @@ bool is_dot(std::string_view sql, const Token& t) { return t.kind == Tok::other 
 
 bool operator_char(char c) { return c != 0 && std::strchr("+-*/<>=~!@#%^&|`?", c) != nullptr; }
 
-// The operator name starting at token `i` (its characters, unbroken), and the token after it.
-std::string operator_at(std::string_view sql, const std::vector<Token>& toks, std::size_t i, std::size_t& next) {
+// The operator name starting at token `i`: its characters, unbroken.
+std::string operator_at(std::string_view sql, const std::vector<Token>& toks, std::size_t i) {
     std::string op;
-    next = i;
+    std::size_t next = i;
     while (next < toks.size() && toks[next].kind == Tok::other && toks[next].end == toks[next].begin + 1 && operator_char(sql[toks[next].begin]) &&
            (op.empty() || toks[next].begin == toks[next - 1].end))
         op += sql[toks[next++].begin];
@@ -253,9 +253,8 @@ std::string rewrite_for_build(std::string_view sql, const BuildNames& names) {
             out += sql_name(names.schema_of(t.value));
             continue;
         }
-        std::size_t after = 0;
         if (qualifier && toks[i + 1].end == toks[i + 2].begin) {
-            const std::string op = operator_at(sql, toks, i + 2, after);
+            const std::string op = operator_at(sql, toks, i + 2);
             if (!op.empty() && names.built(t.value, op)) {
                 out += sql_name(names.schema_of(t.value));
                 continue;

@@ -4,7 +4,7 @@
 #include "db.hpp"
 #include "home.hpp"
 #include "pg_conn.hpp"
-#include "pipeline.hpp"
+#include "scheduler.hpp"
 #include "requests.hpp"
 #include "target.hpp"
 #include "wait.hpp"

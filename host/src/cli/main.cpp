@@ -17,6 +17,7 @@
 #include "pipeline.hpp"
 #include "requests.hpp"
 #include "rollback.hpp"
+#include "scheduler.hpp"
 #include "plugin_loader.hpp"
 #include "watchdog.hpp"
 

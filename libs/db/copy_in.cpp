@@ -38,11 +38,11 @@ std::string CopyIn::exec(const std::string& sql) {
     try {
         return conn_->scalar(sql).value_or("");
     } catch (const PgError& e) {
-        throw StepError(failure_kind(e.broken(), e.sqlstate(), e.what()), sql.substr(0, 80) + ": " + e.what());
+        throw StepError(failure_kind(e.broken(), e.sqlstate(), e.what()), cut_utf8(sql, 80) + ": " + e.what());
     } catch (const StepError&) {
         throw;
     } catch (const std::exception& e) {  // no answer in time: the connection was closed
-        throw StepError(ErrorKind::transient, sql.substr(0, 80) + ": " + e.what());
+        throw StepError(ErrorKind::transient, cut_utf8(sql, 80) + ": " + e.what());
     }
 }
 

@@ -87,10 +87,10 @@ std::int64_t copy_out(PgConn& conn, const std::string& copy_sql, const std::func
         }
         if (stop && stop()) break;
         if (silence.count() > 0 && std::chrono::steady_clock::now() - last > silence)
-            throw std::runtime_error("no rows came for " + std::to_string(silence.count() / 1000) + " s: " + copy_sql.substr(0, 80));
+            throw std::runtime_error("no rows came for " + std::to_string(silence.count() / 1000) + " s: " + cut_utf8(copy_sql, 80));
     }
     conn.cancel();
-    throw StepError(ErrorKind::fatal, "stopped while reading rows: " + copy_sql.substr(0, 80));
+    throw StepError(ErrorKind::fatal, "stopped while reading rows: " + cut_utf8(copy_sql, 80));
 }
 
 }  // namespace pixrep::common

@@ -79,4 +79,33 @@ std::string conninfo_value(const std::string& v) {
     return out + "'";
 }
 
+namespace {
+
+bool loopback_host(const std::string& h) {
+    if (h.empty() || h[0] == '/' || h[0] == '@') return true;  // a Unix socket
+    const bool ipv4_loopback = h.rfind("127.", 0) == 0 && h.find_first_not_of("0123456789.") == std::string::npos;
+    return h == "localhost" || h == "::1" || h == "[::1]" || ipv4_loopback;
+}
+
+bool all_loopback(const std::string& list) {
+    std::size_t start = 0;
+    for (;;) {
+        const auto comma = list.find(',', start);
+        if (!loopback_host(list.substr(start, comma == std::string::npos ? std::string::npos : comma - start))) return false;
+        if (comma == std::string::npos) return true;
+        start = comma + 1;
+    }
+}
+
+}  // namespace
+
+bool on_loopback(const std::string& host, const std::string& hostaddr) {
+    // libpq connects to hostaddr when given, whatever host says.
+    return hostaddr.empty() ? all_loopback(host) : all_loopback(hostaddr);
+}
+
+std::string default_sslmode(const std::string& host, const std::string& hostaddr) {
+    return on_loopback(host, hostaddr) ? "" : "require";
+}
+
 }  // namespace pixrep::common

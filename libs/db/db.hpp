@@ -84,4 +84,13 @@ std::string quote_literal(const std::string& s);
 /// Single-quotes a value for a libpq connection string (backslash before ' and \).
 std::string conninfo_value(const std::string& v);
 
+/// True when every host of a connection (libpq's `host` and `hostaddr`, comma-separated lists)
+/// is this machine: a Unix socket, localhost, 127.0.0.0/8 or ::1. Pure.
+bool on_loopback(const std::string& host, const std::string& hostaddr);
+
+/// The sslmode a connection gets when its URL sets none: "require" to any other machine (libpq's
+/// own default, "prefer", reads in clear text when the server or a proxy offers no TLS), "" (left
+/// to libpq) on loopback. Pure.
+std::string default_sslmode(const std::string& host, const std::string& hostaddr);
+
 }  // namespace pixrep::common

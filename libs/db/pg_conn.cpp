@@ -142,7 +142,7 @@ void PgConn::await_result(const std::string& sql) {
         if (stopping_ && stopping_()) abandon("", true);
         if (deadline_.count() > 0 && std::chrono::steady_clock::now() >= deadline)
             abandon("the " + which_ + " database " + label_ + " gave no answer within " + std::to_string(deadline_.count() / 1000) +
-                        " s to: " + sql.substr(0, 80),
+                        " s to: " + cut_utf8(sql, 80),
                     false);
     }
 }

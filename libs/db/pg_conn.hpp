@@ -75,6 +75,12 @@ public:
     Connection& pqxx();
     /// The server's version number, e.g. 150018.
     int server_version() const { return PQserverVersion(conn_); }
+    /// How the connection is encrypted ("TLSv1.3"), "" when it is not: for the report and the page.
+    std::string encryption() const {
+        if (!conn_ || !PQsslInUse(conn_)) return "";
+        const char* p = PQsslAttribute(conn_, "protocol");
+        return p ? p : "TLS";
+    }
 
 private:
     void await_result(const std::string& sql);

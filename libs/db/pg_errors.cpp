@@ -70,7 +70,35 @@ std::string error_summary(const std::string& message, std::size_t max) {
                 auto e = out.find('"', q + 3);
                 out.replace(q + 2, e == std::string::npos ? std::string::npos : e - q - 1, "\"...\"");
             }
-    if (out.size() > max) out = out.substr(0, max - 3) + "...";
+    return cut_utf8(out, max);
+}
+
+namespace {
+
+// The length of the valid UTF-8 character starting at s[i], 0 when none starts there.
+std::size_t utf8_char_length(const std::string& s, std::size_t i) {
+    const auto b = static_cast<unsigned char>(s[i]);
+    const std::size_t n = b < 0x80 ? 1 : (b >> 5) == 0x6 ? 2 : (b >> 4) == 0xE ? 3 : (b >> 3) == 0x1E ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return 0;
+    for (std::size_t k = 1; k < n; ++k)
+        if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return 0;
+    return n;
+}
+
+}  // namespace
+
+std::string cut_utf8(const std::string& text, std::size_t max) {
+    std::string out;
+    out.reserve(std::min(text.size(), max));
+    const std::size_t room = text.size() > max && max >= 3 ? max - 3 : max;
+    for (std::size_t i = 0; i < text.size();) {
+        std::size_t n = utf8_char_length(text, i);
+        const std::size_t width = n ? n : 1;
+        if (out.size() + width > room) return out + (text.size() > max && max >= 3 ? "..." : "");
+        if (n) out.append(text, i, n);
+        else out += '?';
+        i += width;
+    }
     return out;
 }
 

@@ -32,6 +32,10 @@ ErrorKind exception_error_kind(const std::exception& e);
 /// QUERY lines that can quote row values, cut to `max` characters. Pure.
 std::string error_summary(const std::string& message, std::size_t max = 300);
 
+/// `text` cut to at most `max` bytes, never inside a UTF-8 character, with "..." when cut; bytes
+/// that are not UTF-8 become '?', so that the result is always valid text for PostgreSQL. Pure.
+std::string cut_utf8(const std::string& text, std::size_t max);
+
 /// The message on one line, without libpq's trailing newline.
 std::string one_line(std::string message);
 

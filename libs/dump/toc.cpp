@@ -63,8 +63,14 @@ int pg_restore_major_for(int vmaj, int vmin) {
 }
 
 std::string list_line(const TocEntry& e) {
-    return std::to_string(raw(e.id)) + "; " + e.catalog_id + " " + e.desc + " " + (e.schema.empty() ? "-" : e.schema) + " " + e.tag + " " +
-           (e.owner.empty() ? "-" : e.owner);
+    std::string rest = e.catalog_id + " " + e.desc + " " + (e.schema.empty() ? "-" : e.schema) + " " + e.tag + " " +
+                       (e.owner.empty() ? "-" : e.owner);
+    // pg_restore reads a list line by line and takes the number that starts each: a name
+    // holding "\n42; " would otherwise bring back entry 42. pg_restore -l writes no control
+    // character either.
+    for (auto& c : rest)
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+    return std::to_string(raw(e.id)) + "; " + rest;
 }
 
 }  // namespace pixrep::common

@@ -197,4 +197,23 @@ void HttpClient::download(const HttpRequest& req, const Sink& sink, std::int64_t
     }
 }
 
+std::string secret_url_problem(const std::string& url) {
+    std::unique_ptr<CURLU, void (*)(CURLU*)> u(curl_url(), curl_url_cleanup);
+    if (!u || curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) return "is not a URL";
+    auto part = [&](CURLUPart which) {
+        char* v = nullptr;
+        if (curl_url_get(u.get(), which, &v, 0) != CURLUE_OK || !v) return std::string();
+        std::string out(v);
+        curl_free(v);
+        return out;
+    };
+    const std::string scheme = part(CURLUPART_SCHEME), host = part(CURLUPART_HOST);
+    if (scheme == "https") return "";
+    if (scheme != "http") return "must start with https://";
+    // Plain http only where nothing travels on a network: this machine, for tests.
+    const bool ipv4_loopback = host.rfind("127.", 0) == 0 && host.find_first_not_of("0123456789.") == std::string::npos;
+    if (host == "localhost" || host == "[::1]" || ipv4_loopback) return "";
+    return "must use https:// (http:// only to this machine): its secrets would travel in clear text";
+}
+
 }  // namespace pixrep::common

@@ -45,6 +45,10 @@ struct HttpPolicy {
 bool retryable_curl(int curl_code);
 /// True for the HTTP statuses a retry can heal: 429, 502, 503, 504.
 bool retryable_status(long status);
+/// Why `url` may not carry a secret (an Authorization header, a token in its path): "" when it is
+/// https, or http to this machine (tests); else what is wrong, without quoting the URL. Pure
+/// (libcurl's URL parser).
+std::string secret_url_problem(const std::string& url);
 /// A Retry-After header's value in seconds ("120"); nullopt for dates or garbage.
 std::optional<std::chrono::milliseconds> parse_retry_after(const std::string& value);
 

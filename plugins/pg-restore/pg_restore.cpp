@@ -23,6 +23,7 @@
 #include "beside.hpp"
 #include "cpus.hpp"
 #include "db.hpp"
+#include "service_file.hpp"
 #include "pg_errors.hpp"
 #include "files.hpp"
 #include "keys.hpp"
@@ -38,26 +39,6 @@ using namespace pixrep;
 using Clock = std::chrono::steady_clock;
 
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-// A libpq service file holding only the TLS key's passphrase; gone with this object.
-struct ServiceFile {
-    static constexpr const char* kName = "pix-db-replication-target";
-    std::filesystem::path path;
-    ServiceFile(std::filesystem::path p, const std::string& sslpassword) : path(std::move(p)) {
-        int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd < 0) throw StepError(ErrorKind::fatal, "cannot write " + path.string() + ": " + std::strerror(errno));
-        const std::string text = std::string("[") + kName + "]\nsslpassword=" + sslpassword + "\n";
-        bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-        ::close(fd);
-        if (!ok) throw StepError(ErrorKind::fatal, "cannot write " + path.string());
-    }
-    ~ServiceFile() {
-        std::error_code ec;
-        std::filesystem::remove(path, ec);
-    }
-    ServiceFile(const ServiceFile&) = delete;
-    ServiceFile& operator=(const ServiceFile&) = delete;
-};
 
 class PgRestoreStep final : public Step {
 public:
@@ -349,11 +330,11 @@ private:
         if (!target.password.empty()) spec.env.emplace_back("PGPASSWORD", target.password);
         // libpq reads a TLS key's passphrase from no variable: a service file of this run's own
         // folder (mode 0600, removed as soon as pg_restore is done) carries it.
-        std::optional<ServiceFile> service;
+        std::optional<common::ServiceFile> service;
         if (!target.sslpassword.empty()) {
-            service.emplace(ctx.env().work_dir() / "pg_service.conf", target.sslpassword);
-            spec.argv[6] = "--dbname=service=" + std::string(ServiceFile::kName) + " " + target.conninfo_public;
-            spec.env.emplace_back("PGSERVICEFILE", service->path.string());
+            service.emplace(ctx.env().work_dir() / "pg_service.conf", "pix-db-replication-target", target.sslpassword);
+            spec.argv[6] = "--dbname=" + service->dbname(target.conninfo_public);
+            spec.env.emplace_back("PGSERVICEFILE", service->path().string());
         }
         std::string pgoptions = session_options_;
         for (const auto& [k, v] : settings) pgoptions += (pgoptions.empty() ? "" : " ") + std::string("-c ") + k + "=" + v;

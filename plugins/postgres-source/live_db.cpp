@@ -35,6 +35,7 @@ LiveDb::LiveDb(const SourceUrl& url, int jobs, std::int64_t split_bytes, const R
         facts_.server_version = std::stoi(*r[0][0]);
         facts_.database = *r[0][1], facts_.started = *r[0][2], facts_.taken_at = *r[0][3];
         facts_.standby = r[0][4].value_or("f") == "t";
+        facts_.encryption = exporter_->encryption();
         for (const auto& row : exporter_->exec(std::string("SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) FROM pg_class c "
                                                            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN "
                                                            "('r', 'p', 'S', 'v', 'm', 'f') AND ") +
@@ -44,8 +45,9 @@ LiveDb::LiveDb(const SourceUrl& url, int jobs, std::int64_t split_bytes, const R
         fail(e, "taking a snapshot of the source");
     }
     taken_ = Clock::now();
-    log.info("source snapshot taken", {{"source", url_.label}, {"snapshot", snapshot_}, {"at", facts_.taken_at},
-                                        {"server_version", static_cast<std::int64_t>(facts_.server_version)}, {"standby", facts_.standby}});
+    log.info("source snapshot taken", {{"source", url_.where}, {"snapshot", snapshot_}, {"at", facts_.taken_at},
+                                        {"server_version", static_cast<std::int64_t>(facts_.server_version)}, {"standby", facts_.standby},
+                                        {"tls", facts_.encryption.empty() ? std::string("no") : facts_.encryption}});
 }
 
 LiveDb::~LiveDb() { release(); }
@@ -61,7 +63,7 @@ void LiveDb::lock_tables() {
 }
 
 std::unique_ptr<common::PgConn> LiveDb::connect(const std::string& name) {
-    auto c = std::make_unique<common::PgConn>(url_.conninfo + " application_name=" + common::quote_literal(name), url_.label + " (SOURCE_DATABASE_URL)",
+    auto c = std::make_unique<common::PgConn>(url_.conninfo + " application_name=" + common::quote_literal(name), url_.label,
                                               std::chrono::minutes(1), [this] { return env_.stopping(); }, "source");
     // The tool's sessions wait in their transactions while others read: the source's own limits
     // on idle transactions and statements are not for them; a lock held by a migration is.
@@ -85,7 +87,7 @@ void LiveDb::fail(const std::exception& e, const std::string& what) {
         if (pg->sqlstate() == "42501" && msg.find("row-level security") != std::string::npos)
             hint = " (the role of SOURCE_DATABASE_URL must read every row, as pg_dump does: BYPASSRLS, or own the table)";
     }
-    throw StepError(kind, what + " on the source database " + url_.label + ": " + msg + hint);
+    throw StepError(kind, what + " on the source database (" + url_.label + "): " + msg + hint);
 }
 
 std::vector<SourceTable> LiveDb::tables() {

@@ -27,6 +27,7 @@ struct SourceFacts {
     std::string taken_at;          ///< The snapshot's time, RFC 3339.
     std::vector<std::string> unreadable;  ///< Tables and sequences the role may not read, qualified.
     bool standby = false;          ///< The source is in recovery: a standby.
+    std::string encryption;        ///< "TLSv1.3" when the connection is encrypted, "" when not.
 };
 
 

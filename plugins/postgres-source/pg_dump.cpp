@@ -5,10 +5,13 @@
 
 #include "pg_errors.hpp"
 #include "process.hpp"
+#include "service_file.hpp"
 
 namespace pixrep::live {
 
 namespace {
+
+constexpr const char* kSourceService = "pix-db-replication-source";
 
 namespace fs = std::filesystem;
 
@@ -64,14 +67,26 @@ Tool find_pg_dump(const RunEnv& env, int server_major) {
                                            std::to_string(server_major));
 }
 
-void run_pg_dump(RunContext& ctx, const Tool& pg_dump, const SourceUrl& url, const DumpJob& job) {
+common::ProcessSpec pg_dump_spec(const Tool& pg_dump, const SourceUrl& url, const DumpJob& job, const std::filesystem::path& service_file) {
     common::ProcessSpec spec;
     spec.argv = {pg_dump.path.string(), "--no-owner", "--no-privileges", "--file=" + job.out.string(), "--dbname=" + url.conninfo_public};
     if (job.schema_only) spec.argv.insert(spec.argv.end(), {"--schema-only", "--format=custom"});
     else spec.argv.insert(spec.argv.end(), {"--format=directory", "--jobs=" + std::to_string(job.jobs), "--compress=1"});
     if (!job.snapshot.empty()) spec.argv.push_back("--snapshot=" + job.snapshot);
     if (!url.password.empty()) spec.env.emplace_back("PGPASSWORD", url.password);
+    if (!url.sslpassword.empty()) {
+        spec.argv[4] = "--dbname=service=" + std::string(kSourceService) + " " + url.conninfo_public;
+        spec.env.emplace_back("PGSERVICEFILE", service_file.string());
+    }
     spec.env.emplace_back("PGAPPNAME", "pix-db-replication pg_dump");
+    return spec;
+}
+
+void run_pg_dump(RunContext& ctx, const Tool& pg_dump, const SourceUrl& url, const DumpJob& job) {
+    const auto service_path = job.out.parent_path() / "pg_service_source.conf";
+    std::optional<common::ServiceFile> service;
+    if (!url.sslpassword.empty()) service.emplace(service_path, kSourceService, url.sslpassword);
+    const common::ProcessSpec spec = pg_dump_spec(pg_dump, url, job, service_path);
     std::string first;
     common::ProcessHooks hooks;
     hooks.on_stderr = [&](const std::string& line) {
@@ -86,7 +101,7 @@ void run_pg_dump(RunContext& ctx, const Tool& pg_dump, const SourceUrl& url, con
     ErrorKind kind = common::message_error_kind(why);
     if (why.find("permission denied") != std::string::npos || why.find("password authentication") != std::string::npos)
         kind = ErrorKind::config;
-    throw StepError(kind, "pg_dump of the source database " + url.label + " (SOURCE_DATABASE_URL) failed: " + why);
+    throw StepError(kind, "pg_dump of the source database (" + url.label + ") failed: " + why);
 }
 
 }  // namespace pixrep::live

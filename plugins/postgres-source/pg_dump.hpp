@@ -8,6 +8,7 @@
 
 #include <pixrep/step.hpp>
 
+#include "process.hpp"
 #include "source_url.hpp"
 
 namespace pixrep::live {
@@ -30,6 +31,11 @@ struct DumpJob {
     bool schema_only = false;   ///< --schema-only, custom format; else the whole database, directory format.
     int jobs = 1;               ///< --jobs, directory format only.
 };
+
+/// The command line and environment of `pg_dump` for `job` against `url`: the password in
+/// PGPASSWORD, a TLS key's passphrase in the service file at `service_file` (written by the
+/// caller), no secret in argv. Pure.
+common::ProcessSpec pg_dump_spec(const Tool& pg_dump, const SourceUrl& url, const DumpJob& job, const std::filesystem::path& service_file);
 
 /// Runs `pg_dump` for `job` against `url`. Throws StepError: transient when the connection
 /// broke, config for a refusal that will not heal, fatal when the run stopped.

@@ -56,8 +56,9 @@ public:
         check_source(ctx, *live);
         const Tool pg_dump = live::find_pg_dump(ctx.env(), live->facts().server_version / 10000);
         Backup b;
-        b.id = "live:" + source_.label + "@" + live->facts().taken_at;
-        b.name = source_.dbname + " (live, " + live->facts().taken_at + ")";
+        // The history and the page show these: the source's user, host and database stay out.
+        b.id = "live:" + live->facts().taken_at;
+        b.name = "live source (" + live->facts().taken_at + ")";
         b.created_at = live->facts().taken_at;
         const auto t0 = std::chrono::steady_clock::now();
         if (mode_ == "dump") {
@@ -75,7 +76,7 @@ public:
         auto scan = common::verify_local_dump(b.dump, ctx.env());
         RestorePlan plan = common::checked_plan(ctx.env(), b, *scan);
         plan = live::live_plan(std::move(plan), live->tables(), live->sequences(), live->populated_views());
-        ctx.log().info("source schema read", {{"source", source_.label}, {"entries", static_cast<std::int64_t>(plan.entries.size())},
+        ctx.log().info("source schema read", {{"source", source_.where}, {"entries", static_cast<std::int64_t>(plan.entries.size())},
                                               {"pg_dump", pg_dump.version}, {"jobs", jobs_}});
         ctx.adopt(std::move(b), std::move(plan));
         ctx.serve(live);
@@ -110,8 +111,7 @@ private:
             return tx.exec("SELECT current_database(), pg_postmaster_start_time()::text")[0];
         });
         if (r[0].as<std::string>() == f.database && r[1].as<std::string>() == f.started)
-            throw StepError(ErrorKind::config, "SOURCE_DATABASE_URL and DATABASE_URL name the same database (" + source_.label +
-                                                   "): the copy would overwrite its own source");
+            throw StepError(ErrorKind::config, "SOURCE_DATABASE_URL and DATABASE_URL name the same database: the copy would overwrite its own source");
         if (!f.unreadable.empty()) {
             std::string names;
             for (std::size_t i = 0; i < f.unreadable.size() && i < 20; ++i) names += (i ? ", " : "") + f.unreadable[i];
@@ -130,7 +130,9 @@ private:
         std::string split;
         for (const auto& t : live_->split_tables()) split += (split.empty() ? "" : ", ") + t;
         ctx.log().info("source snapshot let go", {{"held_s", live_->held_seconds()}, {"bytes_read", live_->bytes_read()}, {"read_in_key_ranges", split}});
-        ctx.add_note("rows read from the live source " + source_.label + (live_->facts().standby ? " (a standby)" : "") + " in one snapshot held " +
+        const auto& tls = live_->facts().encryption;
+        ctx.add_note("rows read from the live source" + std::string(live_->facts().standby ? " (a standby)" : "") +
+                     (tls.empty() ? " over a connection NOT encrypted (sslmode allowed it)" : " over " + tls) + " in one snapshot held " +
                      std::to_string(static_cast<long long>(live_->held_seconds())) + " s, " +
                      std::to_string(live_->bytes_read() >> 20) + " MB" + (split.empty() ? "" : "; read in key ranges: " + split));
     }

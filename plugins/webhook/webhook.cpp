@@ -48,8 +48,8 @@ public:
     void configure(Logger& log) override {
         if (urls_.empty()) throw StepError(ErrorKind::config, "option 'urls' is empty");
         for (const auto& u : urls_) {
-            if (u.rfind("https://", 0) != 0 && u.rfind("http://", 0) != 0)
-                throw StepError(ErrorKind::config, "webhook URL must start with https:// (got a value starting with '" + u.substr(0, 8) + "')");
+            if (auto problem = common::secret_url_problem(u); !problem.empty())
+                throw StepError(ErrorKind::config, "WEBHOOK_URLS: URL " + std::to_string(&u - urls_.data() + 1) + " " + problem);
             log.add_secret(u);  // chat webhook URLs carry their token in the path
         }
     }

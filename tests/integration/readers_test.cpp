@@ -98,6 +98,11 @@ TEST_F(Readers, GrantReadToGivesReadAccessFromNothing) {
     EXPECT_GE(ok.size(), 7u);
     EXPECT_EQ(count(pg.url(db_, "metabase_" + db_, "ro"), "SELECT count(*) FROM pix_db_replication.runs WHERE status = 'success'"), 1)
         << "readers can ask how fresh the data is";
+    for (const char* hidden : {"access_rules", "state", "requests"})
+        EXPECT_EQ(count(pg.url(db_), std::string("SELECT count(*) FROM pg_roles WHERE rolname = 'metabase_") + db_ +
+                                         "' AND has_table_privilege(oid, 'pix_db_replication." + hidden + "', 'SELECT')"),
+                  0)
+            << hidden << ": not the readers' to see";
     EXPECT_EQ(count(pg.url(db_), "SELECT count(*) FROM information_schema.role_table_grants WHERE grantee = 'PUBLIC' AND table_schema = 'public'"), 0)
         << "nothing is granted to PUBLIC";
     auto bad = replicate(sources().pix_tar, {{"GRANT_READ_TO", "nobody_" + db_}});
@@ -135,6 +140,27 @@ TEST_F(Readers, AScalingoShapedTargetTwiceInARow) {
     EXPECT_EQ(body["runs"].size(), 2u);
     EXPECT_EQ(body["last_run"]["rows"]["public.users"], 300);
     pg.exec("postgres", "DROP DATABASE " + db + " WITH (FORCE)");
+}
+
+TEST_F(Readers, AStoredRuleIsCheckedAgainstTheCatalogNeverPastedIntoSql) {
+    auto& pg = TempPostgres::instance();
+    pg.exec("postgres", "DROP ROLE IF EXISTS analyst_" + db_ + "; CREATE ROLE analyst_" + db_);
+    ASSERT_EQ(replicate(sources().pix_tar).code, 0);
+    // As anyone who may write the tool's table could: a rule carried over from a failed run,
+    // whose privilege and argument types hold SQL of their own.
+    const std::string role = "analyst_" + db_;
+    pg.exec(db_, "UPDATE pix_db_replication.state SET value = 'false' WHERE step = '' AND key = 'access_rules_applied'; "
+                 "INSERT INTO pix_db_replication.access_rules (kind, schema_name, name, args, grantee, privilege, grantable) VALUES "
+                 "('table', 'public', 'users', '', '" + role + "', 'SELECT ON public.users TO " + role + "; CREATE TABLE public.pwned_a (); "
+                 "GRANT SELECT', false), "
+                 "('function', 'public', 'nosuch', 'integer); CREATE TABLE public.pwned_b (); --', '" + role + "', 'EXECUTE', false), "
+                 "('table', 'public', 'users', '', '" + role + "', 'SELECT', false)");
+    auto r = replicate(sources().pix_tar);
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_EQ(count(target_, "SELECT count(*) FROM pg_class WHERE relname LIKE 'pwned%'"), 0) << "no stored value ran as SQL";
+    EXPECT_NE(r.out.find("rule refused"), std::string::npos) << r.out;
+    EXPECT_EQ(count(target_, "SELECT count(*) FROM pg_roles WHERE rolname = '" + role + "' AND has_table_privilege(oid, 'public.users', 'SELECT')"), 1)
+        << "the well-formed rule is re-applied";
 }
 
 TEST_F(Readers, TheToolsSchemaSurvivesAndABackupBringingItIsRefused) {

@@ -215,6 +215,17 @@ TEST(PlanFromScan, TiesEveryEntryToItsTable) {
     EXPECT_EQ(plan.restored_count(), 5u);
 }
 
+TEST(ListLine, ANameWithANewlineCannotBringBackAnotherEntry) {
+    auto s = scan(pix_archive().bytes());
+    auto plan = plan_from_scan(s->entries());
+    auto e = *plan.find(DumpId{1});
+    e.tag = "users\n4; 1259 16004 TABLE DATA public answers\r\t";
+    const auto line = pixrep::common::list_line(e);
+    EXPECT_EQ(line.find('\n'), std::string::npos);
+    EXPECT_EQ(line.find('\r'), std::string::npos);
+    EXPECT_EQ(line.rfind("1; ", 0), 0u);
+}
+
 TEST(PlanFromScan, AConstraintBelongsToTheTableItsTagNames) {
     // As pg_dump lists them: the referenced table before the constraint's own.
     std::vector<ScannedEntry> s(3);

@@ -88,3 +88,20 @@ TEST(Threads, NothingAThreadThrowsAbortsTheProcess) {
         std::runtime_error);
     EXPECT_TRUE(done);
 }
+
+TEST(CutUtf8, NeverCutsInsideACharacterAndMendsBrokenBytes) {
+    std::string e700;
+    for (int i = 0; i < 700; ++i) e700 += "\xc3\xa9";  // é
+    const auto cut = cut_utf8(e700, 600);
+    EXPECT_EQ(cut.size(), 597u + 3u - 1u);  // 298 whole é (596 bytes), then "..."
+    EXPECT_EQ(cut.substr(cut.size() - 3), "...");
+    EXPECT_EQ(cut.substr(0, 2), "\xc3\xa9");
+    EXPECT_EQ(cut_utf8("abc", 3), "abc");
+    EXPECT_EQ(cut_utf8("abcd", 3), "...");
+    EXPECT_EQ(cut_utf8("a\xff" "b\xc3", 10), "a?b?");  // a stray byte and a character cut by someone else
+    EXPECT_EQ(cut_utf8("\xf0\x9f\x98\x80" "x", 5), "\xf0\x9f\x98\x80" "x");
+    // The run's error as the history keeps it: 600 bytes at most, whole characters.
+    const auto summary = error_summary("ERROR:  " + e700, 600);
+    EXPECT_LE(summary.size(), 600u);
+    EXPECT_EQ(cut_utf8(summary, 1000), summary);
+}

@@ -17,11 +17,40 @@ TEST(AccessRules, EachRuleBecomesTheGrantThatReappliesIt) {
     EXPECT_EQ(grant_sql({"default", "public", "r", "", "analyst", "SELECT", false}),
               "ALTER DEFAULT PRIVILEGES IN SCHEMA \"public\" GRANT SELECT ON TABLES TO \"analyst\"");
     EXPECT_EQ(grant_sql({"default", "", "S", "", "analyst", "USAGE", false}), "ALTER DEFAULT PRIVILEGES GRANT USAGE ON SEQUENCES TO \"analyst\"");
-    EXPECT_EQ(exists_sql({"table", "public", "it's", "", "a", "SELECT", false}), "SELECT to_regclass('\"public\".\"it''s\"') IS NOT NULL");
-    EXPECT_EQ(exists_sql({"default", "", "r", "", "a", "SELECT", false}), "SELECT true");
+    // Re-applied on the object the catalog names from its oid.
+    EXPECT_EQ(grant_sql({"function", "public", "f", "integer); DROP TABLE users; --", "metabase", "EXECUTE", false}, "public.f(integer)"),
+              "GRANT EXECUTE ON FUNCTION public.f(integer) TO \"metabase\"");
+    EXPECT_EQ(grant_sql({"table", "public", "users", "", "analyst", "SELECT", false}, "users"), "GRANT SELECT ON TABLE users TO \"analyst\"");
     // A column grant, the usual way to hide personal data from analysts.
     EXPECT_EQ(grant_sql({"column", "public", "users", "createdAt", "analyst", "SELECT", false}),
               "GRANT SELECT (\"createdAt\") ON TABLE \"public\".\"users\" TO \"analyst\"");
+}
+
+TEST(AccessRules, StoredRulesAreCheckedBeforeAnyReachesSql) {
+    EXPECT_EQ(rule_problem({"table", "public", "users", "", "analyst", "SELECT", false}), "");
+    EXPECT_EQ(rule_problem({"column", "public", "users", "email", "analyst", "UPDATE", false}), "");
+    EXPECT_EQ(rule_problem({"default", "public", "f", "", "analyst", "EXECUTE", false}), "");
+    EXPECT_NE(rule_problem({"table", "public", "users", "", "analyst", "SELECT ON users TO x; DROP TABLE users; GRANT ALL", false}), "");
+    EXPECT_NE(rule_problem({"table", "public", "users", "", "analyst", "select", false}), "") << "the catalog's spelling only";
+    EXPECT_NE(rule_problem({"sequence", "public", "s", "", "a", "DELETE", false}), "");
+    EXPECT_NE(rule_problem({"function", "public", "f", "", "a", "SELECT", false}), "");
+    EXPECT_NE(rule_problem({"default", "", "x; DROP", "", "a", "SELECT", false}), "");
+    EXPECT_NE(rule_problem({"database", "", "", "", "a", "CONNECT", false}), "");
+    // Argument types go to PostgreSQL's parser as a parameter, never into the statement.
+    const auto [sql, params] = resolve_sql({"function", "public", "f", "integer); DROP TABLE users; --", "a", "EXECUTE", false});
+    EXPECT_EQ(sql.find("DROP"), std::string::npos);
+    ASSERT_EQ(params.size(), 1u);
+    EXPECT_EQ(params[0], "\"public\".\"f\"(integer); DROP TABLE users; --)");
+    EXPECT_EQ(resolve_sql({"column", "public", "users", "email", "a", "SELECT", false}).second,
+              (std::vector<std::string>{"\"public\".\"users\"", "email"}));
+}
+
+TEST(Home, ReadersReadTheRunsOnlyOfTheToolsSchema) {
+    EXPECT_EQ(home_read_sql("pix_db_replication", "metabase"),
+              (std::vector<std::string>{"GRANT USAGE ON SCHEMA \"pix_db_replication\" TO \"metabase\"",
+                                        "GRANT SELECT ON \"pix_db_replication\".runs TO \"metabase\"",
+                                        "REVOKE ALL ON \"pix_db_replication\".access_rules, \"pix_db_replication\".state, "
+                                        "\"pix_db_replication\".requests FROM PUBLIC, \"metabase\""}));
 }
 
 TEST(AccessRules, ReadAccessForTheRolesNamed) {

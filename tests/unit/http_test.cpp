@@ -37,3 +37,15 @@ TEST(Backoff, DoublesUpToTheCapAndLetsAHintWin) {
     for (int i = 0; i < 10; ++i) c.next();
     EXPECT_EQ(c.next(), milliseconds(900'000));
 }
+
+TEST(SecretUrls, HttpsOnlyAndPlainHttpOnlyToThisMachine) {
+    EXPECT_EQ(common::secret_url_problem("https://hooks.slack.com/services/T0/B0/xyz"), "");
+    EXPECT_EQ(common::secret_url_problem("http://127.0.0.1:8089/hook"), "") << "tests post to a loopback server";
+    EXPECT_EQ(common::secret_url_problem("http://localhost/hook"), "");
+    EXPECT_EQ(common::secret_url_problem("http://[::1]:80/hook"), "");
+    for (const std::string bad : {"http://hooks.example.com/T0/secret-path", "http://127.0.0.1.evil.example/x", "ftp://h/x", "hooks.example.com/x"}) {
+        const auto why = common::secret_url_problem(bad);
+        EXPECT_NE(why, "") << bad;
+        EXPECT_EQ(why.find("secret-path"), std::string::npos) << "the URL itself carries a token";
+    }
+}

@@ -75,11 +75,22 @@ TEST(LivePlan, KeyRangesTakeEveryRowOnce) {
 TEST(SourceUrl, EveryFormWithThePasswordOnlyWhereItMustBe) {
     auto u = parse_source_url("postgres://reader:s%40cret@db.example.net:30123/pix_prod?sslmode=require");
     EXPECT_EQ(u.password, "s@cret");
-    EXPECT_EQ(u.label, "reader@db.example.net:30123/pix_prod");
+    EXPECT_EQ(u.where, "reader@db.example.net:30123/pix_prod");
+    EXPECT_EQ(u.label, "SOURCE_DATABASE_URL") << "the history and the page never name the source's user, host or database";
     EXPECT_EQ(u.conninfo_public.find("s@cret"), std::string::npos);
     EXPECT_NE(u.conninfo_public.find("sslmode='require'"), std::string::npos);
     EXPECT_NE(u.conninfo_public.find("keepalives_idle='60'"), std::string::npos) << "Scalingo's proxy cuts silent connections";
     EXPECT_NE(u.conninfo.find("password='s@cret'"), std::string::npos);
+}
+
+TEST(SourceUrl, TlsByDefaultAndTheKeysPassphraseOffTheCommandLine) {
+    auto u = parse_source_url("postgres://reader:pw@db.example.net:30123/pix_prod?sslkey=/k.pem&sslpassword=k3y-pass");
+    EXPECT_NE(u.conninfo_public.find("sslmode='require'"), std::string::npos) << "libpq's prefer would read in clear text";
+    EXPECT_EQ(u.sslpassword, "k3y-pass");
+    EXPECT_EQ(u.conninfo_public.find("k3y-pass"), std::string::npos) << "pg_dump's command line is readable in /proc";
+    EXPECT_NE(u.conninfo.find("sslpassword='k3y-pass'"), std::string::npos);
+    EXPECT_EQ(parse_source_url("postgres://r@127.0.0.1:5432/d").conninfo_public.find("sslmode"), std::string::npos);
+    EXPECT_NE(parse_source_url("postgres://r@db.example.net/d?sslmode=verify-ca").conninfo_public.find("sslmode='verify-ca'"), std::string::npos);
 }
 
 TEST(SourceUrl, ABadUrlNamesTheVariableNeverItsContent) {

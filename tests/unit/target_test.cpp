@@ -34,6 +34,24 @@ TEST(MakeTarget, EveryFormKeepsThePasswordOffThePublicString) {
     EXPECT_NE(tls.conninfo.find("sslpassword='k3y-pass'"), std::string::npos);
 }
 
+TEST(MakeTarget, TlsIsRequiredToAnyOtherMachineUnlessTheUrlSaysOtherwise) {
+    EXPECT_NE(make_target("postgresql://u:pw@db.example.com:5432/pix", "DATABASE_URL").conninfo_public.find("sslmode='require'"),
+              std::string::npos);
+    EXPECT_NE(make_target("host=10.0.0.5,127.0.0.1 user=u dbname=d", "DATABASE_URL").conninfo_public.find("sslmode='require'"),
+              std::string::npos) << "every host must be this machine";
+    EXPECT_NE(make_target("postgresql://u@127.0.0.1.example.com/pix", "DATABASE_URL").conninfo_public.find("sslmode='require'"),
+              std::string::npos) << "a name is not an address";
+    EXPECT_NE(make_target("host=localhost hostaddr=10.1.2.3 user=u dbname=d", "DATABASE_URL").conninfo_public.find("sslmode='require'"),
+              std::string::npos) << "libpq connects to hostaddr";
+    EXPECT_NE(make_target("postgresql://u@db.example.com/pix?sslmode=disable", "DATABASE_URL").conninfo_public.find("sslmode='disable'"),
+              std::string::npos) << "what the URL says wins";
+    EXPECT_NE(make_target("postgresql://u@db.example.com/pix?sslmode=verify-full", "DATABASE_URL").conninfo_public.find("sslmode='verify-full'"),
+              std::string::npos);
+    for (const std::string local : {"postgresql://u@127.0.0.1:5433/pix", "postgresql://u@localhost/pix", "host=/var/run/postgresql dbname=d",
+                                    "postgresql://u@[::1]:5432/pix", "dbname=d"})
+        EXPECT_EQ(make_target(local, "DATABASE_URL").conninfo_public.find("sslmode"), std::string::npos) << local;
+}
+
 TEST(MakeTarget, AMalformedUrlIsAConfigurationErrorNamingTheVariable) {
     for (const std::string bad : {"postgresql://u:pw@h:notaport/db", "postgresql://u:pw@[::1/db", "host=h user=u password=pw dbname",
                                   "postgres://u:pw@h/db?nope=1"}) {

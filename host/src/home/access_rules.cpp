@@ -2,6 +2,9 @@
 
 #include "db.hpp"
 
+#include <map>
+#include <set>
+
 #include <optional>
 #include "pg_conn.hpp"
 #include "sql_rewrite.hpp"
@@ -74,26 +77,52 @@ const std::string& current_oid_sql() {
     return sql;
 }
 
-std::string grant_sql(const AccessRule& r) {
+namespace {
+
+// The privileges PostgreSQL grants on each kind of object (GRANT's own lists).
+const std::map<std::string, std::set<std::string>>& privileges() {
+    static const std::set<std::string> table{"SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER", "MAINTAIN"};
+    static const std::map<std::string, std::set<std::string>> by_kind{
+        {"table", table}, {"column", {"SELECT", "INSERT", "UPDATE", "REFERENCES"}}, {"sequence", {"USAGE", "SELECT", "UPDATE"}},
+        {"schema", {"USAGE", "CREATE"}}, {"function", {"EXECUTE"}},
+        // Default privileges, by the object type letter of pg_default_acl.
+        {"default r", table}, {"default S", {"USAGE", "SELECT", "UPDATE"}}, {"default f", {"EXECUTE"}}, {"default T", {"USAGE"}},
+        {"default n", {"USAGE", "CREATE"}}};
+    return by_kind;
+}
+
+}  // namespace
+
+std::string rule_problem(const AccessRule& r) {
+    if (r.kind == "default" && !privileges().count("default " + r.name)) return "unknown default privilege object type '" + r.name + "'";
+    auto it = privileges().find(r.kind == "default" ? "default " + r.name : r.kind);
+    if (it == privileges().end()) return "unknown kind '" + r.kind + "'";
+    if (!it->second.count(r.privilege)) return "'" + r.privilege + "' is not a privilege of a " + r.kind;
+    return "";
+}
+
+std::string grant_sql(const AccessRule& r, const std::string& object) {
     const std::string option = r.grantable ? " WITH GRANT OPTION" : "";
     if (r.kind == "default")
         return "ALTER DEFAULT PRIVILEGES" + (r.schema.empty() ? std::string() : " IN SCHEMA " + quote_ident(r.schema)) + " GRANT " +
                r.privilege + " ON " + default_objects(r.name) + " TO " + grantee_sql(r.grantee) + option;
     const std::string columns = r.kind == "column" ? " (" + quote_ident(r.args) + ")" : "";
-    return "GRANT " + r.privilege + columns + " ON " + object_sql(r) + " TO " + grantee_sql(r.grantee) + option;
+    std::string on = object_sql(r);
+    if (!object.empty()) on = on.substr(0, on.find(' ') + 1) + object;  // "TABLE " + the catalog's name
+    return "GRANT " + r.privilege + columns + " ON " + on + " TO " + grantee_sql(r.grantee) + option;
 }
 
-std::string exists_sql(const AccessRule& r) {
-    const std::string qualified = common::quote_literal(quote_ident(r.schema) + "." + quote_ident(r.name));
-    if (r.kind == "default") return "SELECT true";
-    if (r.kind == "schema") return "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = " + common::quote_literal(r.schema) + ")";
-    if (r.kind == "function")
-        return "SELECT to_regprocedure(" + common::quote_literal(quote_ident(r.schema) + "." + quote_ident(r.name) + "(" + r.args + ")") +
-               ") IS NOT NULL";
-    if (r.kind == "column")
-        return "SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(" + qualified + ") AND attname = " +
-               common::quote_literal(r.args) + " AND NOT attisdropped)";
-    return "SELECT to_regclass(" + qualified + ") IS NOT NULL";
+std::pair<std::string, std::vector<std::string>> resolve_sql(const AccessRule& r) {
+    const std::string qualified = quote_ident(r.schema) + "." + quote_ident(r.name);
+    if (r.kind == "default") return {"SELECT ''", {}};
+    if (r.kind == "schema") return {"SELECT n.oid::regnamespace::text FROM pg_namespace n WHERE n.nspname = $1", {r.schema}};
+    // A function's argument types are parsed by PostgreSQL, never pasted into a statement.
+    if (r.kind == "function") return {"SELECT p.oid::regprocedure::text FROM pg_proc p WHERE p.oid = to_regprocedure($1)", {qualified + "(" + r.args + ")"}};
+    const std::string kinds = r.kind == "sequence" ? "'S'" : "'r', 'p', 'v', 'm', 'f'";
+    std::string sql = "SELECT c.oid::regclass::text FROM pg_class c WHERE c.oid = to_regclass($1) AND c.relkind IN (" + kinds + ")";
+    if (r.kind == "column") return {sql + " AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = $2 AND "
+                                          "a.attnum > 0 AND NOT a.attisdropped)", {qualified, r.args}};
+    return {sql, {qualified}};
 }
 
 std::vector<std::string> read_access_sql(const std::string& role, const std::vector<std::string>& schemas) {
@@ -147,12 +176,23 @@ std::vector<std::string> reapply(common::PgConn& conn, const std::vector<AccessR
             missing.push_back(what + ": " + r.privilege + " for PUBLIC not re-applied (nothing is granted to PUBLIC)");
             continue;
         }
-        if (conn.scalar(exists_sql(r)) != std::optional<std::string>("t")) {
-            missing.push_back(what + " no longer exists (" + r.privilege + " for " + r.grantee + " not re-applied)");
+        if (auto problem = rule_problem(r); !problem.empty()) {
+            missing.push_back(what + ": rule refused (" + problem + ")");
             continue;
         }
         try {
-            conn.exec(grant_sql(r));
+            if (conn.scalar("SELECT count(*) FROM pg_roles WHERE rolname = $1", {r.grantee}) != std::optional<std::string>("1")) {
+                missing.push_back(what + ": role " + r.grantee + " no longer exists (" + r.privilege + " not re-applied)");
+                continue;
+            }
+            const auto [sql, params] = resolve_sql(r);
+            std::vector<std::optional<std::string>> args(params.begin(), params.end());
+            const auto object = conn.scalar(sql, args);
+            if (!object) {
+                missing.push_back(what + " no longer exists (" + r.privilege + " for " + r.grantee + " not re-applied)");
+                continue;
+            }
+            conn.exec(grant_sql(r, *object));
         } catch (const std::exception& e) {
             missing.push_back(what + ": " + r.privilege + " for " + r.grantee + " not re-applied: " + e.what());
         }

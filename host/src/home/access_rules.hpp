@@ -4,6 +4,7 @@
 // so that analysts' and Metabase's read-only roles keep reading every morning. And the read
 // access GRANT_READ_TO asks for.
 #include <optional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -36,11 +37,19 @@ const std::string& capture_rules_sql();
 /// access_rules table (columns kind, schema_name, name, args). Pure.
 const std::string& current_oid_sql();
 
-/// The GRANT (or ALTER DEFAULT PRIVILEGES ... GRANT) that re-applies `rule`. Pure.
-std::string grant_sql(const AccessRule& rule);
+/// Why `rule` may not be applied as stored ("" when it may): its kind, its privilege (from a
+/// fixed list per kind) or a default privilege's object type is not one PostgreSQL has. The
+/// table is writable by the target role: nothing in it reaches SQL unchecked. Pure.
+std::string rule_problem(const AccessRule& rule);
 
-/// SQL returning true when the object of `rule` exists (always true for defaults). Pure.
-std::string exists_sql(const AccessRule& rule);
+/// The GRANT (or ALTER DEFAULT PRIVILEGES ... GRANT) that re-applies `rule` on `object`, the
+/// object's name as the catalog renders it (e.g. `oid::regprocedure::text`); "" = from the
+/// rule's own names, quoted. Pure.
+std::string grant_sql(const AccessRule& rule, const std::string& object = "");
+
+/// A query, and its parameters, returning the object of `rule` as the catalog renders it from
+/// its oid, or no row when it is gone (a default privilege has no object: ""). Pure.
+std::pair<std::string, std::vector<std::string>> resolve_sql(const AccessRule& rule);
 
 /// The statements that grant `role` read access to everything in `schemas`. Pure.
 std::vector<std::string> read_access_sql(const std::string& role, const std::vector<std::string>& schemas);

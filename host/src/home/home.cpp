@@ -6,6 +6,7 @@
 
 #include "db.hpp"
 #include "pg_conn.hpp"
+#include "pg_errors.hpp"
 #include "sql_rewrite.hpp"
 #include "target.hpp"
 
@@ -23,7 +24,9 @@ std::string mark_interrupted_sql(const std::string& schema, const std::string& c
 
 std::optional<std::string> text_or_null(const nlohmann::json& j, const char* key) {
     if (!j.contains(key) || j[key].is_null()) return std::nullopt;
-    return j[key].is_string() ? j[key].get<std::string>() : j[key].dump();
+    // Whatever a message held, the row must be written: invalid UTF-8 becomes U+FFFD.
+    if (j[key].is_string()) return common::cut_utf8(j[key].get<std::string>(), 100000);
+    return j[key].dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace
@@ -53,6 +56,12 @@ std::vector<std::string> home_ddl(const std::string& schema) {
     return {create, "COMMENT ON SCHEMA " + s + " IS " +
                         quote_literal("pix-db-replication: the history of the runs that restored this database, and what they keep "
                                       "from one run to the next. Kept across runs; see the runs table for how fresh the data is.")};
+}
+
+std::vector<std::string> home_read_sql(const std::string& schema, const std::string& role) {
+    const std::string s = quote_ident(schema), r = quote_ident(role);
+    return {"GRANT USAGE ON SCHEMA " + s + " TO " + r, "GRANT SELECT ON " + s + ".runs TO " + r,
+            "REVOKE ALL ON " + s + ".access_rules, " + s + ".state, " + s + ".requests FROM PUBLIC, " + r};
 }
 
 std::string Home::table(const std::string& name) const { return quote_ident(schema_) + "." + name; }
@@ -89,6 +98,17 @@ std::int64_t Home::begin_run(const std::string& host, long pid) {
 }
 
 void Home::end_run(std::int64_t id, const nlohmann::json& o) {
+    try {
+        write_end(id, o);
+    } catch (const std::exception&) {
+        // A run must never stay "running": its status and code go in even if the rest cannot.
+        nlohmann::json brief{{"status", o.value("status", "failure")}, {"exit_code", o.contains("exit_code") ? o["exit_code"] : nullptr},
+                             {"error", "the run's full outcome could not be recorded: see the logs"}};
+        write_end(id, brief);
+    }
+}
+
+void Home::write_end(std::int64_t id, const nlohmann::json& o) {
     conn_.exec("UPDATE " + table("runs") +
                    " SET finished_at = now(), status = $2, exit_code = $3, attempts = $4, error = $5, backup_id = $6, backup_name = $7, "
                    "backup_created_at = $8, duration_s = $9, steps = $10, rows = $11, figures = $12, notes = $13 WHERE id = $1",
@@ -161,9 +181,10 @@ std::vector<std::string> Home::reapply_access_rules(const std::vector<std::strin
         if (built && built->schemas.count(s)) with_home.push_back(built->schema_of(s));
         if (!built || exists(s)) with_home.push_back(s);
     }
-    with_home.push_back(schema_);
-    for (const auto& role : readers)
+    for (const auto& role : readers) {
         for (const auto& sql : read_access_sql(role, with_home)) conn_.exec(sql);
+        for (const auto& sql : home_read_sql(schema_, role)) conn_.exec(sql);
+    }
     conn_.exec("INSERT INTO " + table("state") + " (step, key, value) VALUES ('', 'access_rules_applied', 'true') "
                "ON CONFLICT (step, key) DO UPDATE SET value = 'true', updated_at = now()");
     return missing;

@@ -22,6 +22,11 @@ class PgConn;
 /// The statements that create the home `schema` when missing. Pure.
 std::vector<std::string> home_ddl(const std::string& schema);
 
+/// What a reader role (GRANT_READ_TO) may read of the home `schema`: the runs, to tell how fresh
+/// the copy is; never the access rules, what steps remember, nor who asked for runs and why
+/// (revoked, should an older version have granted them). Pure.
+std::vector<std::string> home_read_sql(const std::string& schema, const std::string& role);
+
 class Home {
 public:
     Home(common::PgConn& conn, std::string schema) : conn_(conn), schema_(std::move(schema)) {}
@@ -51,6 +56,7 @@ public:
 
 private:
     std::string table(const std::string& name) const;
+    void write_end(std::int64_t id, const nlohmann::json& outcome);
     common::PgConn& conn_;
     std::string schema_;
 };

@@ -322,6 +322,12 @@ void Pipeline::attempt(Attempt& a, TargetSession* session) {
             if (d >= 0.05) slog.info(std::string(phase) + " done", {{"duration_ms", ms(d)}});
         }
     };
+    if (session) {
+        // Whether the copy travelled encrypted is the operators' to see, run after run.
+        const auto tls = session->encryption();
+        a.run.set_step("host", &log_);
+        a.run.add_note(tls.empty() ? "target connection not encrypted" : "target connection over " + tls);
+    }
     run_phase("prepare", [&](Step& st, RunContext& ctx) { st.prepare(ctx); });
     a.run.end_prepare();
     if (!a.run.env().dry_run()) {

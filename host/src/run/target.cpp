@@ -41,6 +41,11 @@ Target make_target(const std::string& text, const std::string& variable) {
     // libpq checks numbers only when it connects; `check` must see a bad port now.
     if (given.count("port") && given["port"].find_first_not_of("0123456789,") != std::string::npos)
         throw invalid("port '" + given["port"] + "' is not a number");
+    // Never production in clear text: TLS unless the URL says otherwise or the server is this machine.
+    if (!given.count("sslmode"))
+        if (auto mode = common::default_sslmode(given.count("host") ? given["host"] : "", given.count("hostaddr") ? given["hostaddr"] : "");
+            !mode.empty())
+            given["sslmode"] = mode;
     // A silent server or network must not hang a run, nor a stop request.
     for (const auto& [k, v] : std::map<std::string, std::string>{{"connect_timeout", "10"}, {"keepalives", "1"},
                                                                    {"keepalives_idle", "30"}, {"keepalives_interval", "10"},
@@ -94,6 +99,7 @@ public:
         thread_ = std::thread([this] { keep_alive(); });
     }
     bool lost() const override { return lost_; }
+    std::string encryption() const override { return conn_ ? conn_->encryption() : ""; }
     std::string lost_reason() const override {
         std::lock_guard<std::mutex> lock(mu_);
         return reason_;

@@ -50,6 +50,8 @@ public:
     virtual bool lost() const = 0;
     /// Why it was lost, for the run's error.
     virtual std::string lost_reason() const = 0;
+    /// How the lock's connection is encrypted ("TLSv1.3"), "" when it is not.
+    virtual std::string encryption() const { return ""; }
     /// Creates the tool's home if needed, checks the readers exist, records the run as running;
     /// returns the run's id there.
     virtual std::int64_t begin() = 0;

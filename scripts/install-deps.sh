@@ -6,7 +6,7 @@ packages=(
   libboost-dev libpqxx-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev
   libcurl4-openssl-dev libarchive-dev libgtest-dev zlib1g-dev binutils
   postgresql postgresql-client
-  chromium fonts-dejavu-core debootstrap patchelf
+  chromium chromium-driver fonts-dejavu-core debootstrap patchelf
 )
 missing=()
 for p in "${packages[@]}"; do

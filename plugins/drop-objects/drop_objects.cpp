@@ -58,6 +58,19 @@ public:
         if (lock_try_ < std::chrono::milliseconds(100)) throw StepError(ErrorKind::config, "option 'lock_try' must be at least 100ms");
     }
 
+    void check(const RunEnv& env, Logger&) override {
+        if (env.dry_run()) return;
+        common::Session s(env, "drop-objects check");
+        s.run([&](common::Connection& c) {
+            pqxx::read_transaction tx(c);
+            auto r = tx.exec("SELECT current_user, rolsuper FROM pg_roles WHERE rolname = current_user");
+            if (!r.empty() && r[0][1].as<bool>())
+                throw StepError(ErrorKind::config, "DATABASE_URL connects as superuser '" + r[0][0].as<std::string>() +
+                                                       "': refusing to DROP OWNED BY a superuser, which would drop objects of the whole "
+                                                       "cluster; connect as the role that owns the target database");
+        });
+    }
+
     void prepare(RunContext& ctx) override {
         const std::string& home = ctx.env().home_schema();
         if (auto clash = drop::in_schema(ctx.plan(), home); !clash.empty())
@@ -83,11 +96,7 @@ public:
             keep_support(ctx, tx);
             if (ctx.env().beside() && ctx.env().dry_run()) room(ctx, tx);  // a real run's report has both sizes (pg-restore)
             if (ctx.env().dry_run()) return;
-            auto r = tx.exec("SELECT current_user, rolsuper FROM pg_roles WHERE rolname = current_user");
-            if (!r.empty() && r[0][1].as<bool>())
-                throw StepError(ErrorKind::config, "DATABASE_URL connects as superuser '" + r[0][0].as<std::string>() +
-                                                       "': refusing to DROP OWNED BY a superuser, which would drop objects of the whole "
-                                                       "cluster; connect as the role that owns the target database");
+            auto r = tx.exec("SELECT current_user");
             std::set<std::string> schemas{"public"};
             for (const auto& e : ctx.plan().entries)
                 if (e.created() && e.schema != "-") schemas.insert(e.schema);

@@ -36,11 +36,7 @@ LiveDb::LiveDb(const SourceUrl& url, int jobs, std::int64_t split_bytes, const R
         facts_.database = *r[0][1], facts_.started = *r[0][2], facts_.taken_at = *r[0][3];
         facts_.standby = r[0][4].value_or("f") == "t";
         facts_.encryption = exporter_->encryption();
-        for (const auto& row : exporter_->exec(std::string("SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) FROM pg_class c "
-                                                           "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN "
-                                                           "('r', 'p', 'S', 'v', 'm', 'f') AND ") +
-                                               kUserSchemas + " AND NOT has_table_privilege(c.oid, 'SELECT') ORDER BY 1"))
-            facts_.unreadable.push_back(*row[0]);
+        for (const auto& row : exporter_->exec(unreadable_sql())) facts_.unreadable.push_back(*row[0]);
     } catch (const std::exception& e) {
         fail(e, "taking a snapshot of the source");
     }
@@ -60,6 +56,12 @@ void LiveDb::lock_tables() {
                                                     "ON n.oid = c.relnamespace WHERE c.relkind = 'r' AND c.relpersistence <> 't' AND "
                                                     "has_table_privilege(c.oid, 'SELECT') AND ") + kUserSchemas);
     if (list) exporter_->exec("LOCK TABLE " + *list + " IN ACCESS SHARE MODE");
+}
+
+std::string unreadable_sql() {
+    return std::string("SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = "
+                       "c.relnamespace WHERE c.relkind IN ('r', 'p', 'S', 'v', 'm', 'f') AND ") +
+           kUserSchemas + " AND NOT has_table_privilege(c.oid, 'SELECT') ORDER BY 1";
 }
 
 std::unique_ptr<common::PgConn> LiveDb::connect(const std::string& name) {

@@ -31,6 +31,9 @@ struct SourceFacts {
 };
 
 
+/// The tables and sequences of the source the role may not read, qualified (one column). Pure.
+std::string unreadable_sql();
+
 class LiveDb final : public LiveSource {
 public:
     /// Connects, takes and exports the snapshot, logging to `log` (only now: the steps that read

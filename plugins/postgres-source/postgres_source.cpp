@@ -48,10 +48,31 @@ public:
         source_ = live::parse_source_url(url_);
     }
 
+    // Read-only, before the run is recorded: the source answers, is not the target, and a pg_dump
+    // here is as new as it.
+    void check(const RunEnv& env, Logger&) override {
+        if (mode_ == "stream" && !env.beside())
+            throw StepError(ErrorKind::config, "SOURCE_MODE=stream builds tonight's copy beside yesterday's: with REFRESH=in-place, set SOURCE_MODE=dump");
+        const std::string facts = "SELECT current_database(), pg_postmaster_start_time()::text, current_setting('server_version_num')";
+        common::PgConn source(source_.conninfo + " application_name='pix-db-replication source check'", source_.label, std::chrono::seconds(30),
+                              [&env] { return env.stopping(); }, "source");
+        source.set_statement_deadline(std::chrono::seconds(30));
+        const auto s = source.exec(facts);
+        common::Session target(env, "postgres-source check");
+        const auto t = target.run([&](common::Connection& c) {
+            pqxx::nontransaction tx(c);
+            return tx.exec(facts)[0];
+        });
+        if (t[0].as<std::string>() == s[0][0].value_or("") && t[1].as<std::string>() == s[0][1].value_or(""))
+            throw StepError(ErrorKind::config, "SOURCE_DATABASE_URL and DATABASE_URL name the same database: the copy would overwrite its own source");
+        std::vector<std::string> unreadable;
+        for (const auto& row : source.exec(live::unreadable_sql())) unreadable.push_back(row[0].value_or(""));
+        refuse_unreadable(unreadable);
+        live::find_pg_dump(env, std::stoi(s[0][2].value_or("0")) / 10000);
+    }
+
     void prepare(RunContext& ctx) override {
         live_.reset();  // a retry starts from a fresh snapshot, never one mixing two instants
-        if (mode_ == "stream" && !ctx.env().beside())
-            throw StepError(ErrorKind::config, "SOURCE_MODE=stream builds tonight's copy beside yesterday's: with REFRESH=in-place, set SOURCE_MODE=dump");
         auto live = std::make_shared<live::LiveDb>(source_, static_cast<int>(jobs_), split_bytes_, ctx.env(), ctx.log());
         check_source(ctx, *live);
         const Tool pg_dump = live::find_pg_dump(ctx.env(), live->facts().server_version / 10000);
@@ -101,24 +122,17 @@ public:
     }
 
 private:
-    // What the source must be before anything is read: another database than the target, and
-    // every table and sequence readable by the role.
-    void check_source(RunContext& ctx, const live::LiveDb& live) {
-        const auto& f = live.facts();
-        common::Session target(ctx.env(), "postgres-source check");
-        auto r = target.run([](common::Connection& c) {
-            pqxx::nontransaction tx(c);
-            return tx.exec("SELECT current_database(), pg_postmaster_start_time()::text")[0];
-        });
-        if (r[0].as<std::string>() == f.database && r[1].as<std::string>() == f.started)
-            throw StepError(ErrorKind::config, "SOURCE_DATABASE_URL and DATABASE_URL name the same database: the copy would overwrite its own source");
-        if (!f.unreadable.empty()) {
-            std::string names;
-            for (std::size_t i = 0; i < f.unreadable.size() && i < 20; ++i) names += (i ? ", " : "") + f.unreadable[i];
-            if (f.unreadable.size() > 20) names += " and " + std::to_string(f.unreadable.size() - 20) + " more";
-            throw StepError(ErrorKind::config, "the role of SOURCE_DATABASE_URL may not read " + std::to_string(f.unreadable.size()) +
-                                                   " table(s) of the source: " + names + " (GRANT SELECT, or pg_read_all_data)");
-        }
+    // What the snapshot must allow before anything is read: every table and sequence readable by
+    // the role (check() saw it too, and that the source is not the target).
+    void check_source(RunContext&, const live::LiveDb& live) { refuse_unreadable(live.facts().unreadable); }
+
+    static void refuse_unreadable(const std::vector<std::string>& unreadable) {
+        if (unreadable.empty()) return;
+        std::string names;
+        for (std::size_t i = 0; i < unreadable.size() && i < 20; ++i) names += (i ? ", " : "") + unreadable[i];
+        if (unreadable.size() > 20) names += " and " + std::to_string(unreadable.size() - 20) + " more";
+        throw StepError(ErrorKind::config, "the role of SOURCE_DATABASE_URL may not read " + std::to_string(unreadable.size()) +
+                                               " table(s) of the source: " + names + " (GRANT SELECT, or pg_read_all_data)");
     }
 
     void report(RunContext& ctx) {

@@ -327,3 +327,64 @@ TEST_F(Faults, TheLockSessionLostDuringTheRestoreStopsTheRun) {
     EXPECT_FALSE(pg_restore_running_for(work_.path()));
     report("lock session terminated during the restore", code, took, "half restored, run failed");
 }
+
+TEST_F(Faults, AHundredSlowClientsDoNotKeepHealthFromAnsweringAndAreCut) {
+    ASSERT_EQ(replicate(sources().orig_tar).code, 0);
+    auto [web, port] = serve();
+    ASSERT_NE(port, 0) << web->output();
+    auto open_client = [&] {
+        int s = socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        a.sin_port = htons(static_cast<uint16_t>(port));
+        return connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 ? s : (close(s), -1);
+    };
+    // Fifty send a header line now and then and never finish; fifty connect and say nothing.
+    std::vector<int> slow, idle;
+    for (int i = 0; i < 50; ++i) {
+        slow.push_back(open_client());
+        idle.push_back(open_client());
+        ASSERT_GE(slow.back(), 0);
+        ASSERT_GE(idle.back(), 0);
+        const std::string start = "GET /status HTTP/1.1\r\nHost: x\r\n";
+        ASSERT_GT(write(slow.back(), start.data(), start.size()), 0);
+    }
+    std::atomic<bool> done{false};
+    std::thread dribble([&] {
+        while (!done) {
+            for (int s : slow) (void)!send(s, "X-Slow: 1\r\n", 11, MSG_NOSIGNAL);
+            std::this_thread::sleep_for(std::chrono::milliseconds(500));
+        }
+    });
+    for (int i = 0; i < 5; ++i) {
+        auto t = Clock::now();
+        EXPECT_NE(pixtest::http_get(port, "/health").find("HTTP/1.1 200"), std::string::npos);
+        EXPECT_LT(since(t), 1.0) << "round " << i;
+        auto t2 = Clock::now();
+        EXPECT_NE(read_as_operator(port, "/status").find("\"runs\""), std::string::npos);
+        EXPECT_LT(since(t2), 5.0) << "round " << i;
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+    // The whole request has a deadline (10 s), however often a line comes: every one is cut.
+    auto closed = [](int s) {
+        char c;
+        const auto n = recv(s, &c, 1, MSG_DONTWAIT);
+        return n == 0 || (n < 0 && errno == ECONNRESET);
+    };
+    const auto t0 = Clock::now();
+    std::size_t cut = 0;
+    while (since(t0) < 15 && cut < slow.size() + idle.size()) {
+        cut = 0;
+        for (int s : slow) cut += closed(s) ? 1 : 0;
+        for (int s : idle) cut += closed(s) ? 1 : 0;
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    done = true;
+    dribble.join();
+    EXPECT_EQ(cut, slow.size() + idle.size()) << "slow and idle clients are closed by the server";
+    for (int s : slow) close(s);
+    for (int s : idle) close(s);
+    web->signal(SIGTERM);
+    EXPECT_EQ(web->wait_exit(5), 143) << web->output();
+}

@@ -1,6 +1,11 @@
 // The replica serves its readers: read-only roles keep their access run after run, a
 // Scalingo-shaped target works, the tool's own schema survives, and people see the runs on a
 // page a real headless browser renders.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <csignal>
 #include <thread>
 
@@ -134,7 +139,7 @@ TEST_F(Readers, AScalingoShapedTargetTwiceInARow) {
     EXPECT_EQ(role_of(db), db) << "the owner is still the database's role";
     auto [web, port] = serve({{"DATABASE_URL", url}});
     ASSERT_NE(port, 0) << web->output();
-    auto status = pixtest::http_get(port, "/status");
+    auto status = read_as_operator(port, "/status");
     auto body = nlohmann::json::parse(status.substr(status.find("\r\n\r\n") + 4));
     EXPECT_EQ(body["last_run"]["status"], "success") << status;
     EXPECT_EQ(body["runs"].size(), 2u);
@@ -192,35 +197,92 @@ TEST_F(Readers, TheToolsSchemaSurvivesAndABackupBringingItIsRefused) {
     EXPECT_EQ(count(target_, "SELECT count(*) FROM replication_home.runs"), 1);
 }
 
+// A free loopback port, for a helper that cannot take port 0.
+int free_port() {
+    int s = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    socklen_t n = sizeof a;
+    ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &n);
+    ::close(s);
+    return ntohs(a.sin_port);
+}
+
+// Chromium driven through chromedriver (WebDriver over HTTP): what a person does on the page.
+class Browser {
+public:
+    explicit Browser(const fs::path& profile) : port_(free_port()) {
+        driver_ = std::make_unique<pixtest::Background>(std::vector<std::string>{"chromedriver", "--port=" + std::to_string(port_)});
+        driver_->wait_for("started successfully", 20);
+        nlohmann::json caps{{"capabilities", {{"alwaysMatch", {{"goog:chromeOptions", {{"binary", "/usr/bin/chromium"}, {"args", {
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1000,900",
+            "--user-data-dir=" + profile.string()}}}}}}}}};
+        session_ = call("POST", "/session", caps)["value"]["sessionId"].get<std::string>();
+    }
+    ~Browser() {
+        call("DELETE", "/session/" + session_, nullptr);
+    }
+    void open(const std::string& url) { call("POST", "/session/" + session_ + "/url", {{"url", url}}); }
+    std::string element(const std::string& css) {
+        auto v = call("POST", "/session/" + session_ + "/element", {{"using", "css selector"}, {"value", css}})["value"];
+        return v.begin().value().get<std::string>();
+    }
+    void type(const std::string& css, const std::string& text) {
+        call("POST", "/session/" + session_ + "/element/" + element(css) + "/value", {{"text", text}});
+    }
+    void click(const std::string& css) { call("POST", "/session/" + session_ + "/element/" + element(css) + "/click", nlohmann::json::object()); }
+    std::string source() { return call("GET", "/session/" + session_ + "/source", nullptr)["value"].get<std::string>(); }
+    std::string screenshot() { return call("GET", "/session/" + session_ + "/screenshot", nullptr)["value"].get<std::string>(); }
+
+private:
+    nlohmann::json call(const std::string& method, const std::string& path, const nlohmann::json& body) {
+        auto raw = pixtest::http_request(port_, method, path, {"Content-Type: application/json"}, body.is_null() ? "" : body.dump());
+        auto at = raw.find("\r\n\r\n");
+        auto j = nlohmann::json::parse(at == std::string::npos ? "{}" : raw.substr(at + 4), nullptr, false);
+        if (j.is_discarded() || (j.contains("value") && j["value"].is_object() && j["value"].contains("error")))
+            throw std::runtime_error("WebDriver " + method + " " + path + ": " + raw.substr(0, 600));
+        return j;
+    }
+    int port_;
+    std::unique_ptr<pixtest::Background> driver_;
+    std::string session_;
+};
+
 TEST_F(Readers, ThePageShowsTheRunsInARealBrowser) {
     ASSERT_EQ(replicate(sources().pix_tar).code, 0);
     ASSERT_EQ(replicate("/nonexistent.tar.gz").code, 2);
     ASSERT_EQ(replicate(sources().orig_tar).code, 0);
-    auto [web, port] = serve();
+    const std::string token = "status-token-for-the-page-0042";
+    auto [web, port] = serve({{"STATUS_TOKEN", token}});
     ASSERT_NE(port, 0) << web->output();
+    const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/";
     TempDir profile;
-    const std::vector<std::string> chromium{"chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                                            "--disable-quic", "--no-first-run", "--disable-background-networking",
-                                            "--disable-component-update", "--disable-sync", "--user-data-dir=" + profile.path().string()};
-    auto args = chromium;
-    args.push_back("--dump-dom");
-    args.push_back("http://127.0.0.1:" + std::to_string(port) + "/");
-    auto dom = pixtest::run_cmd(args);
-    ASSERT_EQ(dom.code, 0) << dom.out;
-    EXPECT_NE(dom.out.find("Last run: <span class=\"ok\">success</span>"), std::string::npos) << dom.out;
+    Browser browser(profile.path());
+    // Anyone: whether there is a copy, of which backup and when; nothing else.
+    browser.open(url);
+    auto dom = browser.source();
+    EXPECT_NE(dom.find("The copy holds the data of the backup made at"), std::string::npos) << dom;
+    EXPECT_EQ(dom.find("<tr class=\"run\">"), std::string::npos) << "the runs need a token";
+    EXPECT_EQ(dom.find("nonexistent.tar.gz"), std::string::npos) << "errors need a token";
+    // A wrong token, then the right one, typed into the page's form as a person would.
+    browser.type("input[name=token]", "not-the-token-at-all");
+    browser.click("button[type=submit]");
+    EXPECT_NE(browser.source().find("Wrong token."), std::string::npos);
+    browser.type("input[name=token]", token);
+    browser.click("button[type=submit]");
+    dom = browser.source();
+    EXPECT_NE(dom.find("Last run: <span class=\"ok\">success</span>"), std::string::npos) << dom;
     std::size_t rows = 0;
-    for (auto p = dom.out.find("<tr class=\"run\">"); p != std::string::npos; p = dom.out.find("<tr class=\"run\">", p + 1)) ++rows;
+    for (auto p = dom.find("<tr class=\"run\">"); p != std::string::npos; p = dom.find("<tr class=\"run\">", p + 1)) ++rows;
     EXPECT_EQ(rows, 3u) << "the three runs (the refused one too)";
-    EXPECT_NE(dom.out.find("backup file '/nonexistent.tar.gz' not found"), std::string::npos);
-    EXPECT_NE(dom.out.find("<svg id=\"chart\""), std::string::npos);
-    EXPECT_NE(dom.out.find("data-step=\"pg-restore\""), std::string::npos);
-    // And it draws: a screenshot, in color.
-    args = chromium;
-    args.push_back("--window-size=1000,900");
-    args.push_back("--screenshot=" + (profile / "page.png").string());
-    args.push_back("http://127.0.0.1:" + std::to_string(port) + "/");
-    auto shot = pixtest::run_cmd(args);
-    ASSERT_EQ(shot.code, 0) << shot.out;
-    EXPECT_GT(fs::file_size(profile / "page.png"), 20000u);
-    if (const char* keep = std::getenv("PIXREP_KEEP_SCREENSHOT")) fs::copy_file(profile / "page.png", keep, fs::copy_options::overwrite_existing);
+    EXPECT_NE(dom.find("backup file '/nonexistent.tar.gz' not found"), std::string::npos);
+    EXPECT_NE(dom.find("<svg id=\"chart\""), std::string::npos);
+    EXPECT_NE(dom.find("data-step=\"pg-restore\""), std::string::npos);
+    // And it draws: a screenshot, in color (base64 of a PNG).
+    EXPECT_GT(browser.screenshot().size(), 25000u);
+    // Logged out, the page is the public one again.
+    browser.click("#logout button");
+    EXPECT_EQ(browser.source().find("<tr class=\"run\">"), std::string::npos);
 }

@@ -7,6 +7,7 @@
 
 #include "fake_scalingo.hpp"
 #include "replication_fixture.hpp"
+#include "target.hpp"
 
 namespace {
 
@@ -14,6 +15,7 @@ using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 const std::string kTriggerToken = "trigger-token-5f2a9c41d7";
+const std::string kHookToken = "hook-token-93be0c1a55e4";
 const std::string kYearly = "0 0 1 1 *";
 
 int status_of(const std::string& response) {
@@ -52,8 +54,10 @@ protected:
                               {"type_data", {{"backup_id", backup}, {"addon_id", "ad-pg"}}}}
             .dump();
     }
-    std::map<std::string, std::string> web_env() { return {{"TRIGGER_TOKEN", kTriggerToken}, {"SCALINGO_APP", "pix-api-production"}}; }
-    std::map<std::string, std::string> schedule_env() { return {{"SCHEDULE", kYearly}, {"TRIGGER_POLL", "1s"}}; }
+    std::map<std::string, std::string> web_env() {
+        return {{"TRIGGER_TOKEN", kTriggerToken}, {"HOOK_TOKEN", kHookToken}, {"SCALINGO_APP", "pix-api-production"}, {"TRIGGER_MIN_INTERVAL", "0s"}};
+    }
+    std::map<std::string, std::string> schedule_env() { return {{"SCHEDULE", kYearly}, {"TRIGGER_POLL", "1s"}, {"TRIGGER_MIN_INTERVAL", "0s"}}; }
 };
 
 }  // namespace
@@ -85,7 +89,8 @@ TEST_F(Requests, APostedRequestIsServedWithinAMinuteAndTheRequestSaysByWhichRun)
     EXPECT_EQ(r2.value("state", ""), "served") << r2.dump() << "\n" << cli.out;
     EXPECT_GT(r2["run_id"].get<long long>(), r["run_id"].get<long long>());
     // The page shows which run served which request.
-    auto page = pixtest::http_get(port, "/");
+    auto page = read_as_operator(port, "/");
+    EXPECT_EQ(pixtest::http_get(port, "/").find("from a one-off"), std::string::npos) << "who asked and why: for those with a token";
     EXPECT_NE(page.find("Requested runs"), std::string::npos);
     EXPECT_NE(page.find("from a one-off"), std::string::npos);
     EXPECT_NE(page.find("run " + std::to_string(r["run_id"].get<long long>())), std::string::npos);
@@ -100,7 +105,7 @@ TEST_F(Requests, WrongOrMissingTokensAndBadBodiesMakeNoRequestAndNoRun) {
         auto [web, port] = serve();  // no TRIGGER_TOKEN: the endpoints do not exist
         ASSERT_GT(port, 0);
         EXPECT_EQ(status_of(post_run(port)), 404);
-        EXPECT_EQ(status_of(pixtest::http_request(port, "POST", "/hooks/scalingo/" + kTriggerToken, {}, hook_event("database_backup_succeeded",
+        EXPECT_EQ(status_of(pixtest::http_request(port, "POST", "/hooks/scalingo/" + kHookToken, {}, hook_event("database_backup_succeeded",
                                                                                                             "pix-api-production", "bk-1"))),
                   404);
     }
@@ -117,17 +122,83 @@ TEST_F(Requests, WrongOrMissingTokensAndBadBodiesMakeNoRequestAndNoRun) {
     EXPECT_EQ(status_of(post_run(port, R"({"reason": "x", "backup": "y"})")), 400);
     EXPECT_EQ(status_of(post_run(port, "[1, 2]")), 400);
     EXPECT_EQ(status_of(post_run(port, std::string(20000, ' '))), 413);
-    EXPECT_EQ(status_of(pixtest::http_request(port, "POST", "/hooks/scalingo/" + kTriggerToken, {}, "{\"no\": \"type\"}")), 400);
+    EXPECT_EQ(status_of(pixtest::http_request(port, "POST", "/hooks/scalingo/" + kHookToken, {}, "{\"no\": \"type\"}")), 400);
     EXPECT_EQ(requests_made(), 0) << "no request made";
     EXPECT_TRUE(has_table("keep_me")) << "no run";
     EXPECT_EQ(web->output().find(kTriggerToken), std::string::npos) << "the token was logged";
+    // The hook's token opens the hook only: whoever sees the notifier's URL cannot ask for runs.
+    EXPECT_EQ(status_of(post_run(port, "{}", kHookToken)), 401);
+    EXPECT_EQ(status_of(pixtest::http_request(port, "POST", "/hooks/scalingo/" + kTriggerToken, {},
+                                              hook_event("database_backup_succeeded", "pix-api-production", "bk-1"))),
+              404);
+    EXPECT_EQ(status_of(pixtest::http_request(port, "POST", "/hooks/scalingo/" + kHookToken, {},
+                                              hook_event("database_backup_succeeded", "pix-api-production", std::string(300, 'b')))),
+              400) << "a backup id is capped";
+    EXPECT_EQ(requests_made(), 0);
+}
+
+TEST_F(Requests, OnePendingRequestAtATimeRunsAMinimumIntervalApartAndARateLimit) {
+    auto env = web_env();
+    env["TRIGGER_MIN_INTERVAL"] = "1h";
+    auto [web, port] = serve(env);
+    ASSERT_GT(port, 0);
+    auto sched_env = schedule_env();
+    sched_env["TRIGGER_MIN_INTERVAL"] = "1h";
+    auto sched = start({"schedule"}, sched_env);
+    const auto first = body_of(post_run(port));
+    ASSERT_EQ(wait_answered(port, first["id"].get<long long>()).value("state", ""), "served") << sched->output();
+    // Within the hour: recorded, joined, told when, and not served.
+    auto later = post_run(port);
+    ASSERT_EQ(status_of(later), 202) << later;
+    const auto again = body_of(post_run(port));
+    EXPECT_EQ(again["id"], body_of(later)["id"]);
+    EXPECT_EQ(again["joined"], true);
+    ASSERT_TRUE(body_of(later).contains("not_before")) << later;
+    EXPECT_EQ(body_of(later)["not_before"].get<std::string>().rfind("20", 0), 0u) << later;
+    std::this_thread::sleep_for(std::chrono::seconds(3));  // three looks of the schedule process
+    EXPECT_EQ(get_run(port, body_of(later)["id"].get<long long>())["state"], "pending");
+    EXPECT_EQ(count(target_, "SELECT count(*) FROM pix_db_replication.runs"), 1) << "one run for the hour";
+    // Beyond ten writes a minute: 429, and when to come back.
+    std::string refused;
+    for (int i = 0; i < 12 && refused.empty(); ++i)
+        if (auto r = post_run(port); status_of(r) == 429) refused = r;
+    ASSERT_NE(refused, "");
+    EXPECT_NE(refused.find("Retry-After: "), std::string::npos) << refused;
+    EXPECT_EQ(requests_made(), 2) << "every one joined the pending request";
+    sched->signal(SIGTERM);
+    sched->wait_exit(30);
+}
+
+TEST_F(Requests, ARequestLeftRunningByADeadProcessIsTakenUpAndOneMeetingAnotherRunWaitsForIt) {
+    auto [web, port] = serve(web_env());
+    ASSERT_GT(port, 0);
+    // A request a killed scheduler had taken, five minutes ago; nobody holds the target.
+    const long long orphan = body_of(post_run(port))["id"].get<long long>();
+    TempPostgres::instance().exec(db_, "UPDATE pix_db_replication.requests SET state = 'running', claimed_at = now() - interval '5 minutes' "
+                                       "WHERE id = " + std::to_string(orphan));
+    auto sched = start({"schedule"}, schedule_env());
+    ASSERT_NE(sched->wait_for("requests left running by a process that died are pending again", 30), "") << sched->output();
+    auto r = wait_answered(port, orphan);
+    EXPECT_EQ(r.value("state", ""), "served") << r.dump() << sched->output();
+    // Another process holds the target, as another run does: the request waits, then is served.
+    pqxx::connection other(target_);
+    pqxx::nontransaction(other).exec("SELECT pg_advisory_lock(" + std::to_string(pixrep::kLockKey) + ")");
+    const long long waiting = body_of(post_run(port))["id"].get<long long>();
+    std::this_thread::sleep_for(std::chrono::seconds(3));  // three looks of the schedule process
+    EXPECT_EQ(get_run(port, waiting)["state"], "pending") << "it waits while another run holds the target";
+    EXPECT_EQ(sched->output().find("\"msg\":\"replication failed"), std::string::npos) << "never answered 'failed' with someone else's run";
+    pqxx::nontransaction(other).exec("SELECT pg_advisory_unlock_all()");
+    r = wait_answered(port, waiting);
+    EXPECT_EQ(r.value("state", ""), "served") << r.dump() << sched->output();
+    sched->signal(SIGTERM);
+    sched->wait_exit(30);
 }
 
 TEST_F(Requests, ScalingosNotifierAsksForTheBackupItNamesAndAnAlreadyRestoredOneIsFresh) {
     auto [web, port] = serve(web_env());
     ASSERT_GT(port, 0);
     auto hook = [&](const std::string& type, const std::string& app, const std::string& backup) {
-        return pixtest::http_request(port, "POST", "/hooks/scalingo/" + kTriggerToken, {"Content-Type: application/json"}, hook_event(type, app, backup));
+        return pixtest::http_request(port, "POST", "/hooks/scalingo/" + kHookToken, {"Content-Type: application/json"}, hook_event(type, app, backup));
     };
     auto other = hook("database_backup_succeeded", "another-app", "bk-9");
     EXPECT_EQ(status_of(other), 200) << other;
@@ -178,7 +249,11 @@ TEST_F(Requests, RequestsMadeDuringARunAreServedByOneRunAfterIt) {
     auto first = post_run(port);
     ASSERT_EQ(status_of(first), 202) << first;
     ASSERT_NE(sched->wait_for("\"msg\":\"serving the runs asked for\"", 30), "") << sched->output();
-    const long long a = body_of(post_run(port))["id"].get<long long>(), b = body_of(post_run(port))["id"].get<long long>();
+    const auto second = body_of(post_run(port)), third = body_of(post_run(port));
+    const long long a = second["id"].get<long long>(), b = third["id"].get<long long>();
+    EXPECT_EQ(a, b) << "one pending request at a time: the third joins the second";
+    EXPECT_EQ(second["joined"], false);
+    EXPECT_EQ(third["joined"], true);
     auto r1 = wait_answered(port, body_of(first)["id"].get<long long>(), 90);
     auto ra = wait_answered(port, a, 90), rb = wait_answered(port, b, 90);
     ASSERT_EQ(r1.value("state", ""), "served") << r1.dump() << sched->output();

@@ -284,6 +284,7 @@ TEST_F(Scalingo, OnBackupRunsAsSoonAsANewerBackupIsDoneAndNotAgain) {
     FakeScalingo fake(s);
     auto env = fake.env();
     env["SCHEDULE"] = "on-backup", env["BACKUP_POLL"] = "1s", env["TRIGGER_POLL"] = "1s", env["REPLICATION_CONFIG"] = kProduction;
+    env["TRIGGER_MIN_INTERVAL"] = "0s";
     auto sched = start({"schedule"}, env);
     ASSERT_NE(sched->wait_for("\"msg\":\"requests answered\"", 60), "") << sched->output();
     EXPECT_NE(sched->output().find("\"backup_id\":\"bk-a\""), std::string::npos) << sched->output();
@@ -299,6 +300,30 @@ TEST_F(Scalingo, OnBackupRunsAsSoonAsANewerBackupIsDoneAndNotAgain) {
     for (std::size_t at = 0; (at = out.find("\"msg\":\"serving the runs asked for\"", at)) != std::string::npos; ++at) ++runs;
     EXPECT_EQ(runs, 2u) << out;
     EXPECT_EQ(out.find(kToken), std::string::npos) << "the API token was logged";
+    sched->signal(SIGTERM);
+    EXPECT_EQ(sched->wait_exit(30), 143);
+}
+
+TEST_F(Scalingo, OnBackupAsksOnceForABackupWhoseRunFailed) {
+    auto s = state();
+    TempDir d;
+    pixtest::write_file(d / "broken.tar.gz", "not an archive at all");
+    s["archives"]["bk-b"] = (d / "broken.tar.gz").string();
+    s["backups"]["ad-pg-1"][2]["size"] = 21;
+    FakeScalingo fake(s);
+    auto env = fake.env();
+    env["SCHEDULE"] = "on-backup", env["BACKUP_POLL"] = "1s", env["TRIGGER_POLL"] = "1s", env["REPLICATION_CONFIG"] = kProduction;
+    env["TRIGGER_MIN_INTERVAL"] = "0s";
+    auto sched = start({"schedule"}, env);
+    ASSERT_NE(sched->wait_for("\"msg\":\"requests answered\"", 60), "") << sched->output();
+    // Many looks later, the failed backup was not asked for again: the copy waits for a newer one.
+    std::this_thread::sleep_for(std::chrono::seconds(5));
+    const std::string out = sched->output();
+    std::size_t runs = 0;
+    for (std::size_t at = 0; (at = out.find("\"msg\":\"serving the runs asked for\"", at)) != std::string::npos; ++at) ++runs;
+    EXPECT_EQ(runs, 1u) << out;
+    EXPECT_EQ(count(target_, "SELECT count(*) FROM pix_db_replication.requests WHERE backup_id = 'bk-b'"), 1);
+    EXPECT_EQ(count(target_, "SELECT count(*) FROM pix_db_replication.requests WHERE state = 'failed'"), 1);
     sched->signal(SIGTERM);
     EXPECT_EQ(sched->wait_exit(30), 143);
 }

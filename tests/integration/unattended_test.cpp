@@ -133,10 +133,17 @@ TEST_F(Unattended, WebEndpointServesHealthAndTheLastRun) {
     auto health = pixtest::http_get(port, "/health");
     EXPECT_NE(health.find("HTTP/1.1 200"), std::string::npos) << health;
     EXPECT_NE(health.find("{\"status\":\"ok\"}"), std::string::npos) << health;
-    auto status = pixtest::http_get(port, "/status");
+    auto status = read_as_operator(port, "/status");
     auto body = nlohmann::json::parse(status.substr(status.find("\r\n\r\n") + 4));
     EXPECT_EQ(body["last_run"]["status"], "success") << status;
     EXPECT_EQ(body["last_run"]["backup_name"], "orig.tar.gz");
+    // Without a token: the public facts only.
+    auto open = pixtest::http_get(port, "/status");
+    auto facts = nlohmann::json::parse(open.substr(open.find("\r\n\r\n") + 4));
+    EXPECT_EQ(facts["copy"], true) << open;
+    EXPECT_TRUE(facts["restored_at"].is_string()) << open;
+    EXPECT_FALSE(facts.contains("runs")) << open;
+    EXPECT_EQ(open.find("orig.tar.gz"), std::string::npos) << open;
     EXPECT_TRUE(body["last_run"]["duration_s"].is_number());
     EXPECT_NE(pixtest::http_get(port, "/nope").find("404"), std::string::npos);
     web->signal(SIGTERM);

@@ -118,9 +118,10 @@ TEST_F(Week, ThePageAnswersWhateverTheDatabaseAndTheFilesSay) {
     pixtest::write_file(work_ / "last-run.json", R"({"status":"failure","steps":{"local-file":1.5},"error":"boom"})");
     auto [web, port] = serve({{"DATABASE_URL", "postgresql://u:pw@127.0.0.1:1/db?connect_timeout=1"}});
     ASSERT_NE(port, 0) << web->output();
-    auto page = pixtest::http_get(port, "/");
+    auto page = read_as_operator(port, "/");
     EXPECT_NE(page.find("HTTP/1.1 200"), std::string::npos) << page;
     EXPECT_NE(page.find("boom"), std::string::npos) << page;
+    EXPECT_EQ(pixtest::http_get(port, "/").find("boom"), std::string::npos) << "errors are for those with a token";
     EXPECT_NE(pixtest::http_get(port, "/health").find("HTTP/1.1 200"), std::string::npos) << web->output();
     web->signal(SIGTERM);
     EXPECT_EQ(web->wait_exit(5), 143) << web->output();

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
 #include <condition_variable>
 #include <csignal>
@@ -196,9 +197,19 @@ std::string http_request(int port, const std::string& method, const std::string&
         close(s);
         return "";
     }
+    // Until the server closes, or the body its Content-Length announces has come (chromedriver
+    // keeps connections open whatever the request says).
     std::string out;
     char buf[4096];
-    for (ssize_t n; (n = read(s, buf, sizeof buf)) > 0;) out.append(buf, static_cast<std::size_t>(n));
+    for (ssize_t n; (n = read(s, buf, sizeof buf)) > 0;) {
+        out.append(buf, static_cast<std::size_t>(n));
+        const auto end = out.find("\r\n\r\n");
+        if (end == std::string::npos) continue;
+        std::string head = out.substr(0, end);
+        for (auto& c : head) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        const auto at = head.find("\r\ncontent-length:");
+        if (at != std::string::npos && out.size() - end - 4 >= std::stoul(head.substr(at + 17))) break;
+    }
     close(s);
     return out;
 }

@@ -151,11 +151,17 @@ protected:
     // `serve` on a free port: the process, and the port it said it listens on (0 when it did not).
     std::pair<std::unique_ptr<pixtest::Background>, int> serve(std::map<std::string, std::string> extra = {}) {
         extra.emplace("PORT", "0");
+        extra.emplace("STATUS_TOKEN", kStatusToken);
         auto web = start({"serve"}, std::move(extra));
         auto line = web->wait_for("\"msg\":\"web endpoint listening\"", 10);
         const int port = line.empty() ? 0 : nlohmann::json::parse(line)["port"].get<int>();
         return {std::move(web), port};
     }
+    // GET `path` of `serve` with STATUS_TOKEN: what an operator sees, not the public facts.
+    static std::string read_as_operator(int port, const std::string& path) {
+        return pixtest::http_request(port, "GET", path, {"Authorization: Bearer " + std::string(kStatusToken)}, "");
+    }
+    static constexpr const char* kStatusToken = "status-token-of-the-tests-0815";
     // Makes every CREATE TABLE of the restore take `seconds` (an event trigger owned by the superuser).
     void slow_restore(int seconds) {
         TempPostgres::instance().exec(db_, "CREATE FUNCTION public.slow() RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER "

@@ -13,6 +13,7 @@
 
 #include "config.hpp"
 #include "http_server.hpp"
+#include "web.hpp"
 #include "logger.hpp"
 #include "pipeline.hpp"
 #include "requests.hpp"
@@ -137,16 +138,24 @@ int main(int argc, char** argv) {
         if (*serve) {
             // The web process needs no plugin, and reads the target only if it can.
             auto settings = pixrep::resolve_run_settings(cfg, pixrep::process_env(), nullptr, true);
-            pixrep::StatusSource source{"", settings.home_schema, settings.work_dir, {}};
+            pixrep::WebSettings web;
+            web.schema = settings.home_schema;
+            web.work_dir = settings.work_dir;
+            web.tokens = {settings.status_token, settings.trigger_token, settings.hook_token};
+            web.app = settings.notifier_app;
+            web.min_interval = settings.trigger_min_interval;
             if (!settings.database_url.empty()) {
                 const auto target = pixrep::make_target(settings.database_url, "DATABASE_URL");
-                source.conninfo = target.conninfo;
-                source.trigger = {target.conninfo, target.label, settings.home_schema, settings.trigger_token, settings.notifier_app};
+                web.conninfo = target.conninfo;
+                web.label = target.label;
             }
-            if (!settings.trigger_token.empty() && settings.trigger_token.size() < 16)
-                throw pixrep::StepError(pixrep::ErrorKind::config, "TRIGGER_TOKEN must be at least 16 characters");
-            if (!settings.trigger_token.empty()) log.add_secret(settings.trigger_token);
-            return exit_for_signal(pixrep::serve_http(port, source, log, &g_stop));
+            if (auto problem = pixrep::tokens_problem(web.tokens); !problem.empty()) throw pixrep::StepError(pixrep::ErrorKind::config, problem);
+            for (const auto* t : {&web.tokens.status, &web.tokens.trigger, &web.tokens.hook})
+                if (!t->empty()) log.add_secret(*t);
+            // The live source's names stay out of every answer, old history rows included.
+            if (const char* source = std::getenv("SOURCE_DATABASE_URL")) web.hidden = pixrep::source_words(source);
+            pixrep::WebApp app_(std::move(web), log);
+            return exit_for_signal(pixrep::serve_http(port, [&app_](const pixrep::HttpRequest& r) { return app_.handle(r); }, {}, log, &g_stop));
         }
         if (*request) {
             auto settings = pixrep::resolve_run_settings(cfg, pixrep::process_env(), nullptr, true);

@@ -44,7 +44,14 @@ const char* const kTables[][2] = {
               "PRIMARY KEY (step, key))"},
     // Runs asked for (POST /runs, Scalingo's notifier, `request`): the schedule process serves them.
     {"requests", "(id bigserial PRIMARY KEY, requested_at timestamptz NOT NULL DEFAULT now(), requested_by text NOT NULL, reason text, "
-                 "backup_id text, state text NOT NULL DEFAULT 'pending', run_id bigint, answered_at timestamptz, outcome text)"}};
+                 "backup_id text, state text NOT NULL DEFAULT 'pending', run_id bigint, answered_at timestamptz, outcome text, "
+                 "claimed_at timestamptz)"}};
+
+// At most one pending request: later ones join it (Requests::add).
+const char* const kOnePending = "requests_one_pending";
+std::string one_pending_ddl(const std::string& schema) {
+    return std::string("CREATE UNIQUE INDEX ") + kOnePending + " ON " + quote_ident(schema) + ".requests (state) WHERE state = 'pending'";
+}
 
 }  // namespace
 
@@ -53,6 +60,7 @@ std::vector<std::string> home_ddl(const std::string& schema) {
     const std::string s = quote_ident(schema);
     std::string create = "CREATE SCHEMA " + s;
     for (const auto& t : kTables) create += std::string(" CREATE TABLE ") + t[0] + " " + t[1];
+    create += std::string(" CREATE UNIQUE INDEX ") + kOnePending + " ON requests (state) WHERE state = 'pending'";
     return {create, "COMMENT ON SCHEMA " + s + " IS " +
                         quote_literal("pix-db-replication: the history of the runs that restored this database, and what they keep "
                                       "from one run to the next. Kept across runs; see the runs table for how fresh the data is.")};
@@ -78,10 +86,16 @@ void Home::ensure() {
                 conn_.exec("CREATE TABLE " + table(t[0]) + " " + t[1]);
         // ... or a column (checked first: ALTER TABLE would queue behind the page's readers).
         for (const auto& [t, column, type] : {std::tuple<const char*, const char*, const char*>{"runs", "notes", "jsonb"},
-                                              {"access_rules", "object_oid", "oid"}})
+                                              {"access_rules", "object_oid", "oid"}, {"requests", "claimed_at", "timestamptz"}})
             if (conn_.scalar("SELECT count(*) FROM pg_attribute WHERE attrelid = $1::regclass AND attname = $2", {table(t), column}) ==
                 std::optional<std::string>("0"))
                 conn_.exec("ALTER TABLE " + table(t) + " ADD COLUMN " + column + " " + type);
+        if (conn_.scalar("SELECT to_regclass($1) IS NULL", {quote_ident(schema_) + "." + kOnePending}) == std::optional<std::string>("t")) {
+            // Pending requests an older version let pile up are one request.
+            conn_.exec("UPDATE " + table("requests") + " SET state = 'joined', answered_at = now(), outcome = 'joined the oldest pending request' "
+                       "WHERE state = 'pending' AND id > (SELECT min(id) FROM " + table("requests") + " WHERE state = 'pending')");
+            conn_.exec(one_pending_ddl(schema_));
+        }
     } catch (const std::exception& e) {
         throw StepError(ErrorKind::config, "cannot create the tool's schema '" + schema_ + "' in the target (" + e.what() +
                                                "): grant CREATE on the database to the role of DATABASE_URL, or set REPLICATION_SCHEMA "
@@ -206,9 +220,7 @@ void Home::remember(const std::map<std::string, std::map<std::string, std::strin
 
 nlohmann::json read_runs(common::PgConn& conn, const std::string& schema, int limit) {
     // A run still "running" whose lock no session holds was killed: say so.
-    const std::string held = "EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND database = "
-                             "(SELECT oid FROM pg_database WHERE datname = current_database()) AND classid = " +
-                             std::to_string(kLockKey >> 32) + " AND objid = " + std::to_string(kLockKey & 0xffffffff) + " AND objsubid = 1)";
+    const std::string held = lock_held_sql();
     try {  // in the table itself, for readers who query it; a read-only role only sees it here
         conn.exec(mark_interrupted_sql(schema, "NOT " + held));
     } catch (const std::exception&) {

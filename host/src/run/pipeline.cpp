@@ -70,8 +70,18 @@ void RunSettings::declare(OptionTable& t) {
           "beside: build tonight's copy in schemas of the tool's own while readers keep yesterday's, then swap it in; "
           "in-place: empty the target and restore into it (for a target without room for two copies)")
         .env("REFRESH");
-    t.add("trigger_token", trigger_token, "Token of POST /runs (Bearer) and of Scalingo's notifier hook on `serve`; \"\" = no such endpoint")
+    t.add("trigger_token", trigger_token, "Token of POST /runs and GET /runs/<id> on `serve` (Bearer); it reads the page too; \"\" = no such endpoint")
         .env("TRIGGER_TOKEN")
+        .secret();
+    t.add("trigger_min_interval", trigger_min_interval,
+          "Least time between two runs started by requests (POST /runs, the hook, on-backup): later ones wait, and are told until when")
+        .env("TRIGGER_MIN_INTERVAL");
+    t.add("status_token", status_token, "Token to read the whole page and /status on `serve` (Bearer, or the page's login); \"\" = only "
+                                        "TRIGGER_TOKEN may")
+        .env("STATUS_TOKEN")
+        .secret();
+    t.add("hook_token", hook_token, "Token in the path of Scalingo's notifier hook, /hooks/scalingo/<HOOK_TOKEN>; \"\" = no hook")
+        .env("HOOK_TOKEN")
         .secret();
     t.add("trigger_poll", trigger_poll, "How often `schedule` looks for runs asked for (requests in the tool's schema)").env("TRIGGER_POLL");
     t.add("notifier_app", notifier_app, "The app whose database_backup_succeeded events ask for a run").env("SCALINGO_APP");
@@ -364,6 +374,15 @@ void Pipeline::attempt(Attempt& a, TargetSession* session) {
     a.outcome.success = true;
 }
 
+void Pipeline::check_all(const HostEnv& env) {
+    EnvWithoutPassword public_env{env};
+    for (auto& s : steps_) {
+        ScopedLogger slog(log_, {{"step", s.name()}, {"phase", std::string("check")}});
+        const RunEnv& given = s.loaded.info.connects_to_target ? static_cast<const RunEnv&>(env) : public_env;
+        guarded(s.name() + ": ", ErrorKind::transient, [&] { s.loaded.step->check(given, slog); }, false, &common::message_error_kind);
+    }
+}
+
 void Pipeline::finish_all(Attempt& a) {
     for (auto& s : steps_) {
         ScopedLogger slog(log_, {{"step", s.name()}, {"phase", std::string("finish")}});
@@ -397,6 +416,7 @@ int Pipeline::run(bool dry_run, const std::atomic<bool>* stop) {
     env.home_schema_ = settings_.home_schema;
     env.beside_ = settings_.refresh == "beside";
     std::optional<std::int64_t> run_id;
+    bool checked = false;
     // What steps remembered in earlier runs; a dry run reads it too, if the target answers.
     HostRun::State recalled = dry_run ? read_state(target_.conninfo, settings_.home_schema, std::chrono::seconds(10)) : HostRun::State{};
     env.stopping_ = [&] { return signalled() || (session && session->lost()); };
@@ -416,6 +436,11 @@ int Pipeline::run(bool dry_run, const std::atomic<bool>* stop) {
         ErrorKind kind = ErrorKind::fatal;
         std::chrono::milliseconds hint{0};
         try {
+            // What can be refused is refused before anything is written, the run's record included.
+            if (!checked) {
+                check_all(env);
+                checked = true;
+            }
             // Held from before anything is fetched to the end: two runs on one target never
             // overlap, and a target that refuses our credentials fails the run at once.
             if (!dry_run && (!session || session->lost())) {

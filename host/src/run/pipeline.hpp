@@ -48,6 +48,8 @@ struct RunSettings {
     std::string refresh = "beside";
     std::string trigger_token;
     std::chrono::milliseconds trigger_poll{30'000};
+    std::chrono::milliseconds trigger_min_interval{15 * 60'000};
+    std::string status_token, hook_token;
     std::chrono::milliseconds backup_poll{10 * 60'000};
     std::string notifier_app;
 
@@ -73,6 +75,8 @@ struct StepRole {
 /// they can: one restorer at most, and with it exactly one step that swaps, listed before it
 /// (its commit swaps; the restorer's commit then makes what waits for the live names). Pure.
 std::string step_order_problem(const std::vector<StepRole>& steps);
+
+class HostEnv;
 
 /// A configured step: its config entry, its plugin and its bound options.
 struct PipelineStep {
@@ -117,6 +121,8 @@ private:
     struct Attempt;
     void attempt(Attempt& a, TargetSession* session);
     void finish_all(Attempt& a);
+    /// Every step's check(), before the run is recorded.
+    void check_all(const HostEnv& env);
 
     PipelineConfig config_;
     HostLogger& log_;

@@ -64,6 +64,12 @@ Target make_target(const std::string& text, const std::string& variable) {
     return t;
 }
 
+std::string lock_held_sql() {
+    return "EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = "
+           "current_database()) AND classid = " + std::to_string(kLockKey >> 32) + " AND objid = " + std::to_string(kLockKey & 0xffffffff) +
+           " AND objsubid = 1 AND granted)";
+}
+
 namespace {
 
 constexpr std::chrono::seconds kConnectTimeout{10};

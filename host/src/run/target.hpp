@@ -79,4 +79,7 @@ TargetSessionFactory postgres_sessions();
 /// The advisory lock key every run takes on its target ("pixrep").
 inline constexpr long long kLockKey = 0x706978726570LL;
 
+/// An SQL condition, true while some session of this database holds the run's lock. Pure.
+std::string lock_held_sql();
+
 }  // namespace pixrep

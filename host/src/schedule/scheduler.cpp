@@ -53,6 +53,14 @@ void report_failed_backups(Pipeline& pipeline, HostLogger& log, const std::atomi
     }
 }
 
+// Why the pending request must wait ("" = it may be served now): another process's run holds
+// the target, or the last run a request started is less than TRIGGER_MIN_INTERVAL ago.
+std::string must_wait(common::PgConn& c, Requests& requests, const RunSettings& s) {
+    if (c.scalar("SELECT " + lock_held_sql()) == std::optional<std::string>("t")) return "another run holds the target";
+    if (auto at = requests.not_before(s.trigger_min_interval); !at.empty()) return "TRIGGER_MIN_INTERVAL: not before " + at;
+    return "";
+}
+
 // Serves every pending request with one run (none when each names the backup already restored).
 // Returns true when it ran the pipeline. Errors reaching the target are logged, not thrown: the
 // cron schedule goes on.
@@ -63,7 +71,14 @@ bool serve_requests(Pipeline& pipeline, HostLogger& log, const std::atomic<bool>
     std::optional<std::pair<std::string, std::int64_t>> last;
     try {
         auto c = connect(s, stopping);
-        claimed = Requests(*c, s.home_schema).claim();
+        Requests requests(*c, s.home_schema);
+        if (auto n = requests.take_up_orphans()) log.warn("requests left running by a process that died are pending again", {{"requests", n}});
+        if (!requests.has_pending()) return false;
+        if (auto why = must_wait(*c, requests, s); !why.empty()) {
+            log.debug("the pending request waits: " + why);
+            return false;
+        }
+        claimed = requests.claim();
         if (claimed.empty()) return false;
         last = last_restored(*c, s.home_schema);
         std::vector<std::int64_t> ids;
@@ -82,11 +97,22 @@ bool serve_requests(Pipeline& pipeline, HostLogger& log, const std::atomic<bool>
     std::string list;
     for (const auto& r : claimed) ids.push_back(r.id), list += (list.empty() ? "" : ",") + std::to_string(r.id);
     log.info("serving the runs asked for", {{"requests", list}});
+    try {
+        auto c = connect(s, stopping);
+        Requests(*c, s.home_schema).mark_started();
+    } catch (const std::exception& e) {
+        log.warn("cannot note when the requested run started: " + log.redact(e.what()));
+    }
     const int code = pipeline.run(false, stop);
     // A connection of its own: one held through the run would be cut by a proxy for its silence.
     for (int attempt = 0; attempt < 3; ++attempt) {
         try {
             auto c = connect(s, nullptr);
+            if (code == kExitLocked) {  // another process's run came first: served after it
+                Requests(*c, s.home_schema).put_back(ids);
+                log.info("another run holds the target: the requests wait for it", {{"requests", list}});
+                return true;
+            }
             auto id = c->scalar("SELECT max(id) FROM " + common::quote_ident(s.home_schema) + ".runs");
             Requests(*c, s.home_schema)
                 .answer(ids, code == kExitOk ? "served" : "failed", id ? std::optional<std::int64_t>(std::stoll(*id)) : std::nullopt,
@@ -112,11 +138,14 @@ void request_newer_backup(Pipeline& pipeline, HostLogger& log, const std::atomic
         Home(*c, s.home_schema).ensure();
         auto last = last_restored(*c, s.home_schema);
         if (last && last->first == *id) return;
+        // Asked for once: a backup whose run failed waits for a newer backup, or an explicit request.
         if (c->scalar("SELECT count(*) FROM " + common::quote_ident(s.home_schema) + ".requests WHERE backup_id = $1 AND state IN "
-                      "('pending', 'running', 'served')", {*id}) != std::optional<std::string>("0"))
+                      "('pending', 'running', 'served', 'failed', 'fresh', 'joined')", {*id}) != std::optional<std::string>("0"))
             return;
+        if (!valid_backup_id(*id)) throw std::runtime_error("the source names its newest backup with an id that is not one");
         const auto rid = Requests(*c, s.home_schema).add("on-backup", "a newer backup is done", *id);
-        log.info("a newer backup is done: run requested", {{"backup_id", *id}, {"request", rid}});
+        log.info(rid.joined ? "a newer backup is done: joined the pending request" : "a newer backup is done: run requested",
+                 {{"backup_id", *id}, {"request", rid.id}});
     } catch (const std::exception& e) {
         log.warn("cannot tell whether a newer backup is done: " + log.redact(e.what()));
     }
@@ -157,12 +186,6 @@ int run_schedule(Pipeline& pipeline, HostLogger& log, const std::atomic<bool>* s
     auto stopping = [stop] { return stop && stop->load(); };
     log.info("scheduler started", {{"schedule", expr.text()}, {"time_zone", tz},
                                    {"trigger_poll_s", static_cast<std::int64_t>(s.trigger_poll.count() / 1000)}});
-    try {  // requests a dead scheduler had taken are pending again
-        auto c = connect(s, stopping);
-        Requests(*c, s.home_schema).release_stale();
-    } catch (const std::exception& e) {
-        log.warn("cannot read the runs asked for: " + log.redact(e.what()));
-    }
     std::time_t from = std::time(nullptr);
     for (;;) {
         auto next = expr.next(from, tz);

@@ -1,159 +1,159 @@
 #include "http_server.hpp"
 
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <unistd.h>
-
-#include <chrono>
-#include <ctime>
 #include <memory>
-#include <system_error>
-#include <thread>
+#include <optional>
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
-#include "pg_conn.hpp"
 #include "pipeline.hpp"
-#include "requests.hpp"
-#include "status.hpp"
-#include "status_page.hpp"
 
 namespace pixrep {
 namespace {
 
 namespace beast = boost::beast;
 namespace http = beast::http;
-using tcp = boost::asio::ip::tcp;
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
 
-constexpr int kMaxClients = 32;
-constexpr std::chrono::seconds kDatabaseTimeout{3};
-constexpr std::size_t kMaxBody = 16 * 1024;
+constexpr std::size_t kMaxHeader = 16 * 1024, kMaxBody = 16 * 1024;
 
-void set_timeouts(tcp::socket& s, int seconds) {
-    timeval tv{seconds, 0};
-    ::setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    ::setsockopt(s.native_handle(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-}
+struct Shared {
+    const HttpHandler& handler;
+    const HttpLimits& limits;
+    HostLogger& log;
+    asio::thread_pool& pool;
+    std::atomic<int> connections{0}, queued{0};
+};
 
-// The runs asked for, for the page; none when the target does not answer at once.
-nlohmann::json recent_requests(const StatusSource& source) {
-    if (source.conninfo.empty()) return nlohmann::json::array();
-    try {
-        common::PgConn conn(source.conninfo, "target", kDatabaseTimeout, nullptr);
-        conn.set_statement_deadline(kDatabaseTimeout);
-        return Requests(conn, source.schema).recent(20);
-    } catch (const std::exception&) {
-        return nlohmann::json::array();
+class Connection : public std::enable_shared_from_this<Connection> {
+public:
+    Connection(tcp::socket socket, Shared& shared) : stream_(std::move(socket)), shared_(shared) { ++shared_.connections; }
+    ~Connection() { --shared_.connections; }
+
+    void start() {
+        parser_.emplace();
+        parser_->header_limit(kMaxHeader);
+        parser_->body_limit(kMaxBody);
+        // One deadline for the whole request: a client sending a header line now and then is
+        // cut like an idle one.
+        stream_.expires_after(shared_.limits.request_deadline);
+        http::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
     }
-}
 
-void route(const std::string& target, const StatusSource& source, http::response<http::string_body>& res) {
-    if (target == "/health") {
-        res.body() = R"({"status":"ok"})";
-    } else if (target == "/status") {
-        auto runs = read_history(source.conninfo, source.schema, 10, source.work_dir, kDatabaseTimeout);
-        res.body() = nlohmann::json{{"last_run", runs.empty() ? nlohmann::json(nullptr) : runs[0]}, {"runs", runs}}.dump();
-    } else if (target == "/") {
-        auto runs = read_history(source.conninfo, source.schema, 30, source.work_dir, kDatabaseTimeout);
-        res.set(http::field::content_type, "text/html; charset=utf-8");
-        res.body() = render_status_page(runs, std::time(nullptr), recent_requests(source));
-    } else {
-        res.result(http::status::not_found);
-        res.body() = R"({"error":"not found; try /, /health or /status"})";
-    }
-}
-
-void answer(int fd, const StatusSource& source, HostLogger& log) {
-    // Its own io_context: the thread may outlive serve_http's.
-    boost::asio::io_context io;
-    tcp::socket socket(io, tcp::v4(), fd);
-    boost::system::error_code ec;
-    socket.non_blocking(false, ec);
-    set_timeouts(socket, 10);
-    beast::flat_buffer buffer;
-    http::request_parser<http::string_body> parser;
-    parser.header_limit(16 * 1024);
-    parser.body_limit(kMaxBody);
-    http::read(socket, buffer, parser, ec);
-    http::response<http::string_body> res;
-    if (ec == http::error::body_limit) {
-        res.result(http::status::payload_too_large);
-        res.body() = R"({"error":"the body is larger than 16 KiB"})";
-        res.prepare_payload();
-        http::write(socket, res, ec);
-        return;
-    }
-    if (ec) return;
-    const auto& req = parser.get();
-    res.version(req.version());
-    res.keep_alive(false);
-    res.set(http::field::content_type, "application/json");
-    res.set(http::field::cache_control, "no-store");
-    std::string target(req.target());
-    if (auto q = target.find('?'); q != std::string::npos) target.erase(q);
-    res.result(http::status::ok);
-    try {
-        if (auto a = answer_trigger(std::string(req.method_string()), target, std::string(req[http::field::authorization]), req.body(),
-                                    source.trigger)) {
-            res.result(static_cast<http::status>(a->status));
-            res.body() = a->body;
-            if (!a->log.empty()) log.info(a->log, {{"status", static_cast<std::int64_t>(a->status)}});
-        } else {
-            route(target, source, res);
+private:
+    void on_read(beast::error_code ec) {
+        if (ec == http::error::body_limit) return reply({413, "application/json", R"({"error":"the body is larger than 16 KiB"})", {}}, 11);
+        if (ec == http::error::header_limit) return reply({431, "application/json", R"({"error":"the headers are larger than 16 KiB"})", {}}, 11);
+        if (ec) return close();
+        const auto& req = parser_->get();
+        version_ = req.version();
+        HttpRequest r;
+        r.method = std::string(req.method_string());
+        r.path = std::string(req.target());
+        if (auto q = r.path.find('?'); q != std::string::npos) r.path.erase(q);
+        r.authorization = std::string(req[http::field::authorization]);
+        r.cookie = std::string(req[http::field::cookie]);
+        r.https = req["X-Forwarded-Proto"] == "https";
+        r.body = req.body();
+        if (r.path == "/health") return reply({200, "application/json", R"({"status":"ok"})", {}}, version_);
+        if (shared_.queued.fetch_add(1) >= shared_.limits.max_queued) {
+            --shared_.queued;
+            return reply({503, "application/json", R"({"error":"busy: try again in a moment"})", {{"Retry-After", "5"}}}, version_);
         }
-    } catch (const std::exception&) {
-        // Whatever the database or the files say, the page answers and the process lives on.
-        res.result(http::status::internal_server_error);
-        res.set(http::field::content_type, "application/json");
-        res.body() = R"({"error":"the status could not be read; see the logs"})";
+        // The routes may wait on the target: a worker answers, and the answer comes back here.
+        asio::post(shared_.pool, [self = shared_from_this(), r = std::move(r)] {
+            HttpResponse res;
+            try {
+                res = self->shared_.handler(r);
+            } catch (...) {
+                res = {500, "application/json", R"({"error":"the answer could not be made; see the logs"})", {}};
+            }
+            --self->shared_.queued;
+            asio::post(self->stream_.get_executor(), [self, res = std::move(res)] { self->reply(res, self->version_); });
+        });
     }
-    res.prepare_payload();
-    http::write(socket, res, ec);
-    socket.shutdown(tcp::socket::shutdown_both, ec);
+
+    void reply(const HttpResponse& r, unsigned version) {
+        res_.version(version);
+        res_.result(static_cast<http::status>(r.status));
+        res_.keep_alive(false);
+        res_.set(http::field::content_type, r.content_type);
+        res_.set(http::field::cache_control, "no-store");
+        res_.set("X-Content-Type-Options", "nosniff");
+        res_.set("X-Frame-Options", "DENY");
+        for (const auto& [k, v] : r.headers) res_.insert(k, v);
+        res_.body() = r.body;
+        res_.prepare_payload();
+        stream_.expires_after(shared_.limits.write_deadline);
+        http::async_write(stream_, res_, [self = shared_from_this()](beast::error_code, std::size_t) { self->close(); });
+    }
+
+    void close() {
+        beast::error_code ec;
+        stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+        stream_.close();
+    }
+
+    beast::tcp_stream stream_;
+    Shared& shared_;
+    beast::flat_buffer buffer_;
+    std::optional<http::request_parser<http::string_body>> parser_;
+    http::response<http::string_body> res_;
+    unsigned version_ = 11;
+};
+
+void accept_next(tcp::acceptor& acceptor, Shared& shared) {
+    acceptor.async_accept([&acceptor, &shared](beast::error_code ec, tcp::socket socket) {
+        if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
+        if (!ec) {
+            if (shared.connections.load() >= shared.limits.max_connections) {
+                beast::error_code ignored;
+                socket.close(ignored);  // a flood must not exhaust the process's descriptors
+            } else {
+                std::make_shared<Connection>(std::move(socket), shared)->start();
+            }
+        }
+        accept_next(acceptor, shared);
+    });
 }
 
-// A connection's thread never lets an exception out: that would abort the whole process.
-void answer_guarded(int fd, const StatusSource& source, HostLogger& log) noexcept {
-    try {
-        answer(fd, source, log);
-    } catch (...) {
-    }
+void watch_stop(asio::steady_timer& timer, asio::io_context& io, tcp::acceptor& acceptor, const std::atomic<bool>* stop) {
+    timer.expires_after(std::chrono::milliseconds(100));
+    timer.async_wait([&timer, &io, &acceptor, stop](beast::error_code ec) {
+        if (ec) return;
+        if (stop && stop->load()) {
+            beast::error_code ignored;
+            acceptor.close(ignored);
+            io.stop();
+            return;
+        }
+        watch_stop(timer, io, acceptor, stop);
+    });
 }
 
 }  // namespace
 
-int serve_http(int port, const StatusSource& source, HostLogger& log, const std::atomic<bool>* stop) {
-    boost::asio::io_context io;
-    tcp::acceptor acceptor(io, tcp::endpoint(tcp::v4(), static_cast<unsigned short>(port)));
-    acceptor.non_blocking(true);
-    log.info("web endpoint listening", {{"port", static_cast<std::int64_t>(acceptor.local_endpoint().port())}});
-    auto clients = std::make_shared<std::atomic<int>>(0);
-    while (!(stop && stop->load())) {
-        tcp::socket socket(io);
-        boost::system::error_code ec;
-        acceptor.accept(socket, ec);
-        if (ec == boost::asio::error::would_block || ec == boost::asio::error::try_again) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(20));
-            continue;
-        }
-        if (ec) continue;
-        if (*clients >= kMaxClients) continue;  // dropped: a flood must not exhaust the process
-        int fd = ::dup(socket.native_handle());
-        if (fd < 0) continue;
-        ++*clients;
-        try {
-            std::thread([fd, source, clients, &log] {
-                answer_guarded(fd, source, log);
-                --*clients;
-            }).detach();
-        } catch (const std::system_error&) {  // no thread to be had: drop this client, keep serving
-            --*clients;
-            ::close(fd);
-        }
+int serve_http(int port, const HttpHandler& handler, const HttpLimits& limits, HostLogger& log, const std::atomic<bool>* stop,
+               const std::function<void(int)>& on_listen) {
+    asio::thread_pool pool(static_cast<std::size_t>(limits.workers));
+    // Before the io_context: connections its queue still holds on destruction count themselves out.
+    Shared shared{handler, limits, log, pool};
+    {
+        asio::io_context io(1);
+        tcp::acceptor acceptor(io, tcp::endpoint(tcp::v4(), static_cast<unsigned short>(port)));
+        const int bound = acceptor.local_endpoint().port();
+        log.info("web endpoint listening", {{"port", static_cast<std::int64_t>(bound)}});
+        if (on_listen) on_listen(bound);
+        accept_next(acceptor, shared);
+        asio::steady_timer timer(io);
+        watch_stop(timer, io, acceptor, stop);
+        io.run();
+        // Workers still answering post back to `io`: they finish before it goes.
+        pool.join();
+        log.info("web endpoint stopping: signal received");
     }
-    log.info("web endpoint stopping: signal received");
     return kExitOk;
 }
 

@@ -175,15 +175,52 @@ void requests_table(std::ostringstream& out, const nlohmann::json& requests) {
 
 }  // namespace
 
-std::string render_status_page(const nlohmann::json& runs, std::time_t now, const nlohmann::json& requests) {
-    std::ostringstream out;
+namespace {
+
+void head(std::ostringstream& out) {
     out << "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">"
            "<title>pix-db-replication</title><style>"
            "body{font-family:sans-serif;margin:2em;color:#222;max-width:62em}h1{font-size:1.4em}h2{font-size:1.1em}"
            ".ok{color:#2e7d32}.bad{color:#c62828}.running{color:#ef6c00}.error{color:#c62828;font-family:monospace}"
            "table{border-collapse:collapse}td,th{border-bottom:1px solid #ddd;padding:.3em .6em;text-align:left;font-size:.9em}"
            ".legend span{margin-right:1em;font-size:.85em}.legend i{display:inline-block;width:.8em;height:.8em;margin-right:.3em}"
+           "form{display:inline}"
            "</style></head><body><h1>pix-db-replication</h1>";
+}
+
+std::string fact(const nlohmann::json& j, const char* key) { return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : ""; }
+
+}  // namespace
+
+std::string render_public_page(const nlohmann::json& facts, std::time_t now, bool can_log_in, const std::string& message) {
+    std::ostringstream out;
+    head(out);
+    out << "<section id=\"public\">";
+    if (facts.value("copy", false)) {
+        out << "<p id=\"freshness\">The copy holds the data of the backup made at <b>" << html_escape(fact(facts, "backup_created_at"))
+            << "</b>; restored " << html_escape(fact(facts, "restored_at")) << " (" << ago(parse_utc(fact(facts, "restored_at")), now) << ").</p>";
+    } else {
+        out << "<p id=\"freshness\">No copy has been restored yet.</p>";
+    }
+    if (facts.value("running", false)) out << "<p id=\"running\" class=\"running\">A run is going on.</p>";
+    else if (facts.contains("last_run") && facts["last_run"].is_object())
+        out << "<p id=\"last-run\">Last run: <span class=\"" << status_class(fact(facts["last_run"], "status")) << "\">"
+            << html_escape(fact(facts["last_run"], "status")) << "</span>.</p>";
+    out << "</section>";
+    if (can_log_in) {
+        if (!message.empty()) out << "<p id=\"login-message\" class=\"bad\">" << html_escape(message) << "</p>";
+        out << "<form id=\"login\" method=\"post\" action=\"/login\"><label>Token for the runs, their errors and figures: "
+               "<input type=\"password\" name=\"token\" autocomplete=\"current-password\" required></label> "
+               "<button type=\"submit\">Log in</button></form>";
+    }
+    out << "<p><a href=\"/status\">/status</a> (JSON) &middot; <a href=\"/health\">/health</a></p></body></html>";
+    return out.str();
+}
+
+std::string render_status_page(const nlohmann::json& runs, std::time_t now, const nlohmann::json& requests) {
+    std::ostringstream out;
+    head(out);
+    out << "<form id=\"logout\" method=\"post\" action=\"/logout\"><button type=\"submit\">Log out</button></form>";
     last_run(out, runs, now);
     chart(out, runs);
     table(out, runs);

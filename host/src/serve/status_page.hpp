@@ -13,6 +13,10 @@ namespace pixrep {
 /// (`requests`, newest first), seen at `now`.
 std::string render_status_page(const nlohmann::json& runs, std::time_t now, const nlohmann::json& requests = nlohmann::json::array());
 
+/// The page for anyone without a token: the public facts (web.hpp's public_facts()) seen at
+/// `now`, and, when `can_log_in`, a form to log in with a token, after `message` ("" = none).
+std::string render_public_page(const nlohmann::json& facts, std::time_t now, bool can_log_in, const std::string& message);
+
 /// Escapes text for HTML.
 std::string html_escape(const std::string& text);
 

@@ -5,6 +5,7 @@
 
 #include "db.hpp"
 #include "pg_conn.hpp"
+#include "pg_errors.hpp"
 #include "requests.hpp"
 
 namespace pixrep {
@@ -48,6 +49,18 @@ Answer with_requests(const TriggerSource& source, F&& f) {
     return f(requests, conn);
 }
 
+// 202: the request recorded, or the pending one it joined, and when it will be served at the earliest.
+Answer accepted(Requests& r, const Added& added, const TriggerSource& source, const std::string& what) {
+    nlohmann::json body{{"id", added.id}, {"state", "pending"}, {"joined", added.joined}, {"url", "/runs/" + std::to_string(added.id)}};
+    std::string log = what + ": request " + std::to_string(added.id) + (added.joined ? " (joined the pending one)" : "");
+    if (auto at = r.not_before(source.min_interval); !at.empty()) {
+        body["not_before"] = at;
+        body["message"] = "served at " + at + " at the earliest: runs started by requests are TRIGGER_MIN_INTERVAL apart";
+        log += ", not before " + at;
+    }
+    return json_answer(202, body, log);
+}
+
 Answer hook(const std::string& body, const TriggerSource& source) {
     HookEvent e;
     try {
@@ -56,32 +69,21 @@ Answer hook(const std::string& body, const TriggerSource& source) {
         return json_answer(400, {{"error", std::string("not a Scalingo event: ") + x.what()}});
     }
     if (!e.ours || e.kind == HookEvent::Kind::other)
-        return json_answer(200, {{"ignored", true}}, "Scalingo event ignored: " + e.type + " for app " + e.app);
+        return json_answer(200, {{"ignored", true}}, "Scalingo event ignored: " + e.type + " for app " + common::cut_utf8(e.app, 100));
     if (e.kind == HookEvent::Kind::backup_failed)  // no run; the schedule process reports it through the steps that report
         return with_requests(source, [&](Requests& r, common::PgConn&) {
-            const auto id = r.add("scalingo notifier", "database_backup_failed", e.backup_id, "backup_failed");
+            const auto id = r.add("scalingo notifier", "database_backup_failed", e.backup_id, "backup_failed").id;
             return json_answer(200, {{"ignored", false}, {"requested", false}, {"recorded", id}},
                                "Scalingo says the backup of " + e.app + " failed: tonight's copy stays at the last good backup");
         });
     return with_requests(source, [&](Requests& r, common::PgConn&) {
-        const auto id = r.add("scalingo notifier", "database_backup_succeeded", e.backup_id);
-        return json_answer(202, {{"id", id}, {"state", "pending"}},
-                           "run requested by Scalingo's notifier: backup " + (e.backup_id.empty() ? "(unnamed)" : e.backup_id) +
-                               " is done, request " + std::to_string(id));
+        const auto added = r.add("scalingo notifier", "database_backup_succeeded", e.backup_id);
+        return accepted(r, added, source,
+                        "run requested by Scalingo's notifier: backup " + (e.backup_id.empty() ? "(unnamed)" : e.backup_id) + " is done");
     });
 }
 
 }  // namespace
-
-bool same_secret(const std::string& a, const std::string& b) {
-    const std::size_t n = std::max(a.size(), b.size());
-    unsigned char diff = a.size() == b.size() ? 0 : 1;
-    for (std::size_t i = 0; i < n; ++i) {
-        const unsigned char x = i < a.size() ? static_cast<unsigned char>(a[i]) : 0, y = i < b.size() ? static_cast<unsigned char>(b[i]) : 0;
-        diff |= static_cast<unsigned char>(x ^ y);
-    }
-    return diff == 0;
-}
 
 RunAsk parse_run_ask(const std::string& body) {
     RunAsk ask;
@@ -113,7 +115,12 @@ HookEvent parse_hook(const std::string& body, const std::string& app) {
     e.type = j["type"].get<std::string>();
     e.app = text_field(j, "app_name");
     const auto data = j.contains("type_data") && j["type_data"].is_object() ? j["type_data"] : nlohmann::json::object();
-    if (data.contains("backup_id") && data["backup_id"].is_string()) e.backup_id = data["backup_id"].get<std::string>();
+    if (data.contains("backup_id") && data["backup_id"].is_string()) {
+        e.backup_id = data["backup_id"].get<std::string>();
+        if (!e.backup_id.empty() && !valid_backup_id(e.backup_id))
+            throw std::invalid_argument("'backup_id' is not a backup id (at most 200 bytes of text, no control character)");
+    }
+    if (e.type.size() > 100) throw std::invalid_argument("'type' is longer than 100 characters");
     e.kind = e.type == "database_backup_succeeded" ? HookEvent::Kind::backup_done
              : e.type == "database_backup_failed"  ? HookEvent::Kind::backup_failed
                                                    : HookEvent::Kind::other;
@@ -121,21 +128,29 @@ HookEvent parse_hook(const std::string& body, const std::string& app) {
     return e;
 }
 
-std::optional<Answer> answer_trigger(const std::string& method, const std::string& path, const std::string& authorization,
-                                     const std::string& body, const TriggerSource& source) {
+std::optional<Answer> answer_trigger(const std::string& method, const std::string& path, Access access, const std::string& body,
+                                     const TriggerSource& source) {
     const std::string hooks = "/hooks/scalingo/";
     const bool is_runs = path == "/runs" || path.rfind("/runs/", 0) == 0, is_hook = path.rfind(hooks, 0) == 0;
     if (!is_runs && !is_hook) return std::nullopt;
-    if (source.token.empty()) return not_found();  // off unless TRIGGER_TOKEN is set
+    auto limited = [&]() -> std::optional<Answer> {
+        const auto now = std::chrono::steady_clock::now();
+        if (!source.writes || source.writes->allow(now)) return std::nullopt;
+        Answer a = json_answer(429, {{"error", "too many requests this minute; a pending request already stands for them"}},
+                               "request refused: too many this minute");
+        a.retry_after = source.writes->retry_after(now);
+        return a;
+    };
     if (is_hook) {
-        if (!same_secret(path.substr(hooks.size()), source.token)) return not_found();
+        if (source.hook_token.empty() || !same_secret(path.substr(hooks.size()), source.hook_token)) return not_found();
         if (method != "POST") return json_answer(405, {{"error", "POST only"}});
+        if (auto a = limited()) return a;
         return hook(body, source);
     }
-    const std::string bearer = "Bearer ";
-    if (authorization.rfind(bearer, 0) != 0 || !same_secret(authorization.substr(bearer.size()), source.token))
-        return json_answer(401, {{"error", "missing or wrong bearer token (Authorization: Bearer <TRIGGER_TOKEN>)"}});
+    if (!source.runs) return not_found();  // off unless TRIGGER_TOKEN is set
     if (path == "/runs") {
+        if (access != Access::trigger)
+            return json_answer(401, {{"error", "missing or wrong bearer token (Authorization: Bearer <TRIGGER_TOKEN>)"}});
         if (method != "POST") return json_answer(405, {{"error", "POST /runs makes a request; GET /runs/<id> tells its state"}});
         RunAsk ask;
         try {
@@ -143,12 +158,13 @@ std::optional<Answer> answer_trigger(const std::string& method, const std::strin
         } catch (const std::invalid_argument& x) {
             return json_answer(400, {{"error", x.what()}});
         }
+        if (auto a = limited()) return a;
         return with_requests(source, [&](Requests& r, common::PgConn&) {
-            const auto id = r.add(ask.requested_by.empty() ? "POST /runs" : ask.requested_by, ask.reason, "");
-            return json_answer(202, {{"id", id}, {"state", "pending"}, {"url", "/runs/" + std::to_string(id)}},
-                               "run requested over HTTP: request " + std::to_string(id));
+            const auto added = r.add(ask.requested_by.empty() ? "POST /runs" : ask.requested_by, ask.reason, "");
+            return accepted(r, added, source, "run requested over HTTP");
         });
     }
+    if (access == Access::anyone) return json_answer(401, {{"error", "missing or wrong bearer token (STATUS_TOKEN or TRIGGER_TOKEN)"}});
     const std::string id = path.substr(6);
     if (method != "GET" || id.empty() || id.size() > 18 || id.find_first_not_of("0123456789") != std::string::npos) return not_found();
     return with_requests(source, [&](Requests& r, common::PgConn& conn) { return run_state(r, conn, source, std::stoll(id)); });

@@ -17,7 +17,7 @@
 namespace pixrep {
 
 /// Version of the step ABI; the host refuses plugins built for another one.
-constexpr int kStepAbiVersion = 9;
+constexpr int kStepAbiVersion = 10;
 
 /// What went wrong, which decides the exit code and whether a retry may help.
 enum class ErrorKind {
@@ -73,6 +73,10 @@ public:
     /// Checks the meaning of the values now stored in the options' members; no side effect.
     /// Throws StepError(config) naming the option.
     virtual void configure(Logger& log) { (void)log; }
+    /// Under the run's lock, before the run is recorded or anything written anywhere: what can be
+    /// checked by reading only (the source is not the target, the servers' roles and versions).
+    /// Throws StepError(config) to refuse the run with nothing written; transient to retry.
+    virtual void check(const RunEnv& env, Logger& log) { (void)env, (void)log; }
     /// Before anything touches the target: fetch and verify the backup, shape the restore plan,
     /// check and write everything execute() will need.
     virtual void prepare(RunContext& ctx) { (void)ctx; }

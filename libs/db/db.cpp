@@ -6,9 +6,9 @@
 
 namespace pixrep::common {
 
-Session::Session(const RunEnv& env, const std::string& purpose) : env_(env) {
-    // Steps clean up in finish() after a stop too: only the statements are cancelled.
-    conn_ = connect_target(env, purpose, false);
+Session::Session(const RunEnv& env, const std::string& purpose, bool stoppable) : env_(env) {
+    // Steps clean up in finish() after a stop too: there, only the statements are cancelled.
+    conn_ = connect_target(env, purpose, stoppable);
     watcher_ = std::thread([this] { watch(); });
 }
 
@@ -35,7 +35,7 @@ std::unique_ptr<PgConn> connect_target(const RunEnv& env, const std::string& pur
     std::function<bool()> stopping;
     if (stoppable) stopping = [&env] { return env.stopping(); };
     return std::make_unique<PgConn>(env.target().conninfo + " application_name=" + quote_literal("pix-db-replication " + purpose),
-                                    env.target().label, std::chrono::minutes(1), stopping);
+                                    env.target().label, kConnectDeadline, stopping);
 }
 
 StepError not_connecting(const std::string& purpose) {

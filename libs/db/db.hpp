@@ -20,8 +20,9 @@ namespace pixrep::common {
 
 class Session {
 public:
-    /// Connects to the run's target as "pix-db-replication <purpose>". Throws connect_error().
-    Session(const RunEnv& env, const std::string& purpose);
+    /// Connects to the run's target as "pix-db-replication <purpose>". Throws connect_error();
+    /// when `stoppable`, also gives up connecting as soon as the run must stop.
+    Session(const RunEnv& env, const std::string& purpose, bool stoppable = false);
     ~Session();
     Session(const Session&) = delete;
     Session& operator=(const Session&) = delete;

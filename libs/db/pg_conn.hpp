@@ -36,6 +36,10 @@ private:
     bool broken_;
 };
 
+/// How long any connection of the tool waits for a server to finish the handshake: as the
+/// conninfo's connect_timeout says, which libpq's asynchronous calls do not apply themselves.
+constexpr std::chrono::seconds kConnectDeadline{10};
+
 /// Rows of a result, as text (nullopt for NULL).
 using PgRows = std::vector<std::vector<std::optional<std::string>>>;
 

@@ -60,7 +60,7 @@ public:
 
     void check(const RunEnv& env, Logger&) override {
         if (env.dry_run()) return;
-        common::Session s(env, "drop-objects check");
+        common::Session s(env, "drop-objects check", true);
         s.run([&](common::Connection& c) {
             pqxx::read_transaction tx(c);
             auto r = tx.exec("SELECT current_user, rolsuper FROM pg_roles WHERE rolname = current_user");

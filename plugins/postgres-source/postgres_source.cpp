@@ -58,7 +58,7 @@ public:
                               [&env] { return env.stopping(); }, "source");
         source.set_statement_deadline(std::chrono::seconds(30));
         const auto s = source.exec(facts);
-        common::Session target(env, "postgres-source check");
+        common::Session target(env, "postgres-source check", true);
         const auto t = target.run([&](common::Connection& c) {
             pqxx::nontransaction tx(c);
             return tx.exec(facts)[0];

@@ -72,7 +72,6 @@ std::string lock_held_sql() {
 
 namespace {
 
-constexpr std::chrono::seconds kConnectTimeout{10};
 constexpr std::chrono::seconds kLockStatementDeadline{30};
 
 class PgSession final : public TargetSession {
@@ -150,7 +149,7 @@ public:
 private:
     std::unique_ptr<common::PgConn> connect(const std::string& purpose) {
         return std::make_unique<common::PgConn>(target_.conninfo + " application_name='pix-db-replication " + purpose + "'", target_.label,
-                                        kConnectTimeout, stopping_);
+                                        common::kConnectDeadline, stopping_);
     }
 
     // The lock lives as long as its session: a query now and then keeps any proxy from closing

@@ -16,7 +16,7 @@ using Clock = std::chrono::system_clock;
 
 std::unique_ptr<common::PgConn> connect(const RunSettings& s, const std::function<bool()>& stopping) {
     const Target t = make_target(s.database_url, "DATABASE_URL");
-    auto c = std::make_unique<common::PgConn>(t.conninfo + " application_name='pix-db-replication schedule'", t.label, std::chrono::seconds(10),
+    auto c = std::make_unique<common::PgConn>(t.conninfo + " application_name='pix-db-replication schedule'", t.label, common::kConnectDeadline,
                                               stopping);
     c->set_statement_deadline(std::chrono::seconds(30));
     return c;

@@ -103,6 +103,18 @@ TEST_F(LiveSource, CopiesTheSourceFromOneSnapshotOnBoundedConnectionsWithNoDump)
     EXPECT_EQ(r.out.find("TABLE DATA public.answers"), std::string::npos);
     // No dump of the rows: only pg_dump's schema went through the work directory.
     EXPECT_EQ(r.out.find(".pgsql\",\"format\":\"directory\""), std::string::npos);
+    // The history says which connections were encrypted, and never names the source.
+    EXPECT_NE(r.out.find("over a connection NOT encrypted"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("target connection not encrypted"), std::string::npos) << r.out;
+    auto [web, port] = serve({{"SOURCE_DATABASE_URL", src.url()}});
+    ASSERT_NE(port, 0) << web->output();
+    for (const char* path : {"/", "/status"})
+        for (const auto& answer : {read_as_operator(port, path), pixtest::http_get(port, path)}) {
+            EXPECT_NE(answer.find("HTTP/1.1 200"), std::string::npos) << answer;
+            EXPECT_EQ(answer.find(src.role), std::string::npos) << path << " names the source's user";
+            EXPECT_EQ(answer.find(src.db + "/"), std::string::npos) << path << " names the source's database";
+            EXPECT_EQ(answer.find(kSourcePassword), std::string::npos) << path;
+        }
 }
 
 TEST_F(LiveSource, TheSecondNightReadsOnlyTheRowsTheTargetLacks) {
@@ -190,6 +202,8 @@ TEST_F(LiveSource, BadSourcesAreRefusedByNameWithoutThePasswordAndYesterdayStays
     src.exec("DROP TABLE secret_notes, \"Other Secret\"");
     r = live(src, {{"REFRESH", "in-place"}});
     expect_failed(r, 2, "with REFRESH=in-place, set SOURCE_MODE=dump");
+    // Each was refused before anything was written: no tool's schema, no run row.
+    EXPECT_EQ(count(target_, "SELECT count(*) FROM pg_namespace WHERE nspname = 'pix_db_replication'"), 0);
 }
 
 TEST_F(LiveSource, ASourceRestartedMidCopyIsRetriedFromAFreshSnapshot) {

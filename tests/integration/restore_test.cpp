@@ -204,6 +204,8 @@ TEST_F(Replication, UnreachableDatabase) {
 TEST_F(Replication, SuperuserTargetIsRefused) {
     expect_refused(sources().orig_tar, "DATABASE_URL connects as superuser 'postgres': refusing to DROP OWNED BY a superuser",
                    {{"DATABASE_URL", TempPostgres::instance().url(db_)}});
+    EXPECT_EQ(count(target_, "SELECT count(*) FROM pg_namespace WHERE nspname = 'pix_db_replication'"), 0)
+        << "refused before the tool's schema or a run row is written";
 }
 
 TEST_F(Replication, RestoreErrorsFailTheRunShowingTheFirstOnes) {

@@ -41,6 +41,15 @@ protected:
             {"archives", {{"bk-a", sources().orig_tar.string()}, {"bk-b", sources().pix_tar.string()}}},
             {"faults", json::object()}};
     }
+    // `schedule` with SCHEDULE=on-backup looking every second, once it answered its first request.
+    std::unique_ptr<pixtest::Background> start_on_backup(const FakeScalingo& fake) {
+        auto env = fake.env();
+        env["SCHEDULE"] = "on-backup", env["BACKUP_POLL"] = "1s", env["TRIGGER_POLL"] = "1s", env["REPLICATION_CONFIG"] = kProduction;
+        env["TRIGGER_MIN_INTERVAL"] = "0s";
+        auto sched = start({"schedule"}, env);
+        EXPECT_NE(sched->wait_for("\"msg\":\"requests answered\"", 60), "") << sched->output();
+        return sched;
+    }
     Result replicate_from(const FakeScalingo& fake, std::map<std::string, std::string> extra = {}, const std::string& app = "pix-api-production") {
         auto env = fake.env(app);
         for (auto& [k, v] : extra) env[k] = v;
@@ -282,11 +291,7 @@ TEST_F(Scalingo, OnBackupRunsAsSoonAsANewerBackupIsDoneAndNotAgain) {
     auto s = state();
     s["backups"]["ad-pg-1"][2]["status"] = "running";  // bk-b, the newest, is not done yet
     FakeScalingo fake(s);
-    auto env = fake.env();
-    env["SCHEDULE"] = "on-backup", env["BACKUP_POLL"] = "1s", env["TRIGGER_POLL"] = "1s", env["REPLICATION_CONFIG"] = kProduction;
-    env["TRIGGER_MIN_INTERVAL"] = "0s";
-    auto sched = start({"schedule"}, env);
-    ASSERT_NE(sched->wait_for("\"msg\":\"requests answered\"", 60), "") << sched->output();
+    auto sched = start_on_backup(fake);
     EXPECT_NE(sched->output().find("\"backup_id\":\"bk-a\""), std::string::npos) << sched->output();
     EXPECT_TRUE(has_table("test_table")) << "bk-a restored";
     s["backups"]["ad-pg-1"][2]["status"] = "done";
@@ -311,11 +316,7 @@ TEST_F(Scalingo, OnBackupAsksOnceForABackupWhoseRunFailed) {
     s["archives"]["bk-b"] = (d / "broken.tar.gz").string();
     s["backups"]["ad-pg-1"][2]["size"] = 21;
     FakeScalingo fake(s);
-    auto env = fake.env();
-    env["SCHEDULE"] = "on-backup", env["BACKUP_POLL"] = "1s", env["TRIGGER_POLL"] = "1s", env["REPLICATION_CONFIG"] = kProduction;
-    env["TRIGGER_MIN_INTERVAL"] = "0s";
-    auto sched = start({"schedule"}, env);
-    ASSERT_NE(sched->wait_for("\"msg\":\"requests answered\"", 60), "") << sched->output();
+    auto sched = start_on_backup(fake);
     // Many looks later, the failed backup was not asked for again: the copy waits for a newer one.
     std::this_thread::sleep_for(std::chrono::seconds(5));
     const std::string out = sched->output();

@@ -3,6 +3,7 @@
 // operator's backup inside the work directory, the page without a database, errors that cannot
 // heal, children's environment, a frozen server.
 #include <csignal>
+#include <fstream>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -250,4 +251,20 @@ TEST_F(Week, AFrozenServerDuringTheDropEndsTheRunWithoutASignal) {
     EXPECT_LT(took, 15.0) << p->output();
     EXPECT_TRUE(has_table("hold_me")) << "the drop committed";
     std::printf("FAULT target frozen during the drop, no signal: exit %d, %.1fs\n", code, took);
+}
+
+TEST_F(Week, AFailureWhoseMessageIsLongAndNotAsciiIsRecordedAsOne) {
+    // 700 × "é" from the SQL after the restore: the history keeps the error cut between
+    // characters, and the run is a failure in the table, never left "running".
+    TempDir dir;
+    const auto config = dir / "accents.toml";
+    std::ofstream(config) << pixtest::read_file(kLocal)
+                          << "\n[[steps]]\nplugin = \"post-sql\"\nstatements = [\"DO 'BEGIN RAISE EXCEPTION ''%'', repeat(''é'', 700); END'\"]\n";
+    auto r = replicate(sources().orig_tar, {}, {"run"}, config.string());
+    EXPECT_EQ(r.code, 1) << r.out;
+    auto& pg = TempPostgres::instance();
+    EXPECT_EQ(pg.scalar(db_, "SELECT status FROM pix_db_replication.runs ORDER BY id DESC LIMIT 1"), "failure") << r.out;
+    const auto error = pg.scalar(db_, "SELECT error FROM pix_db_replication.runs ORDER BY id DESC LIMIT 1");
+    EXPECT_NE(error.find("éé"), std::string::npos) << error;
+    EXPECT_LE(error.size(), 600u);
 }

@@ -113,3 +113,18 @@ TEST(PgDump, TheSourcesOwnVersionElseTheOldestNewerOne) {
     EXPECT_EQ(pick_pg_dump(found, 14)->path, "/b/pg_dump");
     EXPECT_EQ(pick_pg_dump(found, 19), nullptr);
 }
+
+TEST(PgDump, NoSecretOnItsCommandLine) {
+    auto u = parse_source_url("postgres://reader:pw-s3cret@db.example.net:30123/pix_prod?sslkey=/k.pem&sslpassword=k3y-pass");
+    const Tool pg_dump{"/usr/lib/postgresql/17/bin/pg_dump", "17.6"};
+    const auto spec = pg_dump_spec(pg_dump, u, {"/tmp/run/source.dump", "00000003-1", false, 2}, "/tmp/run/pg_service_source.conf");
+    for (const auto& a : spec.argv) {
+        EXPECT_EQ(a.find("pw-s3cret"), std::string::npos) << a << ": readable by anyone in /proc";
+        EXPECT_EQ(a.find("k3y-pass"), std::string::npos) << a;
+    }
+    std::map<std::string, std::string> env(spec.env.begin(), spec.env.end());
+    EXPECT_EQ(env["PGPASSWORD"], "pw-s3cret");
+    EXPECT_EQ(env["PGSERVICEFILE"], "/tmp/run/pg_service_source.conf") << "the passphrase is in a 0600 file of the run's own";
+    EXPECT_NE(spec.argv[4].find("service=pix-db-replication-source"), std::string::npos) << spec.argv[4];
+    EXPECT_NE(spec.argv[4].find("sslmode='require'"), std::string::npos);
+}

@@ -152,6 +152,9 @@ int main(int argc, char** argv) {
             if (auto problem = pixrep::tokens_problem(web.tokens); !problem.empty()) throw pixrep::StepError(pixrep::ErrorKind::config, problem);
             for (const auto* t : {&web.tokens.status, &web.tokens.trigger, &web.tokens.hook})
                 if (!t->empty()) log.add_secret(*t);
+            if (!web.tokens.trigger.empty() && web.tokens.hook.empty() && !web.app.empty())
+                log.warn("Scalingo's notifier hook is off: it has a token of its own now, HOOK_TOKEN (the notifier's URL "
+                         "/hooks/scalingo/<TRIGGER_TOKEN> answers 404)");
             // The live source's names stay out of every answer, old history rows included.
             if (const char* source = std::getenv("SOURCE_DATABASE_URL")) web.hidden = pixrep::source_words(source);
             pixrep::WebApp app_(std::move(web), log);

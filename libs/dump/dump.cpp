@@ -2,6 +2,8 @@
 
 #include <zlib.h>
 
+#include "digest.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <cstring>
@@ -118,10 +120,12 @@ ScannedEntry read_entry(Cursor& c, const DumpHeader& h) {
 
 // Rows of COPY data: one per line (newlines inside values are escaped as \n), less the end
 // marker pg_dump writes after them ("\\.\n\n\n"); and the largest integer starting a row,
-// while every row starts with one. Only each line's first field is read byte by byte.
+// while every row starts with one. Only each line's first field is read byte by byte. And the
+// SHA-256 of the whole text, by which a later run knows the rows unchanged.
 class RowCounter {
 public:
     void feed(const char* p, std::size_t n) {
+        digest_.update(p, n);
         const char* end = p + n;
         while (p < end) {
             if (in_rest_) {
@@ -144,6 +148,7 @@ public:
         }
     }
     std::int64_t rows() const { return lines_ - markers_; }
+    std::string sha256() { return digest_.hex(); }
     std::optional<std::int64_t> first_max() const {
         if (!integers_ || !any_) return std::nullopt;
         return max_;
@@ -175,6 +180,7 @@ private:
     char field_[24];
     std::size_t len_ = 0;
     bool in_rest_ = false, integers_ = true, any_ = false, after_marker_ = false;
+    common::Sha256 digest_;
 };
 
 // One zlib stream (custom format: zlib; directory format: gzip), inflated to check its checksum.
@@ -351,6 +357,7 @@ void DumpScanner::feed_data(const char* p, std::size_t n) {
                     if (!e.copy.empty() && header_.compression <= 1 && !tap_) {
                         e.rows = d.rows.rows();
                         e.first_key_max = d.rows.first_max();
+                        e.data_sha256 = d.rows.sha256();
                     }
                     d.state = Data::State::block_type;
                     if (on_block_ && !tap_) on_block_(e);
@@ -467,6 +474,7 @@ void scan_data_file(ScannedEntry& e, const fs::path& file, const std::string& la
     if (!e.copy.empty()) {
         e.rows = rows.rows();
         e.first_key_max = rows.first_max();
+        e.data_sha256 = rows.sha256();
     }
 }
 

@@ -43,6 +43,7 @@ struct ScannedEntry {
     std::int64_t rows = -1;    ///< Lines of COPY data, when it has some and they were decompressed.
     std::optional<std::int64_t> first_key_max;  ///< Largest integer starting a row, when every row starts with one.
     std::int64_t data_offset = -1;  ///< Where its data block starts in the file (custom format), once scanned.
+    std::string data_sha256;        ///< SHA-256 of its COPY data, decompressed, in hex, when rows were counted.
 };
 
 /// A push parser of a custom-format archive (or a directory dump's toc.dat): feed it the bytes

@@ -102,7 +102,7 @@ void announce(Arrival& arrival, DumpScanner& scan, Backup backup, std::function<
                            {{"dump", backup.dump.string()}, {"entries", static_cast<std::int64_t>(plan.entries.size())}});
         arrival.toc(std::move(backup), std::move(plan));
     });
-    scan.on_block([&arrival](const ScannedEntry& e) { arrival.arrived(DumpId{e.id}, {e.rows, e.first_key_max, e.data_offset}); });
+    scan.on_block([&arrival](const ScannedEntry& e) { arrival.arrived(DumpId{e.id}, {e.rows, e.first_key_max, e.data_offset, e.data_sha256}); });
 }
 
 }  // namespace pixrep::common

@@ -23,6 +23,7 @@ RestorePlan plan_from_scan(const std::vector<ScannedEntry>& scanned) {
         e.copy = s.copy;
         e.rows = s.rows;
         e.first_key_max = s.first_key_max;
+        e.data_sha256 = s.data_sha256;
         e.data_offset = s.data_offset;
         if (e.desc == "TABLE") e.table = e.schema + "." + e.tag;
         index[s.id] = plan.entries.size();

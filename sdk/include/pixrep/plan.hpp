@@ -30,6 +30,7 @@ struct Arrived {
     std::int64_t rows = -1;                     ///< Rows of COPY data; -1 unknown (not decompressed, or no data).
     std::optional<std::int64_t> first_key_max;  ///< Largest integer starting a row, when every row starts with one.
     std::int64_t data_offset = -1;              ///< Where its block starts in a custom-format dump file; -1 unknown.
+    std::string sha256;                         ///< SHA-256 of its rows (COPY text, decompressed), hex; "" unknown.
 };
 
 /// One entry of the dump's table of contents.
@@ -47,14 +48,15 @@ struct TocEntry {
     std::int64_t rows = -1;     ///< Rows of a data entry, counted while the dump was verified; -1 unknown.
     std::optional<std::int64_t> first_key_max;  ///< Largest integer of a data entry's first column, when every row starts with one.
     std::int64_t data_offset = -1;  ///< Where a data entry's block starts in a custom-format dump file, as the verification read it; -1 unknown.
+    std::string data_sha256;        ///< SHA-256 of a data entry's rows (COPY text, decompressed), hex; "" unknown.
     Fate fate = Fate::restore;  ///< What becomes of it.
     std::string by;             ///< Step that excluded or deferred it.
     std::string reason;         ///< Why, for the plan preview.
 
-    /// What the verification found of its data (rows, first_key_max, data_offset).
-    Arrived arrival() const { return {rows, first_key_max, data_offset}; }
+    /// What the verification found of its data (rows, first_key_max, data_offset, sha256).
+    Arrived arrival() const { return {rows, first_key_max, data_offset, data_sha256}; }
     /// Takes what the verification found of its data once its block arrived.
-    void take(const Arrived& a) { rows = a.rows, first_key_max = a.first_key_max, data_offset = a.data_offset; }
+    void take(const Arrived& a) { rows = a.rows, first_key_max = a.first_key_max, data_offset = a.data_offset, data_sha256 = a.sha256; }
     /// True when pg_restore will restore this entry.
     bool restored() const { return fate == Fate::restore; }
     /// True when the entry will exist after the run (restored, or created by deferred work).

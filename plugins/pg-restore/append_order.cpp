@@ -20,4 +20,13 @@ std::vector<DumpId> after_appends(const RestorePlan& plan, const std::vector<App
     return out;
 }
 
+std::vector<std::string> kept_whole(const RestoreContext& ctx) {
+    std::set<DumpId> appended;
+    for (const auto& a : ctx.appends()) appended.insert(a.data);
+    std::vector<std::string> out;
+    for (const auto& e : ctx.plan().entries)
+        if (e.desc == "TABLE DATA" && e.fate == Fate::kept && !appended.count(e.id) && !e.table.empty()) out.push_back(e.table);
+    return out;
+}
+
 }  // namespace pixrep::restore

@@ -11,4 +11,8 @@ namespace pixrep::restore {
 /// would fire on them).
 std::vector<DumpId> after_appends(const RestorePlan& plan, const std::vector<Append>& appends);
 
+/// The tables kept on the target whose rows take no append tonight (reused as they were): loaded
+/// from the start, for the work that waits for them.
+std::vector<std::string> kept_whole(const RestoreContext& ctx);
+
 }  // namespace pixrep::restore

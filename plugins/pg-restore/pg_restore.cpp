@@ -146,6 +146,7 @@ public:
         const auto set_sql = set_statements(settings);
         RestoreContext& restorer = restore_context(ctx);
         restore::Pool pool(ctx, restorer.deferred(), set_sql, static_cast<int>(pool_during_), static_cast<int>(jobs_));
+        for (const auto& t : restore::kept_whole(restorer)) pool.table_loaded(t);
         restore::Appender appender(restorer, set_sql, analyze_, [&pool](const std::string& table) { pool.table_loaded(table); });
         restore::Progress progress(plan);
         const auto t0 = Clock::now();
@@ -253,6 +254,7 @@ private:
         try {
             restore::build_schema(ctx, names_, build_, set_sql);
             restore::Pool pool(ctx, build_.work, set_sql, static_cast<int>(pool_during_), static_cast<int>(jobs_));
+            for (const auto& t : restore::kept_whole(rc)) pool.table_loaded(t);
             restore::Appender appender(rc, set_sql, analyze_, [&pool](const std::string& table) { pool.table_loaded(table); });
             {
                 restore::Loader loader(ctx, build_.loads, set_sql, static_cast<int>(jobs_), [&pool](const std::string& t) { pool.table_loaded(t); });

@@ -1,0 +1,65 @@
+#pragma once
+// Whether a table can keep yesterday's copy tonight: its definition (the table, what hangs on
+// it, what it stands on, as the backup writes them) and its rows (the SHA-256 of its data
+// block) are what they were when the tool last restored it, and the target's table is still the
+// one it made then. Pure: the facts are read elsewhere.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <pixrep/plan.hpp>
+
+namespace pixrep::reuse {
+
+/// What the tool kept of a table it restored.
+struct Remembered {
+    std::string definition;  ///< definition_of() then.
+    std::string rows;        ///< The SHA-256 of its rows then.
+    std::int64_t node = 0;   ///< The target table's relfilenode once restored (a TRUNCATE or rewrite changes it).
+};
+
+/// "definition=<hex> rows=<hex> node=<n>".
+std::string format(const Remembered& r);
+/// format()'s text back; nullopt for anything else ("" forgets a table).
+std::optional<Remembered> parse(const std::string& text);
+
+/// The SHA-256 (hex) of what makes `table` (a TABLE entry of `plan`) what it is: its CREATE, its
+/// data entry's COPY columns, every entry of the plan that belongs to it and will exist tonight
+/// (indexes, keys, triggers, policies, comments), and the entries it depends on directly (types,
+/// sequences, functions of its defaults), schemas aside; in a fixed order.
+std::string definition_of(const RestorePlan& plan, const TocEntry& table);
+
+/// Why `table` cannot keep yesterday's copy whatever its rows ("" when it can): what the kept
+/// tables' engine keeps beside it must be only its own plain parts (indexes, keys, defaults,
+/// comments, an owned sequence); a partition or a parent, a table using a type, domain or
+/// function of the backup's (whose casts, operators... are rebuilt), one with triggers, rules
+/// or policies is rebuilt every night.
+std::string ineligible(const RestorePlan& plan, const TocEntry& table);
+
+/// The index names `plan` makes on `table` (INDEX entries, and the indexes of its keys).
+std::vector<std::string> planned_indexes(const RestorePlan& plan, const TocEntry& table);
+
+/// What the target holds under the table's name.
+struct TargetTable {
+    bool exists = false;
+    std::int64_t node = 0;               ///< Its relfilenode.
+    std::vector<std::string> indexes;    ///< Its index names.
+};
+
+/// The decision and why.
+struct Verdict {
+    bool reuse = false;
+    std::string why;
+};
+
+/// A candidate (reuse = true: its rows are still to be compared) when `last` was remembered
+/// with tonight's `definition`, and the target's table is the one then restored, with no index
+/// that the backup does not make (a later step's, which it would make again, and fail on).
+Verdict judge(const std::optional<Remembered>& last, const std::string& definition, const TargetTable& target,
+              const std::vector<std::string>& planned);
+
+/// Reused when tonight's rows (the data block's SHA-256, "" unknown) are `last`'s.
+Verdict judge_rows(const Remembered& last, const std::string& rows);
+
+}  // namespace pixrep::reuse

@@ -1,0 +1,103 @@
+// The decision to keep yesterday's copy of a table: its definition's hash, what the tool
+// remembers, and each reason to rebuild.
+#include <gtest/gtest.h>
+
+#include "digest.hpp"
+#include "unchanged.hpp"
+
+using namespace pixrep;
+using namespace pixrep::reuse;
+
+namespace {
+
+TocEntry entry(int id, std::string desc, std::string tag, std::string table, std::string sql, std::vector<int> deps = {}) {
+    TocEntry e;
+    e.id = DumpId{id}, e.desc = std::move(desc), e.schema = "public", e.tag = std::move(tag), e.table = std::move(table), e.sql = std::move(sql);
+    for (int d : deps) e.deps.push_back(DumpId{d});
+    return e;
+}
+
+RestorePlan users_plan() {
+    RestorePlan p;
+    p.entries.push_back(entry(1, "SCHEMA", "public", "", "CREATE SCHEMA public;"));
+    p.entries.push_back(entry(2, "TYPE", "mood", "", "CREATE TYPE public.mood AS ENUM ('a', 'b');"));
+    p.entries.push_back(entry(3, "TABLE", "users", "public.users", "CREATE TABLE public.users (id integer, m public.mood);", {1, 2}));
+    p.entries.push_back(entry(4, "TABLE DATA", "users", "public.users", "", {3}));
+    p.entries[3].copy = "COPY public.users (id, m) FROM stdin;";
+    p.entries.push_back(entry(5, "CONSTRAINT", "users users_pkey", "public.users", "ALTER TABLE ONLY public.users ADD CONSTRAINT users_pkey PRIMARY KEY (id);", {3}));
+    p.entries.push_back(entry(6, "INDEX", "users_m_idx", "public.users", "CREATE INDEX users_m_idx ON public.users USING btree (m);", {3}));
+    return p;
+}
+
+const std::string kRows(64, 'a');
+
+}  // namespace
+
+TEST(Digest, Sha256OfKnownText) {
+    common::Sha256 h;
+    h.update("ab", 2), h.update("c", 1);
+    EXPECT_EQ(h.hex(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST(Reuse, TheDefinitionCoversWhatHangsOnTheTableAndWhatItStandsOn) {
+    auto plan = users_plan();
+    const std::string base = definition_of(plan, plan.entries[2]);
+    EXPECT_EQ(base.size(), 64u);
+    EXPECT_EQ(definition_of(users_plan(), users_plan().entries[2]), base) << "deterministic";
+    auto changed = [&](auto edit) {
+        auto p = users_plan();
+        edit(p);
+        return definition_of(p, p.entries[2]) != base;
+    };
+    EXPECT_TRUE(changed([](RestorePlan& p) { p.entries[1].sql = "CREATE TYPE public.mood AS ENUM ('a', 'b', 'c');"; })) << "a type it uses";
+    EXPECT_TRUE(changed([](RestorePlan& p) { p.entries[5].sql = "CREATE INDEX users_m_idx ON public.users USING hash (m);"; })) << "an index";
+    EXPECT_TRUE(changed([](RestorePlan& p) { p.entries[5].fate = Fate::excluded; })) << "an index left out by a rule";
+    EXPECT_TRUE(changed([](RestorePlan& p) { p.entries[3].copy = "COPY public.users (m, id) FROM stdin;"; })) << "the columns' order";
+    EXPECT_FALSE(changed([](RestorePlan& p) { p.entries[0].sql = "CREATE SCHEMA public; -- x"; })) << "the schema is not the table's";
+    EXPECT_FALSE(changed([](RestorePlan& p) { std::swap(p.entries[4], p.entries[5]); })) << "the archive's order";
+    EXPECT_EQ(planned_indexes(plan, plan.entries[2]), (std::vector<std::string>{"users_pkey", "users_m_idx"}));
+}
+
+TEST(Reuse, OnlyPlainTablesAreEligible) {
+    auto plan = users_plan();
+    EXPECT_EQ(ineligible(plan, plan.entries[2]), "it uses TYPE public.mood");
+    plan.entries[2].deps = {DumpId{1}};
+    EXPECT_EQ(ineligible(plan, plan.entries[2]), "");
+    plan.entries.push_back(entry(7, "TRIGGER", "users audit", "public.users", "CREATE TRIGGER audit ...;", {3}));
+    EXPECT_EQ(ineligible(plan, plan.entries[2]), "it has a TRIGGER (users audit)");
+    plan.entries.back().fate = Fate::excluded;
+    EXPECT_EQ(ineligible(plan, plan.entries[2]), "");
+    plan.entries.push_back(entry(8, "TABLE", "users_2025", "public.users_2025", "CREATE TABLE public.users_2025 (id integer);", {3}));
+    EXPECT_EQ(ineligible(plan, plan.entries[2]), "TABLE public.users_2025 stands on it");
+    plan.entries[2].sql = "CREATE TABLE public.users (id integer)\nPARTITION BY RANGE (id);";
+    EXPECT_EQ(ineligible(plan, plan.entries[2]), "a partition, a partitioned table or an inheriting one");
+}
+
+TEST(Reuse, RememberedTextRoundTripsAndAnythingElseForgets) {
+    Remembered r{std::string(64, 'd'), kRows, 16384};
+    auto back = parse(format(r));
+    ASSERT_TRUE(back);
+    EXPECT_EQ(back->definition, r.definition);
+    EXPECT_EQ(back->rows, r.rows);
+    EXPECT_EQ(back->node, 16384);
+    for (const char* bad : {"", "definition=x rows=y node=1", "rows=a definition=b node=c", "definition= rows= node=12x"})
+        EXPECT_FALSE(parse(bad)) << bad;
+}
+
+TEST(Reuse, EachReasonToRebuild) {
+    const std::string def(64, 'd');
+    const Remembered last{def, kRows, 100};
+    const TargetTable same{true, 100, {"users_m_idx", "users_pkey"}};
+    const std::vector<std::string> planned{"users_pkey", "users_m_idx"};
+    EXPECT_EQ(judge(std::nullopt, def, same, planned).why, "no record of an earlier restore");
+    EXPECT_EQ(judge(last, std::string(64, 'e'), same, planned).why, "its definition changed");
+    EXPECT_EQ(judge(last, def, TargetTable{}, planned).why, "not on the target");
+    EXPECT_EQ(judge(last, def, TargetTable{true, 101, same.indexes}, planned).why, "rewritten on the target since the last restore");
+    EXPECT_EQ(judge(last, def, TargetTable{true, 100, {"users_createdAt_idx", "users_m_idx", "users_pkey"}}, planned).why,
+              "has indexes the backup does not make (users_createdAt_idx), made again by a later step");
+    EXPECT_TRUE(judge(last, def, same, planned).reuse);
+    EXPECT_TRUE(judge(last, def, TargetTable{true, 100, {"users_pkey"}}, planned).reuse) << "an index the backup adds is built on the kept table";
+    EXPECT_EQ(judge_rows(last, "").why, "its rows were not checksummed (a dump compressed other than with gzip)");
+    EXPECT_EQ(judge_rows(last, std::string(64, 'b')).why, "its rows changed");
+    EXPECT_TRUE(judge_rows(last, kRows).reuse);
+}

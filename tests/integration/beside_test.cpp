@@ -614,7 +614,11 @@ TEST_F(Beside, TheBuildBeginsWhileTheBackupArrivesAndADamagedEndLeavesYesterday)
     ASSERT_EQ(pixtest::run_cmd({"tar", "czf", (d / "damaged.tar.gz").string(), "-C", d.path().string(), "./20261124010203_pix.pgsql"}).code, 0);
     const std::string schema = snapshot(db_, false), data = snapshot(db_, true);
     FakeScalingo fake(one_backup(d / "damaged.tar.gz", size / 3));
-    auto r = replicate("", fake.env(), {"run"}, kProduction);
+    // Reusing unchanged tables would wait for their blocks (their checksums) before the build:
+    // this night is about a build that begins while the backup arrives.
+    auto off = fake.env();
+    off["REUSE_UNCHANGED_TABLES"] = "false";
+    auto r = replicate("", off, {"run"}, kProduction);
     EXPECT_EQ(r.code, 2) << "input that cannot heal, yesterday's copy untouched:\n" << r.out;
     EXPECT_NE(r.out.find("is corrupt: the data of TABLE DATA public."), std::string::npos) << r.out;
     EXPECT_LT(logged(r.out, "restore started"), logged(r.out, "replication failed")) << "the damage came after the build began:\n" << r.out;
@@ -682,5 +686,59 @@ TEST_F(BesideFidelity, AnExtensionsConfigurationRowsAreAddedWhereTheRoleMayWrite
         EXPECT_EQ(pg.scalar(db_, "SELECT string_agg(srid::text, ',' ORDER BY srid) FROM ref_systems"), "2154,4326,100001") << mode;
     }
     EXPECT_NE(r.out.find("public.ref_systems: 0 row(s) added to an extension's configuration table (1 in the backup"), std::string::npos) << r.out;
+    fs::remove(dump);
+}
+
+TEST_F(Beside, AnUnchangedTableKeepsYesterdaysCopyAndAChangedOneIsRebuilt) {
+    auto& pg = TempPostgres::instance();
+    pg.exec("postgres", "DROP DATABASE IF EXISTS reuse_src");
+    pg.exec("postgres", "CREATE DATABASE reuse_src");
+    pg.exec("reuse_src", "CREATE TABLE ref (id serial PRIMARY KEY, label text, m text); CREATE INDEX ref_label ON ref (label); "
+                         "INSERT INTO ref (label, m) SELECT 'label ' || g, 'calm' FROM generate_series(1, 500) g; "
+                         "CREATE TABLE log (id integer PRIMARY KEY, at integer); INSERT INTO log SELECT g, g FROM generate_series(1, 300) g");
+    const auto dump = work_.path().parent_path() / "reuse_src.pgsql";
+    auto dump_source = [&] {
+        auto d = pixtest::run_cmd({TempPostgres::bin("pg_dump"), "-Fc", "-d", pg.url("reuse_src"), "-f", dump.string()});
+        ASSERT_EQ(d.code, 0) << d.out;
+    };
+    auto node = [&](const std::string& table) { return pg.scalar(db_, "SELECT relfilenode FROM pg_class WHERE oid = 'public." + table + "'::regclass"); };
+    dump_source();
+    auto r = replicate(dump, {}, {"run"}, kEveryKind);
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_EQ(r.out.find(": reused,"), std::string::npos) << "nothing to compare with on a first night:\n" << r.out;
+    const std::string ref_node = node("ref"), log_node = node("log");
+    // The same backup again: both tables keep yesterday's copy, indexes and all.
+    r = replicate(dump, {}, {"run"}, kEveryKind);
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_NE(r.out.find("public.ref: reused, definition and rows as at the last restore"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("public.log: reused"), std::string::npos) << r.out;
+    EXPECT_EQ(node("ref"), ref_node);
+    EXPECT_EQ(node("log"), log_node);
+    EXPECT_EQ(pg.scalar(db_, "SELECT count(*) FROM ref WHERE m = 'calm'"), "500");
+    EXPECT_EQ(pg.scalar(db_, "SELECT count(*) FROM pg_indexes WHERE tablename = 'ref'"), "2");
+    EXPECT_EQ(pg.scalar(db_, "SELECT nextval('ref_id_seq')"), "501") << "its sequence goes on";
+    // One row changes in log, and ref gains an index: both are rebuilt, each saying why.
+    pg.exec("reuse_src", "UPDATE log SET at = 0 WHERE id = 7; CREATE INDEX ref_m ON ref (m)");
+    dump_source();
+    r = replicate(dump, {}, {"run"}, kEveryKind);
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_NE(r.out.find("public.log: rebuilt: its rows changed"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("public.ref: rebuilt: its definition changed"), std::string::npos) << r.out;
+    EXPECT_NE(node("log"), log_node);
+    EXPECT_EQ(pg.scalar(db_, "SELECT at FROM log WHERE id = 7"), "0");
+    EXPECT_EQ(pg.scalar(db_, "SELECT count(*) FROM pg_indexes WHERE tablename = 'ref'"), "3");
+    // Written to on the target behind the tool's back (a TRUNCATE): rebuilt, whole again.
+    r = replicate(dump, {}, {"run"}, kEveryKind);
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_NE(r.out.find("public.log: reused"), std::string::npos) << r.out;
+    pg.exec(db_, "TRUNCATE log");
+    r = replicate(dump, {}, {"run"}, kEveryKind);
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_NE(r.out.find("public.log: rebuilt: rewritten on the target since the last restore"), std::string::npos) << r.out;
+    EXPECT_EQ(pg.scalar(db_, "SELECT count(*) FROM log"), "300");
+    // Turned off, every table is rebuilt.
+    r = replicate(dump, {{"REUSE_UNCHANGED_TABLES", "false"}}, {"run"}, kEveryKind);
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_EQ(r.out.find(": reused,"), std::string::npos) << r.out;
     fs::remove(dump);
 }

@@ -107,9 +107,11 @@ void Appender::append(const Append& a) {
     std::string copy_sql;
     std::size_t key = 0;
     std::int64_t scanned = 0, appended = 0;
-    KeyBuckets buckets(a.above);
-    // The target's side of the late-rows check is counted by the server while the dump is read.
-    std::string target_counts;
+    const auto recalled = recall_ranges(a);
+    KeyBuckets buckets(a.above, recalled ? recalled->width : width_for(a.above));
+    // The target's side of the late-rows check is counted by the server while the dump is read:
+    // all of it, or tonight's slice when last night's counts still describe the table.
+    TargetCount target;
     std::optional<StepError> count_error;
     std::atomic<common::CopyIn*> counter{nullptr};
     common::JoinedThread counting([&] {
@@ -126,7 +128,7 @@ void Appender::append(const Append& a) {
                     }
                 } release{this, c, counter};
                 counter = c.get();
-                target_counts = c->exec(buckets.target_counts_sql(name, a.key));
+                target = count_target(*c, a, name, buckets, recalled);
             },
             ErrorKind::transient, "counting the target's rows of " + a.table);
     });
@@ -165,11 +167,65 @@ void Appender::append(const Append& a) {
     counting.join();
     if (count_error) throw *count_error;
     if (!in) in = connect();
-    const std::int64_t late = recover_late_rows(a, *data, name, copy_sql, key, buckets, target_counts, *in);
-    finish(a, *in, name, {scanned, appended, late}, t0);
+    if (target.partial) {
+        // Where the backup's counts differ from last night's, the target is counted too.
+        auto more = to_recount(buckets.counts(), target.counts, target.ranges);
+        if (!more.empty()) {
+            auto ranges = ranges_of(more);
+            target.counts = assume(target.counts, ranges, parse_counts(in->exec(buckets.target_counts_sql(name, a.key, ranges))));
+            target.counted += size_of(ranges);
+        }
+    }
+    say_counted(a, buckets, target, "the backup changed");
+    const auto late = recover_late_rows(a, *data, name, copy_sql, key, buckets, target.counts, *in);
+    // What the target holds now, for tomorrow: the dump's counts, once every range is repaired.
+    remember_ranges(a, late ? std::optional<RangeState>(RangeState{buckets.width(), target.night + 1, target.filenode, buckets.all_counts()})
+                            : std::nullopt);
+    finish(a, *in, name, {scanned, appended, late.value_or(0)}, t0);
 }
 
-void Appender::finish(const Append& a, common::CopyIn& in, const std::string& name, const Counts& n, Clock::time_point t0) {
+std::optional<RangeState> Appender::recall_ranges(const Append& a) const {
+    auto text = ctx_.recall(kRangesMemo + a.table);
+    auto s = text ? parse_state(*text) : std::nullopt;
+    if (!s) return std::nullopt;
+    return fit(*s, a.above);
+}
+
+void Appender::remember_ranges(const Append& a, const std::optional<RangeState>& s) {
+    ctx_.remember(kRangesMemo + a.table, s ? format(*s) : "");
+}
+
+Appender::TargetCount Appender::count_target(common::CopyIn& c, const Append& a, const std::string& name, const KeyBuckets& buckets,
+                                             const std::optional<RangeState>& recalled) {
+    TargetCount t;
+    t.filenode = c.exec("SELECT pg_relation_filenode(" + common::quote_literal(name) + "::regclass)");
+    t.total = a.above / buckets.width() + 1;
+    if (recalled && recalled->filenode == t.filenode) {
+        t.night = recalled->night;
+        t.ranges = slice(a.above, buckets.width(), t.night);
+    }
+    if (t.ranges.empty()) {  // no counts to trust (first night, a table rewritten) or a tiny table
+        t.counts = parse_counts(c.exec(buckets.target_counts_sql(name, a.key)));
+        t.counted = t.total;
+        return t;
+    }
+    t.partial = true;
+    t.counts = assume(recalled->counts, t.ranges, parse_counts(c.exec(buckets.target_counts_sql(name, a.key, t.ranges))));
+    t.counted = size_of(t.ranges);
+    return t;
+}
+
+void Appender::say_counted(const Append& a, const KeyBuckets& buckets, const TargetCount& t, const std::string& changed) {
+    ctx_.add_figure("incremental." + a.table + ".key_ranges_counted", static_cast<double>(t.counted));
+    ctx_.add_figure("incremental." + a.table + ".key_ranges", static_cast<double>(t.total));
+    const std::string of = std::to_string(t.counted) + " of " + std::to_string(t.total) + " key ranges of " + std::to_string(buckets.width()) +
+                           " key(s)";
+    ctx_.add_note(a.table + (t.partial ? ": counted in " + of + ": tonight's slice (" + std::to_string(t.night % kSlices + 1) + "/" +
+                                             std::to_string(kSlices) + ") and those " + changed
+                                       : ": counted in all " + of + ": no counts kept from a last night on this table"));
+}
+
+void Appender::finish(const Append& a, common::CopyIn& in, const std::string& name, const Tally& n, Clock::time_point t0) {
     const std::int64_t scanned = n.scanned, appended = n.appended, late = n.late;
     bool analyzed = false;
     if (appended + late > 0) {
@@ -218,24 +274,42 @@ void Appender::append_live(const Append& a, const TocEntry& data, const std::str
         common::CopyIn* in;
         ~Unregister() { self->close(in); }
     } unregister{this, in.get()};
-    KeyBuckets buckets(a.above);
+    const auto recalled = recall_ranges(a);
+    KeyBuckets buckets(a.above, recalled ? recalled->width : width_for(a.above));
     const std::string key_sql = common::quote_ident(a.key);
-    // Both sides counted at once, each by its own server.
+    // Both sides counted at once, each by its own server: where last night's counts still
+    // describe the target, only in tonight's slice and the highest ranges (where rows land that
+    // were committed after the last run); elsewhere production is not read.
+    TargetCount target;
+    target.filenode = in->exec("SELECT pg_relation_filenode(" + common::quote_literal(name) + "::regclass)");
+    target.total = a.above / buckets.width() + 1;
+    if (recalled && recalled->filenode == target.filenode) {
+        target.night = recalled->night;
+        target.ranges = slice(a.above, buckets.width(), target.night);
+        if (!target.ranges.empty()) target.ranges = merge(target.ranges, recent(a.above, buckets.width()));
+    }
+    target.partial = !target.ranges.empty();
+    target.counted = target.partial ? size_of(target.ranges) : target.total;
     BucketDiff diff;
+    Counts source_counts;
     {
-        std::string source_counts;
+        std::string source_text;
         std::optional<StepError> source_error;
         common::JoinedThread counting([&] {
-            source_error = common::capture_error([&] { source_counts = ctx_.live()->query(buckets.target_counts_sql(name, a.key)).value_or(""); },
-                                                 ErrorKind::transient, "counting the source's rows of " + a.table);
+            source_error = common::capture_error(
+                [&] { source_text = ctx_.live()->query(buckets.target_counts_sql(name, a.key, target.ranges)).value_or(""); },
+                ErrorKind::transient, "counting the source's rows of " + a.table);
         });
-        const std::string target_counts = in->exec(buckets.target_counts_sql(name, a.key));
+        target.counts = parse_counts(in->exec(buckets.target_counts_sql(name, a.key, target.ranges)));
         counting.join();
         if (source_error) throw *source_error;
-        diff = compare(parse_counts(source_counts), parse_counts(target_counts));
+        source_counts = parse_counts(source_text);
+        diff = compare(source_counts, target.counts);
     }
+    say_counted(a, buckets, target, "where rows committed late land");
     std::vector<std::int64_t> short_buckets = diff.short_buckets;
-    if (too_spread(a, diff)) short_buckets.clear(), diff.long_buckets.clear();
+    const bool spread = too_spread(a, diff);
+    if (spread) short_buckets.clear(), diff.long_buckets.clear();
     if (!diff.long_buckets.empty() || !diff.emptied_buckets.empty()) {
         // The source's keys where the target has more: what it lacks of them was deleted there.
         std::vector<std::int64_t> keys;
@@ -260,11 +334,21 @@ void Appender::append_live(const Append& a, const TocEntry& data, const std::str
             if (*k <= a.above && present.count(*k)) return;
             if (!begun) in->begin(copy_sql), begun = true;
             in->row(row);
+            if (*k > a.above) buckets.add(*k);  // tomorrow's counts: the late ones are in the source's already
             ++(*k > a.above ? appended : late);
         },
         [this] { return stopping(); });
     if (begun) in->commit();
     ctx_.add_figure("incremental." + a.table + ".rows_committed_late", static_cast<double>(late));
+    // What the target holds now: the source's counts where counted, last night's elsewhere, and
+    // tonight's new rows.
+    if (spread) {
+        remember_ranges(a, std::nullopt);
+    } else {
+        Counts now = target.partial ? assume(recalled->counts, target.ranges, source_counts) : source_counts;
+        for (const auto& [b, n] : buckets.all_counts()) now[b] += n;
+        remember_ranges(a, RangeState{buckets.width(), target.night + 1, target.filenode, std::move(now)});
+    }
     finish(a, *in, name, {read, appended, late}, t0);
 }
 
@@ -306,12 +390,12 @@ bool Appender::stopping() {
     return abandoned_ || ctx_.env().stopping();
 }
 
-std::int64_t Appender::recover_late_rows(const Append& a, const TocEntry& data, const std::string& name, const std::string& copy_sql,
-                                         std::size_t key, const KeyBuckets& buckets, const std::string& target_counts,
-                                         common::CopyIn& in) {
+std::optional<std::int64_t> Appender::recover_late_rows(const Append& a, const TocEntry& data, const std::string& name,
+                                                        const std::string& copy_sql, std::size_t key, const KeyBuckets& buckets,
+                                                        const Counts& target, common::CopyIn& in) {
     // The dump's rows up to the target's max, counted by buckets of keys, against the target's.
-    const auto diff = compare(buckets.counts(), parse_counts(target_counts));
-    if (too_spread(a, diff)) return 0;
+    const auto diff = compare(buckets.counts(), target);
+    if (too_spread(a, diff)) return std::nullopt;
     if (diff.short_buckets.empty() && diff.long_buckets.empty()) {
         if (!diff.emptied_buckets.empty()) remove_deleted(a, in, name, buckets, diff, {});
         return 0;

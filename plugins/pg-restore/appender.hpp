@@ -35,21 +35,42 @@ public:
 private:
     using Clock = std::chrono::steady_clock;
     /// Rows read, appended above the key, and found committed late below it.
-    struct Counts {
+    struct Tally {
         std::int64_t scanned = 0, appended = 0, late = 0;
     };
     void run(const Append& a);
     void append(const Append& a);
     void append_live(const Append& a, const TocEntry& data, const std::string& name, Clock::time_point t0);
     /// Analyzes when enough rows came, tells the pool, and reports.
-    void finish(const Append& a, common::CopyIn& in, const std::string& name, const Counts& n, Clock::time_point t0);
+    void finish(const Append& a, common::CopyIn& in, const std::string& name, const Tally& n, Clock::time_point t0);
     std::unique_ptr<common::CopyIn> connect();
     std::unique_ptr<common::CopyIn> open(const std::string& copy_sql);
     bool stopping();
     /// Finds and appends the dump's rows up to `a.above` that the target lacks, and removes the
-    /// target's rows the dump no longer has (deleted at the source); returns how many it appended.
-    std::int64_t recover_late_rows(const Append& a, const TocEntry& data, const std::string& name, const std::string& copy_sql,
-                                   std::size_t key, const KeyBuckets& buckets, const std::string& target_counts, common::CopyIn& in);
+    /// target's rows the dump no longer has (deleted at the source); returns how many it appended,
+    /// or nullopt when the ranges that differ were too many to repair.
+    std::optional<std::int64_t> recover_late_rows(const Append& a, const TocEntry& data, const std::string& name, const std::string& copy_sql,
+                                                  std::size_t key, const KeyBuckets& buckets, const Counts& target, common::CopyIn& in);
+    /// What the target holds of a kept table, by key range.
+    struct TargetCount {
+        bool partial = false;             ///< Counted in `ranges` only; last night's counts stand for the rest.
+        std::vector<BucketRange> ranges;  ///< What was counted, when partial.
+        Counts counts;                    ///< Rows per range (counted, or as last night left them).
+        std::int64_t counted = 0, total = 0;  ///< Ranges counted tonight, of all.
+        std::int64_t night = 0;           ///< Nights counted from the kept counts before tonight.
+        std::string filenode;             ///< The table's file tonight.
+    };
+    /// Counts the target's rows of `name` on `c`: in tonight's slice when `recalled` still
+    /// describes the table (same file), else everywhere.
+    TargetCount count_target(common::CopyIn& c, const Append& a, const std::string& name, const KeyBuckets& buckets,
+                             const std::optional<RangeState>& recalled);
+    /// Last night's counts of `a`'s table, regrouped for keys up to `a.above`; nullopt when none.
+    std::optional<RangeState> recall_ranges(const Append& a) const;
+    /// Keeps `s` for the next night; nullopt forgets (the next night counts everything).
+    void remember_ranges(const Append& a, const std::optional<RangeState>& s);
+    /// Reports how much of the table was counted tonight, and why (`changed`: the other ranges counted).
+    void say_counted(const Append& a, const KeyBuckets& buckets, const TargetCount& t, const std::string& changed);
+    static inline const std::string kRangesMemo = "key_ranges.";
     /// Removes the target's rows of `diff`'s emptied key ranges, and those of its long ones whose
     /// key `source_keys` lacks; returns how many, and reports.
     std::int64_t remove_deleted(const Append& a, common::CopyIn& in, const std::string& name, const KeyBuckets& buckets, const BucketDiff& diff,

@@ -25,37 +25,45 @@ std::vector<std::string> split(const std::string& text, char sep) {
 
 }  // namespace
 
-KeyBuckets::KeyBuckets(std::int64_t above, std::int64_t buckets)
-    : above_(above), width_(std::max<std::int64_t>(1, above / std::max<std::int64_t>(1, buckets) + 1)) {}
+KeyBuckets::KeyBuckets(std::int64_t above, std::int64_t width) : above_(above), width_(std::max<std::int64_t>(1, width)) {}
 
 void KeyBuckets::add(std::int64_t key) {
-    if (key <= above_) ++counts_[bucket(key)];
+    const std::int64_t b = bucket(key);
+    ++all_[b];
+    if (key <= above_) ++counts_[b];
 }
 
 std::string KeyBuckets::bucket_sql(const std::string& k) const {
     return "CASE WHEN " + k + " < 0 THEN -1 ELSE " + k + " / " + std::to_string(width_) + " END";
 }
 
-std::string KeyBuckets::target_counts_sql(const std::string& table, const std::string& key) const {
-    return "SELECT coalesce(string_agg(b || ':' || n, ','), '') FROM (SELECT " + bucket_sql(common::quote_ident(key)) + " AS b, count(*) AS n FROM " + table +
-           " WHERE " + common::quote_ident(key) + " <= " + std::to_string(above_) + " GROUP BY 1) s";
+std::string KeyBuckets::within_sql(const std::string& k, const std::vector<BucketRange>& ranges) const {
+    std::string any;
+    for (const auto& r : ranges) {
+        const std::string lo = r.first < 0 ? "" : std::to_string(r.first * width_);
+        const std::string hi = std::to_string(r.last < 0 ? -1 : std::min(above_, (r.last + 1) * width_ - 1));
+        any += (any.empty() ? "" : " OR ") + (lo.empty() ? k + " <= " + hi : k + " BETWEEN " + lo + " AND " + hi);
+    }
+    return k + " <= " + std::to_string(above_) + (any.empty() ? "" : " AND (" + any + ")");
+}
+
+std::string KeyBuckets::target_counts_sql(const std::string& table, const std::string& key, const std::vector<BucketRange>& ranges) const {
+    const std::string k = common::quote_ident(key);
+    return "SELECT coalesce(string_agg(b || ':' || n, ','), '') FROM (SELECT " + bucket_sql(k) + " AS b, count(*) AS n FROM " + table +
+           " WHERE " + within_sql(k, ranges) + " GROUP BY 1) s";
 }
 
 std::string KeyBuckets::target_keys_sql(const std::string& table, const std::string& key, const std::vector<std::int64_t>& buckets) const {
-    std::string list;
-    for (auto b : buckets) list += (list.empty() ? "" : ",") + std::to_string(b);
     const std::string k = common::quote_ident(key);
-    return "SELECT coalesce(string_agg(" + k + "::text, ','), '') FROM " + table + " WHERE " + k + " <= " + std::to_string(above_) +
-           " AND (" + bucket_sql(common::quote_ident(key)) + ") IN (" + list + ")";
+    return "SELECT coalesce(string_agg(" + k + "::text, ','), '') FROM " + table + " WHERE " + within_sql(k, ranges_of(buckets));
 }
 
 std::string KeyBuckets::delete_absent_sql(const std::string& table, const std::string& key, const std::vector<std::int64_t>& buckets,
                                           const std::string& keys) const {
-    std::string list;
-    for (auto b : buckets) list += (list.empty() ? "" : ",") + std::to_string(b);
-    const std::string k = common::quote_ident(key);
-    return "WITH gone AS (DELETE FROM " + table + " t WHERE t." + k + " <= " + std::to_string(above_) + " AND (" + bucket_sql("t." + k) +
-           ") IN (" + list + ") AND NOT EXISTS (SELECT 1 FROM " + keys + " s WHERE s.k = t." + k + ") RETURNING 1) SELECT count(*) FROM gone";
+    if (buckets.empty()) return "SELECT 0";
+    const std::string k = "t." + common::quote_ident(key);
+    return "WITH gone AS (DELETE FROM " + table + " t WHERE " + within_sql(k, ranges_of(buckets)) + " AND NOT EXISTS (SELECT 1 FROM " + keys +
+           " s WHERE s.k = " + k + ") RETURNING 1) SELECT count(*) FROM gone";
 }
 
 std::map<std::int64_t, std::int64_t> parse_counts(const std::string& text) {

@@ -11,21 +11,26 @@
 #include <unordered_set>
 #include <vector>
 
+#include "key_ranges.hpp"
+
 namespace pixrep::restore {
 
 class KeyBuckets {
 public:
-    /// Buckets over keys 0..`above` (keys below 0 share bucket -1), at most about `buckets` of them.
-    explicit KeyBuckets(std::int64_t above, std::int64_t buckets = 4096);
-    /// Counts `key`, when it is at most `above`.
+    /// Buckets of `width` keys over keys 0..`above` (keys below 0 share bucket -1).
+    KeyBuckets(std::int64_t above, std::int64_t width);
+    /// Counts `key`: among counts() when it is at most `above`, among all_counts() always.
     void add(std::int64_t key);
     /// The bucket of `key`.
     std::int64_t bucket(std::int64_t key) const { return key < 0 ? -1 : key / width_; }
     /// Keys per bucket in one bucket.
     std::int64_t width() const { return width_; }
     const std::map<std::int64_t, std::int64_t>& counts() const { return counts_; }
-    /// SQL counting the target's rows of `table` by the same buckets, as "bucket:count,...".
-    std::string target_counts_sql(const std::string& table, const std::string& key) const;
+    /// Every key counted, those above `above` too.
+    const std::map<std::int64_t, std::int64_t>& all_counts() const { return all_; }
+    /// SQL counting the rows of `table` up to `above` by the same buckets, as "bucket:count,...";
+    /// only in `ranges` when given (read through the key's index).
+    std::string target_counts_sql(const std::string& table, const std::string& key, const std::vector<BucketRange>& ranges = {}) const;
     /// SQL listing, as "k1,k2,...", the target's keys up to `above` that fall in `buckets`.
     std::string target_keys_sql(const std::string& table, const std::string& key, const std::vector<std::int64_t>& buckets) const;
     /// SQL deleting the target's rows of `table` in `buckets` (up to `above`) whose key table
@@ -36,8 +41,10 @@ public:
 private:
     /// The bucket of `column` (SQL, quoted) in SQL, as bucket() computes it.
     std::string bucket_sql(const std::string& column) const;
+    /// `column` (SQL, quoted) up to `above` and within `ranges`, as a condition an index serves.
+    std::string within_sql(const std::string& column, const std::vector<BucketRange>& ranges) const;
     std::int64_t above_, width_;
-    std::map<std::int64_t, std::int64_t> counts_;
+    std::map<std::int64_t, std::int64_t> counts_, all_;
 };
 
 /// "3:10,4:7" -> {3: 10, 4: 7}; "" -> {}. Throws std::invalid_argument on anything else.

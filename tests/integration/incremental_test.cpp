@@ -162,6 +162,33 @@ TEST_F(Incremental, RowsDeletedAtTheSourceLeaveTheCopyTheSameNightByKeyRange) {
     expect_equal_to("incr_day2_deleted", "after rows deleted at the source");
 }
 
+TEST_F(Incremental, ANightCountsOnTheTargetOnlyWhatTheBackupChangedAndASliceOfTheRest) {
+    ASSERT_EQ(night(days().day1).code, 0);
+    auto r = night(days().day2);
+    ASSERT_EQ(r.code, 0) << r.out;
+    expect_note(r, "public.answers: counted in all 3001 of 3001 key ranges of 1 key(s): no counts kept from a last night on this table");
+    // Deleted at the source: ranges 100..1400, and 1777, 2500, 2501. Tonight's slice is the
+    // second seventh, 433..865; the other ranges counted are those where the backup differs from
+    // what the target held last night.
+    r = night(days().day2_deleted);
+    ASSERT_EQ(r.code, 0) << r.out;
+    expect_note(r, "public.answers: counted in 1304 of 3031 key ranges of 1 key(s): tonight's slice (2/7) and those the backup changed");
+    expect_note(r, "public.answers: 1304 row(s) deleted at the source removed (");
+    expect_equal_to("incr_day2_deleted", "after a night counting a slice");
+    // Nothing changed: the third seventh only.
+    r = night(days().day2_deleted);
+    ASSERT_EQ(r.code, 0) << r.out;
+    expect_note(r, "public.answers: counted in 433 of 3031 key ranges of 1 key(s): tonight's slice (3/7)");
+    EXPECT_NE(r.out.find("\"incremental.public.answers.key_ranges_counted\":433"), std::string::npos) << r.out;
+    expect_equal_to("incr_day2_deleted", "after a night with nothing changed");
+    // A table rewritten on the target (another file): last night's counts no longer describe it.
+    TempPostgres::instance().exec(db_, "VACUUM FULL answers");
+    r = night(days().day2_deleted);
+    ASSERT_EQ(r.code, 0) << r.out;
+    expect_note(r, "public.answers: counted in all 3031 of 3031 key ranges");
+    expect_equal_to("incr_day2_deleted", "after a rewritten table");
+}
+
 TEST_F(Incremental, ForeignKeysToAKeptTableWaitForItsNewRowsWhenPgRestoreAddsThem) {
     ASSERT_EQ(night(days().day1, {{"FK_NOT_VALID", "false"}}).code, 0);
     auto r = night(days().day2, {{"FK_NOT_VALID", "false"}});

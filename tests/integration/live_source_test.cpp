@@ -140,6 +140,22 @@ TEST_F(LiveSource, TheSecondNightReadsOnlyTheRowsTheTargetLacks) {
     EXPECT_NE(r.out.find("\"incremental.public.answers.rows_scanned\":25"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("\"incremental.public.answers.rows_committed_late\":1"), std::string::npos) << r.out;
     EXPECT_GT(total, 1000);
+    EXPECT_NE(r.out.find("public.answers: counted in all 3001 of 3001 key ranges of 1 key(s)"), std::string::npos) << r.out;
+    // The third night counts both sides only in tonight's slice and the highest ranges, where a
+    // row deleted among the recent ones is found; production is not read elsewhere. Keys up to
+    // 100025 widen the ranges to 8 keys: 12504 ranges, a slice of 1787 and the top 1% (126).
+    src.exec("INSERT INTO answers (id, \"challengeId\", \"assessmentId\", result, \"createdAt\") SELECT id + 100025, \"challengeId\", "
+             "\"assessmentId\", result, \"createdAt\" FROM answers WHERE id <= 5");
+    src.exec("DELETE FROM \"knowledge-elements\" WHERE \"answerId\" = 100003; DELETE FROM answers WHERE id = 100003");
+    r = live(src, env);
+    ASSERT_EQ(r.code, 0) << r.out;
+    expect_same(src, target_);
+    EXPECT_NE(r.out.find("public.answers: counted in 1913 of 12504 key ranges of 8 key(s): tonight's slice (2/7) and those where rows "
+                         "committed late land"),
+              std::string::npos)
+        << r.out;
+    EXPECT_NE(r.out.find("public.answers: 1 row(s) deleted at the source removed"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("\"incremental.public.answers.rows_scanned\":5"), std::string::npos) << r.out;
 }
 
 TEST_F(LiveSource, ReadsWhatPgDumpWouldEveryRowAndPopulatedViews) {

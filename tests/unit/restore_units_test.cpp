@@ -184,7 +184,7 @@ TEST(MissingObjects, WhatThePlanCreatesMustBeThere) {
 
 TEST(LateRows, BucketsOfKeysFindWhereTheTargetIsShort) {
     using namespace pixrep::restore;
-    KeyBuckets b(10000, 100);  // keys up to 10000 in buckets of 101
+    KeyBuckets b(10000, 101);  // keys up to 10000 in buckets of 101
     EXPECT_EQ(b.width(), 101);
     for (std::int64_t k = 1; k <= 10030; ++k) b.add(k);  // above 10000: new rows, not counted
     EXPECT_EQ(b.counts().size(), 100u);
@@ -203,8 +203,10 @@ TEST(LateRows, BucketsOfKeysFindWhereTheTargetIsShort) {
     EXPECT_EQ(d.emptied_buckets, std::vector<std::int64_t>{120});
     EXPECT_EQ(d.extra, 6);
     EXPECT_EQ(b.delete_absent_sql("public.answers", "id", {50, 120}, "pg_temp.k"),
-              "WITH gone AS (DELETE FROM public.answers t WHERE t.\"id\" <= 10000 AND (CASE WHEN t.\"id\" < 0 THEN -1 ELSE t.\"id\" / 101 END) "
-              "IN (50,120) AND NOT EXISTS (SELECT 1 FROM pg_temp.k s WHERE s.k = t.\"id\") RETURNING 1) SELECT count(*) FROM gone");
+              "WITH gone AS (DELETE FROM public.answers t WHERE t.\"id\" <= 10000 AND (t.\"id\" BETWEEN 5050 AND 5150 OR "
+              "t.\"id\" BETWEEN 12120 AND 10000) AND NOT EXISTS (SELECT 1 FROM pg_temp.k s WHERE s.k = t.\"id\") RETURNING 1) "
+              "SELECT count(*) FROM gone");
+    EXPECT_EQ(b.delete_absent_sql("public.answers", "id", {}, "pg_temp.k"), "SELECT 0") << "no range, nothing deleted";
     EXPECT_EQ(parse_counts("3:10,-1:7"), (std::map<std::int64_t, std::int64_t>{{-1, 7}, {3, 10}}));
     EXPECT_TRUE(parse_counts("").empty());
     EXPECT_THROW(parse_counts("3"), std::invalid_argument);
@@ -212,7 +214,65 @@ TEST(LateRows, BucketsOfKeysFindWhereTheTargetIsShort) {
     EXPECT_EQ(b.target_counts_sql("public.answers", "id"),
               "SELECT coalesce(string_agg(b || ':' || n, ','), '') FROM (SELECT CASE WHEN \"id\" < 0 THEN -1 ELSE \"id\" / 101 END AS b, "
               "count(*) AS n FROM public.answers WHERE \"id\" <= 10000 GROUP BY 1) s");
-    EXPECT_EQ(b.target_keys_sql("public.answers", "id", {29, 50}),
+    EXPECT_EQ(b.target_keys_sql("public.answers", "id", {29, 50, 30, -1}),
               "SELECT coalesce(string_agg(\"id\"::text, ','), '') FROM public.answers WHERE \"id\" <= 10000 AND "
-              "(CASE WHEN \"id\" < 0 THEN -1 ELSE \"id\" / 101 END) IN (29,50)");
+              "(\"id\" <= -1 OR \"id\" BETWEEN 2929 AND 3130 OR \"id\" BETWEEN 5050 AND 5150)");
+    EXPECT_EQ(b.target_counts_sql("public.answers", "id", {{0, 2}}),
+              "SELECT coalesce(string_agg(b || ':' || n, ','), '') FROM (SELECT CASE WHEN \"id\" < 0 THEN -1 ELSE \"id\" / 101 END AS b, "
+              "count(*) AS n FROM public.answers WHERE \"id\" <= 10000 AND (\"id\" BETWEEN 0 AND 302) GROUP BY 1) s");
+    EXPECT_EQ(b.all_counts().at(99), 32) << "keys above 10000 are counted for tomorrow";
+}
+
+TEST(KeyRanges, KeptCountsRoundTripAndWidenExactly) {
+    using namespace pixrep::restore;
+    RangeState s{4, 3, "16384", {{-1, 2}, {0, 4}, {1, 3}, {2, 4}, {3, 1}}};
+    auto back = parse_state(format(s));
+    ASSERT_TRUE(back);
+    EXPECT_EQ(format(*back), "v1 4 3 16384;-1:2,0:4,1:3,2:4,3:1");
+    EXPECT_FALSE(parse_state("v1 3 0 1;0:1")) << "a width that is no power of two cannot be regrouped";
+    EXPECT_FALSE(parse_state("v0 4 0 1;0:1"));
+    EXPECT_FALSE(parse_state("v1 4 0 1;0"));
+    EXPECT_FALSE(parse_state(""));
+    EXPECT_EQ(width_for(3000), 1);
+    EXPECT_EQ(width_for(4096), 2);
+    EXPECT_EQ(width_for(3'000'000), 1024);
+    // Keys outgrow 4 x kBuckets ranges of 4: the ranges double until they fit, counts summed.
+    auto wider = fit(s, 4 * 4 * kBuckets);
+    EXPECT_EQ(wider.width, 8);
+    EXPECT_EQ(wider.counts, (Counts{{-1, 2}, {0, 7}, {1, 5}}));
+    EXPECT_EQ(fit(s, 1000).width, 4) << "no need to widen";
+}
+
+TEST(KeyRanges, SevenNightsCountEveryRangeOnceAndOnlyWhatChangedBesides) {
+    using namespace pixrep::restore;
+    std::vector<int> seen(100, 0);
+    int negative = 0;
+    for (std::int64_t night = 0; night < kSlices; ++night)
+        for (const auto& r : slice(99, 1, night))
+            for (auto b = r.first; b <= r.last; ++b) b < 0 ? ++negative : ++seen.at(static_cast<std::size_t>(b));
+    EXPECT_EQ(negative, 1);
+    EXPECT_EQ(std::count(seen.begin(), seen.end(), 1), 100) << "each range in exactly one slice";
+    EXPECT_EQ(slice(99, 1, 8), slice(99, 1, 1)) << "the week starts again";
+    EXPECT_TRUE(slice(3, 1, 6).empty()) << "a tiny table has nights without a slice";
+    EXPECT_EQ(recent(10000, 10), (BucketRange{990, 1000}));
+    EXPECT_EQ(recent(5, 10), (BucketRange{0, 0}));
+    EXPECT_EQ(merge({{-1, -1}, {0, 14}}, {10, 20}), (std::vector<BucketRange>{{-1, -1}, {0, 20}}));
+    EXPECT_EQ(merge({{0, 4}}, {6, 8}), (std::vector<BucketRange>{{0, 4}, {6, 8}}));
+    EXPECT_EQ(ranges_of({5, 3, 4, 9, -1, 0}), (std::vector<BucketRange>{{-1, -1}, {0, 0}, {3, 5}, {9, 9}}));
+    // Last night left 10 rows in each of ranges 0..9; tonight's slice, 0..1, is counted.
+    Counts stored;
+    for (int b = 0; b < 10; ++b) stored[b] = 10;
+    const std::vector<BucketRange> tonight{{0, 1}};
+    auto target = assume(stored, tonight, {{0, 9}});  // range 1 emptied on the target, range 0 lost a row
+    EXPECT_EQ(target.count(1), 0u);
+    EXPECT_EQ(target.at(0), 9);
+    EXPECT_EQ(size_of(tonight), 2);
+    // The backup: a row committed late in range 4, range 7 deleted at the source; 0 and 1 as stored.
+    Counts dump = stored;
+    dump[4] = 11;
+    dump.erase(7);
+    EXPECT_EQ(to_recount(dump, target, tonight), (std::vector<std::int64_t>{4, 7})) << "only where the backup changed, outside the slice";
+    target[8] = 0;
+    dump[8] = 0;
+    EXPECT_EQ(to_recount(dump, target, tonight), (std::vector<std::int64_t>{4, 7}));
 }

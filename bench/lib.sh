@@ -6,7 +6,7 @@
 #   start_fake BPS      -> the fake Scalingo serving $ROOT/backup.tar.gz (ARCHIVE_BYTES), FAKE its URL
 #   side_a, side_b      -> one run of (a) the original's pipeline into URL_A, (b) the tool into
 #                          URL_B, from the fake; each prints its phases' seconds, peak disk, VmHWM
-#   bench_args USAGE "$@" -> SCALE, ROUNDS, JOBS, THROTTLE, ONLY from the command line (defaults set by the caller)
+#   bench_args USAGE "$@" -> SCALE, ROUNDS, JOBS, THROTTLE, ONLY, HALF from the command line (defaults set by the caller)
 #   bench_throttle PREP  -> the fake Scalingo started, throttled so that the download takes a sixth of
 #                          (a)'s restore, timed by one uncounted run of (a) after PREP (BPS; 0 with --unthrottled)
 now() { date +%s.%N; }
@@ -20,6 +20,7 @@ bench_args() {
       --jobs) JOBS=$2; shift 2 ;;
       --unthrottled) THROTTLE=0; shift ;;
       --only) ONLY=$2; shift 2 ;;
+      --half-unchanged) HALF=1; shift ;;
       *) echo "usage: $usage" >&2; exit 2 ;;
     esac
   done

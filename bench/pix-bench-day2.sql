@@ -1,5 +1,6 @@
 -- The next day of bench/pix-bench.sql's source (psql -v scale=N, as for day 1): about 1% new rows
--- in the big tables, and in the small ones new rows, updates and deletes, as a day of Pix.
+-- in the big tables, and in the small ones new rows, updates and deletes, as a day of Pix. With
+-- -v half=1, half the small tables (schooling-registrations, campaign-participations) stay as they were.
 \if :{?scale}
 \else
 \set scale 1
@@ -10,7 +11,10 @@ SELECT (2000 * :scale)::int AS new_users, (3000 * :scale)::int AS new_assessment
 INSERT INTO users ("firstName", "lastName", email, "createdAt")
   SELECT 'first-d2-' || g, 'last' || g, 'day2-' || g || '@example.net', now() FROM generate_series(1, :new_users) g;
 UPDATE users SET "lastName" = "lastName" || ' (married)' WHERE id % 100 = 7;
+\if :{?half}
+\else
 DELETE FROM "schooling-registrations" WHERE id % 100 = 11;
+\endif
 UPDATE assessments SET state = 'completed' WHERE id % 100 = 13 AND state = 'started';
 INSERT INTO assessments ("userId", type, state, "createdAt")
   SELECT 1 + g % 1000, 'CAMPAIGN', 'started', now() FROM generate_series(1, :new_assessments) g;
@@ -20,4 +24,7 @@ INSERT INTO answers ("assessmentId", "challengeId", result, value, "timeSpent", 
 INSERT INTO "knowledge-elements" ("userId", "answerId", "assessmentId", "skillId", source, status, earned, "createdAt")
   SELECT a."assessmentId" % 1000 + 1, a.id, a."assessmentId", 'skill-d2', 'direct', 'validated', 1, now()
   FROM answers a WHERE a."challengeId" LIKE 'rec-d2-%';
+\if :{?half}
+\else
 UPDATE "campaign-participations" SET details = details || '{"sharedAt": null}' WHERE id % 100 = 17;
+\endif

@@ -7,12 +7,14 @@
 # of yesterday's replica. After every round both targets are compared with each other and every
 # table with today's source. Not part of the test suite.
 #
-#   bash bench/second-night.sh [--scale N] [--rounds N] [--jobs N] [--unthrottled]
+# With --half-unchanged, today's backup leaves two of the four small tables as they were.
+#
+#   bash bench/second-night.sh [--scale N] [--rounds N] [--jobs N] [--unthrottled] [--half-unchanged]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SCALE=1 ROUNDS=3 JOBS=4 THROTTLE=1
+SCALE=1 ROUNDS=3 JOBS=4 THROTTLE=1 HALF=0
 . bench/lib.sh
-bench_args "bench/second-night.sh [--scale N] [--rounds N] [--jobs N] [--unthrottled]" "$@"
+bench_args "bench/second-night.sh [--scale N] [--rounds N] [--jobs N] [--unthrottled] [--half-unchanged]" "$@"
 MODE='{"answers": "incremental", "knowledge-elements": "incremental"}'
 
 bench_setup "$SCALE"  # day 1: database "source", dumped to $DUMP
@@ -20,7 +22,8 @@ trap '[ -n "$FAKE_PID" ] && kill "$FAKE_PID" 2>/dev/null; bench_cleanup' EXIT
 DAY1=$DUMP
 echo "== today's source: day 1 plus bench/pix-bench-day2.sql"
 psql -X -q -d "$ADMIN/postgres" -c "CREATE DATABASE today TEMPLATE source"
-psql -X -q -v ON_ERROR_STOP=1 -v scale="$SCALE" -d "$ADMIN/today" -f bench/pix-bench-day2.sql
+HALF_VAR=(); [ "$HALF" = 1 ] && HALF_VAR=(-v half=1)
+psql -X -q -v ON_ERROR_STOP=1 -v scale="$SCALE" "${HALF_VAR[@]}" -d "$ADMIN/today" -f bench/pix-bench-day2.sql
 DAY2="$ROOT/pack/$(date -u +%Y%m%d%H%M%S)_pix_bench_day2.pgsql"
 pg_dump -Fc -d "$ADMIN/today" -f "$DAY2"
 tar czf "$ROOT/backup.tar.gz" -C "$(dirname "$DAY2")" "./$(basename "$DAY2")"
@@ -34,6 +37,10 @@ YESTERDAY="postgresql://replica_n:bench-n@127.0.0.1:$PG_PORT/yesterday"
 DATABASE_URL="$YESTERDAY" BACKUP_FILE="$DAY1" BACKUP_MODE="$MODE" RESTORE_FK_CONSTRAINTS=true PG_RESTORE_JOBS="$JOBS" \
   REPLICATION_WORK_DIR="$ROOT/work-y" MAX_RETRY_COUNT=0 ./build/pix-db-replication --config config/local.toml --log-format json run \
   >"$ROOT/yesterday.log" 2>&1 || { tail -5 "$ROOT/yesterday.log" >&2; exit 1; }
+echo "== the same backup once more, as any night after the first: what the tool keeps of a night is in place"
+DATABASE_URL="$YESTERDAY" BACKUP_FILE="$DAY1" BACKUP_MODE="$MODE" RESTORE_FK_CONSTRAINTS=true PG_RESTORE_JOBS="$JOBS" \
+  REPLICATION_WORK_DIR="$ROOT/work-y" MAX_RETRY_COUNT=0 ./build/pix-db-replication --config config/local.toml --log-format json run \
+  >"$ROOT/yesterday2.log" 2>&1 || { tail -5 "$ROOT/yesterday2.log" >&2; exit 1; }
 rm -f "$DAY1"
 URL_A="postgresql://replica_n:bench-n@127.0.0.1:$PG_PORT/target_a"
 URL_B="postgresql://replica_n:bench-n@127.0.0.1:$PG_PORT/target_b"
@@ -43,7 +50,7 @@ fresh() {  # an identical copy of yesterday's replica for side $1 (not timed)
 tables() { checksums "$1" | grep -v -E '^(constraints|indexes|views) '; }
 tables "$ADMIN/today" >"$ROOT/today.txt"
 mkdir -p bench/results
-OUT="bench/results/$(date -u +%Y-%m-%dT%H%M)-second-night-scale$SCALE.md"
+OUT="bench/results/$(date -u +%Y-%m-%dT%H%M)-second-night-scale$SCALE$([ "$HALF" = 1 ] && echo -half-unchanged).md"
 
 bench_throttle fresh a
 
@@ -64,7 +71,7 @@ for r in $(seq 1 "$ROUNDS"); do
 done
 cp "$ROOT/b.report" "$ROOT/b-last-report.txt"
 
-python3 - "$OUT" "$SCALE" "$ROUNDS" "$JOBS" "$BPS" "$DB_BYTES" "$ARCHIVE_BYTES" "$NEW_ROWS" "$(machine)" "${A[*]}" "${B[*]}" \
+HALF=$HALF python3 - "$OUT" "$SCALE" "$ROUNDS" "$JOBS" "$BPS" "$DB_BYTES" "$ARCHIVE_BYTES" "$NEW_ROWS" "$(machine)" "${A[*]}" "${B[*]}" \
   "$(IFS='|'; echo "${SAME[*]}")" <<'PY'
 import sys, statistics
 out, scale, rounds, jobs, bps, dbb, archb, new_rows, machine, a_raw, b_raw, same = sys.argv[1:]
@@ -74,7 +81,9 @@ A, B = rows(a_raw), rows(b_raw)
 med = lambda rs, i: statistics.median(r[i] for r in rs)
 mib = lambda b: float(b) / 1048576
 names = ["download (+extract for b)", "extract", "drop", "restore (b: + appends, deferred work)", "extra indexes / post-SQL", "end to end"]
-lines = [f"### second night, scale {scale}: {rounds} rounds, jobs {jobs}, "
+import os
+half = " (half the small tables unchanged)" if os.environ.get("HALF") == "1" else ""
+lines = [f"### second night, scale {scale}{half}: {rounds} rounds, jobs {jobs}, "
          f"{'throttled to %d KiB/s' % (int(bps) // 1024) if int(bps) else 'unthrottled'}", "",
          f"Machine: {machine}. Day-1 source {mib(dbb):.0f} MiB; today's archive {mib(archb):.0f} MiB, "
          f"with {new_rows} new rows in each big table.", "",

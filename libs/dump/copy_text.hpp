@@ -19,4 +19,9 @@ std::optional<std::string_view> copy_field(std::string_view row, std::size_t ind
 /// An integer field, or nullopt (NULL as \N, or not an integer).
 std::optional<std::int64_t> integer_field(std::string_view field);
 
+/// A field's value, its backslash escapes undone (\\N is NULL: the caller tells it first).
+std::string unescape_field(std::string_view field);
+/// `value` escaped for a COPY text field.
+std::string escape_field(std::string_view value);
+
 }  // namespace pixrep::common

@@ -63,7 +63,7 @@ bench_setup() {
   DB_BYTES=$(psql -X -At -d "$ADMIN/source" -c "SELECT pg_database_size('source')")
   echo "   source $((DB_BYTES/1048576)) MiB, dump $((DUMP_BYTES/1048576)) MiB, built in $(secs "$t" "$(now)") s"
 }
-bench_cleanup() { tmp_pg_stop; rm -rf "$ROOT"; }
+bench_cleanup() { tmp_pg_stop; [ -n "${BENCH_KEEP:-}" ] && cp -r "$ROOT"/*.log /tmp/bench-logs/ 2>/dev/null; rm -rf "$ROOT"; }
 
 bench_target() {
   psql -X -q -d "$ADMIN/postgres" -c "CREATE ROLE replica_$1 LOGIN PASSWORD 'bench-$1'" -c "CREATE DATABASE target_$1 OWNER replica_$1"

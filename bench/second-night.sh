@@ -50,7 +50,7 @@ fresh() {  # an identical copy of yesterday's replica for side $1 (not timed)
 tables() { checksums "$1" | grep -v -E '^(constraints|indexes|views) '; }
 tables "$ADMIN/today" >"$ROOT/today.txt"
 mkdir -p bench/results
-OUT="bench/results/$(date -u +%Y-%m-%dT%H%M)-second-night-scale$SCALE$([ "$HALF" = 1 ] && echo -half-unchanged).md"
+OUT="bench/results/$(date -u +%Y-%m-%dT%H%M)-second-night-scale$SCALE$([ "$HALF" = 1 ] && echo -half-unchanged || true).md"
 
 bench_throttle fresh a
 

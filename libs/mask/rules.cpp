@@ -1,5 +1,6 @@
 #include "rules.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -89,6 +90,11 @@ std::vector<std::string> problems(const Rules& rules, const std::vector<TableFac
             continue;
         }
         const TableRules& t = it->second;
+        // A star beside masked columns would keep, unseen, the next column production adds.
+        const bool masks = std::any_of(t.columns.begin(), t.columns.end(), [](const auto& c) { return c.second.transform != Transform::keep; });
+        if (t.rest && masks)
+            out.push_back(at(rules.file, t.rest->line) + facts.table + ": \"*\" beside masked columns would keep a column added later "
+                                                         "unseen; name every column of a table that has masked ones");
         std::set<std::string> columns;
         for (const auto& c : facts.columns) {
             columns.insert(c.name);

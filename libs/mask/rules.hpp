@@ -1,9 +1,11 @@
 #pragma once
 // The masking rules (MASKING_RULES): one TOML section per table, `[tables."public.users"]`, one
 // line per column, `email = "email"`, and `"*" = "keep"` for the columns a table's rules do not
-// name. Privacy by default: with rules, every table restored tonight and every column of it
-// must be covered; a rule that names a missing column, a transform that does not fit its column,
-// or a non-injective transform on a unique column is refused. Pure but for reading the file.
+// name, allowed only in a table that masks nothing. Privacy by default: with rules, every table
+// restored tonight and every column of it must be covered, so a column production adds to a
+// table with personal data is refused until a rule names it; a rule that names a missing column,
+// a transform that does not fit its column, or a non-injective transform on a unique column is
+// refused. Pure but for reading the file.
 #include <map>
 #include <optional>
 #include <stdexcept>

@@ -124,6 +124,12 @@ private:
         const std::time_t now = std::time(nullptr);
         auto d = answers::decide(target, backup, last_full, now,
                                  std::chrono::duration_cast<std::chrono::seconds>(full_reload_every_), key.empty() ? "key" : key);
+        // Rows masked otherwise than the kept ones (other rules, another key, masking new): all again.
+        const RowFilterSpec* filter = ctx.row_filter(table.table);
+        const std::string masked = filter ? filter->fingerprint : "", mask_memo = "masking." + table.table;
+        if (d.incremental && ctx.recall(mask_memo).value_or("") != masked)
+            d = {false, "its rows are masked otherwise than those kept (the masking rules or key changed)"};
+        ctx.remember(mask_memo, masked);
         if (d.incremental) {
             // What the table stands on is kept too: it must mean tonight what it means in the backup.
             answers::SupportCheck support;

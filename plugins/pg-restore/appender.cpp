@@ -11,6 +11,7 @@
 #include "pg_errors.hpp"
 #include "entry_stream.hpp"
 #include "late_rows.hpp"
+#include "row_filters.hpp"
 #include "threads.hpp"
 
 namespace pixrep::restore {
@@ -144,6 +145,7 @@ void Appender::append(const Append& a) {
         }
     } cancel_count{this, counter};
     auto last_log = Clock::now();
+    auto filter = filter_rows(ctx_, a.table, *data);
     common::stream_rows(
         ctx_.env(), *ctx_.backup(), *data,
         [&](const std::vector<std::string>& columns) { std::tie(key, copy_sql) = copy_into(columns, a.key, name, "the dump's"); },
@@ -155,7 +157,7 @@ void Appender::append(const Append& a) {
             buckets.add(*k);
             if (*k > a.above) {
                 if (!in) in = open(copy_sql);
-                in->row(row), ++appended;
+                in->row(filter ? filtered(*filter, row, a.table) : row), ++appended;
             }
             if (Clock::now() - last_log >= std::chrono::seconds(60)) {
                 last_log = Clock::now();
@@ -177,7 +179,8 @@ void Appender::append(const Append& a) {
         }
     }
     say_counted(a, buckets, target, "the backup changed");
-    const auto late = recover_late_rows(a, *data, name, copy_sql, key, buckets, target.counts, *in);
+    const auto late = recover_late_rows(a, *data, name, copy_sql, key, buckets, target.counts, *in, filter.get());
+    if (filter) count_filtered(ctx_, a.table, *filter);
     // What the target holds now, for tomorrow: the dump's counts, once every range is repaired.
     remember_ranges(a, late ? std::optional<RangeState>(RangeState{buckets.width(), target.night + 1, target.filenode, buckets.all_counts()})
                             : std::nullopt);
@@ -324,6 +327,7 @@ void Appender::append_live(const Append& a, const TocEntry& data, const std::str
     std::string copy_sql;
     std::int64_t appended = 0, late = 0;
     bool begun = false;
+    auto filter = filter_rows(ctx_, a.table, data);
     const std::int64_t read = common::read_rows(
         ctx_, data, where,
         [&](const std::vector<std::string>& columns) { std::tie(key, copy_sql) = copy_into(columns, a.key, name, "the source's"); },
@@ -333,13 +337,14 @@ void Appender::append_live(const Append& a, const TocEntry& data, const std::str
             if (!k) throw StepError(ErrorKind::input, "a row of the source has no integer " + a.key);
             if (*k <= a.above && present.count(*k)) return;
             if (!begun) in->begin(copy_sql), begun = true;
-            in->row(row);
+            in->row(filter ? filtered(*filter, row, a.table) : row);
             if (*k > a.above) buckets.add(*k);  // tomorrow's counts: the late ones are in the source's already
             ++(*k > a.above ? appended : late);
         },
         [this] { return stopping(); });
     if (begun) in->commit();
     ctx_.add_figure("incremental." + a.table + ".rows_committed_late", static_cast<double>(late));
+    if (filter) count_filtered(ctx_, a.table, *filter);
     // What the target holds now: the source's counts where counted, last night's elsewhere, and
     // tonight's new rows.
     if (spread) {
@@ -392,7 +397,7 @@ bool Appender::stopping() {
 
 std::optional<std::int64_t> Appender::recover_late_rows(const Append& a, const TocEntry& data, const std::string& name,
                                                         const std::string& copy_sql, std::size_t key, const KeyBuckets& buckets,
-                                                        const Counts& target, common::CopyIn& in) {
+                                                        const Counts& target, common::CopyIn& in, RowFilter* filter) {
     // The dump's rows up to the target's max, counted by buckets of keys, against the target's.
     const auto diff = compare(buckets.counts(), target);
     if (too_spread(a, diff)) return std::nullopt;
@@ -419,7 +424,7 @@ std::optional<std::int64_t> Appender::recover_late_rows(const Append& a, const T
             if (checked.count(b)) source_keys.push_back(*kv);
             if (!wanted.count(b) || present.count(*kv)) return;
             if (found++ == 0) in.begin(copy_sql);
-            in.row(row);
+            in.row(filter ? filtered(*filter, row, a.table) : row);
         },
         [this] { return stopping(); });
     if (found > 0) in.commit();

@@ -48,9 +48,10 @@ private:
     bool stopping();
     /// Finds and appends the dump's rows up to `a.above` that the target lacks, and removes the
     /// target's rows the dump no longer has (deleted at the source); returns how many it appended,
-    /// or nullopt when the ranges that differ were too many to repair.
+    /// or nullopt when the ranges that differ were too many to repair. Rows go through `filter` when given.
     std::optional<std::int64_t> recover_late_rows(const Append& a, const TocEntry& data, const std::string& name, const std::string& copy_sql,
-                                                  std::size_t key, const KeyBuckets& buckets, const Counts& target, common::CopyIn& in);
+                                                  std::size_t key, const KeyBuckets& buckets, const Counts& target, common::CopyIn& in,
+                                                  RowFilter* filter);
     /// What the target holds of a kept table, by key range.
     struct TargetCount {
         bool partial = false;             ///< Counted in `ranges` only; last night's counts stand for the rest.

@@ -5,6 +5,7 @@
 #include "db.hpp"
 #include "entry_stream.hpp"
 #include "pg_errors.hpp"
+#include "row_filters.hpp"
 
 namespace pixrep::restore {
 
@@ -168,8 +169,12 @@ void Loader::load(const Piece& p, const TocEntry& entry, common::CopyIn& in) {
         return abandoned_ || failure_.has_value() || ctx_.env().stopping();
     };
     std::int64_t served = -1;
+    // Masked columns are rewritten here, between the source and the target's COPY.
+    auto filter = filter_rows(ctx_, l.table, entry);
     try {
-        served = common::read_rows(ctx_, entry, p.where, [](const std::vector<std::string>&) {}, [&](std::string_view row) { in.row(row); }, stop);
+        served = common::read_rows(
+            ctx_, entry, p.where, [](const std::vector<std::string>&) {},
+            [&](std::string_view row) { in.row(filter ? filtered(*filter, row, l.table) : row); }, stop);
     } catch (...) {
         in.abort();
         throw;
@@ -184,6 +189,7 @@ void Loader::load(const Piece& p, const TocEntry& entry, common::CopyIn& in) {
     const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
     ctx_.add_timing("TABLE DATA", p.where.empty() ? l.table : l.table + " where " + p.where, t0, secs);
     ctx_.add_figure("rows." + l.table, static_cast<double>(copied));
+    if (filter) count_filtered(ctx_, l.table, *filter);
     bool whole;
     {
         std::lock_guard<std::mutex> lock(mu_);

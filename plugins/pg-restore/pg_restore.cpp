@@ -30,6 +30,7 @@
 #include "pool.hpp"
 #include "process.hpp"
 #include "progress.hpp"
+#include "row_filters.hpp"
 #include "toc.hpp"
 #include "verify.hpp"
 
@@ -125,6 +126,7 @@ public:
                 }
         // The list pg_restore will read is written now, checked, before anything touches the target.
         const RestorePlan& plan = rc.seal_plan();
+        if (auto why = restore::unfilterable(rc, ctx.env().beside()); !why.empty()) throw StepError(ErrorKind::config, why);
         if (ctx.env().beside()) {
             if (auto why = beside::unbuildable(plan); !why.empty())
                 throw StepError(ErrorKind::config, why + ": set REFRESH=in-place to restore this backup in place");

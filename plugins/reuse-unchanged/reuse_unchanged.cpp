@@ -37,6 +37,12 @@ public:
             if (n.find('.') == std::string::npos) n = "public." + n;
     }
 
+    // The table's definition, and how its rows are masked: other rules or another key rebuild it.
+    static std::string definition(const RunContext& ctx, const TocEntry& table) {
+        const RowFilterSpec* filter = ctx.row_filter(table.table);
+        return reuse::definition_of(ctx.plan(), table) + (filter ? "+" + filter->fingerprint : "");
+    }
+
     void prepare(RunContext& ctx) override {
         reused_.clear();
         if (!enabled_) return;
@@ -59,7 +65,7 @@ public:
                 ctx.log().info(e.table + ": rebuilt every night: " + why, {{"table", e.table}});
                 continue;
             }
-            candidates.push_back({&e, data, reuse::definition_of(ctx.plan(), e), {}});
+            candidates.push_back({&e, data, definition(ctx, e), {}});
             if (auto v = ctx.recall(kPrefix + e.table)) candidates.back().last = reuse::parse(*v);
         }
         const auto targets = read_targets(ctx, candidates);
@@ -110,7 +116,7 @@ public:
                     ctx.remember(kPrefix + e->table, "");
                     continue;
                 }
-                ctx.remember(kPrefix + e->table, reuse::format({reuse::definition_of(ctx.plan(), *e), sha, r[0][0].as<std::int64_t>()}));
+                ctx.remember(kPrefix + e->table, reuse::format({definition(ctx, *e), sha, r[0][0].as<std::int64_t>()}));
             }
         });
     }

@@ -42,7 +42,8 @@ TEST(Cli, CheckValidatesEverythingAndPrintsTheOrder) {
     auto r = run_tool({"--config", kLocal, "check"}, kDb);
     ASSERT_EQ(r.code, 0) << r.out;
     EXPECT_NE(r.out.find("1. local-file"), std::string::npos);
-    EXPECT_NE(r.out.find("6. pg-restore"), std::string::npos);  // listed in the order the steps act
+    EXPECT_NE(r.out.find("2. masking"), std::string::npos);
+    EXPECT_NE(r.out.find("7. pg-restore"), std::string::npos);  // listed in the order the steps act
     EXPECT_NE(r.out.find("configuration valid"), std::string::npos);
     EXPECT_EQ(r.out.find("topsecretpw"), std::string::npos);
 }

@@ -23,9 +23,10 @@ TEST(LoadConfig, ReadsStepsInTheOrderTheyActWithTheirOptions) {
     auto cfg = load_config(std::string(PIXREP_SOURCE_DIR) + "/config/local.toml");
     ASSERT_GE(cfg.steps.size(), 5u);
     EXPECT_EQ(cfg.steps[0].plugin, "local-file");
-    EXPECT_EQ(cfg.steps[3].plugin, "reuse-unchanged");
-    EXPECT_EQ(cfg.steps[4].plugin, "drop-objects");
-    EXPECT_EQ(cfg.steps[5].plugin, "pg-restore");
+    EXPECT_EQ(cfg.steps[1].plugin, "masking");
+    EXPECT_EQ(cfg.steps[4].plugin, "reuse-unchanged");
+    EXPECT_EQ(cfg.steps[5].plugin, "drop-objects");
+    EXPECT_EQ(cfg.steps[6].plugin, "pg-restore");
     EXPECT_EQ(cfg.steps[0].options.at(0).line, 13);  // path = ..., for messages naming the line
     EXPECT_EQ(std::get<std::string>(cfg.steps[0].options.at(0).value), "${BACKUP_FILE:-backup.tar.gz}");
 }
@@ -34,9 +35,9 @@ TEST(LoadConfig, ProductionListsSourceShapersDropRestore) {
     auto cfg = load_config(std::string(PIXREP_SOURCE_DIR) + "/config/production.toml");
     std::vector<std::string> names;
     for (const auto& s : cfg.steps) names.push_back(s.plugin);
-    ASSERT_GE(names.size(), 6u);
-    EXPECT_EQ(std::vector<std::string>(names.begin(), names.begin() + 6),
-              (std::vector<std::string>{"scalingo-source", "fk-constraints", "answers-kes", "reuse-unchanged", "drop-objects", "pg-restore"}));
+    ASSERT_GE(names.size(), 7u);
+    EXPECT_EQ(std::vector<std::string>(names.begin(), names.begin() + 7),
+              (std::vector<std::string>{"scalingo-source", "masking", "fk-constraints", "answers-kes", "reuse-unchanged", "drop-objects", "pg-restore"}));
 }
 
 TEST(LoadConfig, ErrorsNameFileAndLine) {

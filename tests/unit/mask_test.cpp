@@ -6,6 +6,7 @@
 #include <unordered_set>
 
 #include "copy_text.hpp"
+#include "facts.hpp"
 #include "row_masker.hpp"
 #include "rules.hpp"
 #include "transforms.hpp"
@@ -161,6 +162,10 @@ TEST(MaskRules, PrivacyByDefaultEveryTableAndColumnCoveredAndEachRuleFits) {
         "masking.toml:4: public.users has no column 'nickname'",
         "table public.badges has no masking rules in masking.toml (add [tables.\"public.badges\"])"};
     EXPECT_EQ(p, want);
+    auto star = parse_rules("[tables.users]\nemail = \"email\"\n\"*\" = \"keep\"\n", "m.toml");
+    EXPECT_EQ(problems(star, {{"public.users", {{"email", "text", false, false}}}}),
+              std::vector<std::string>{"m.toml:3: public.users: \"*\" beside masked columns would keep a column added later unseen; name every "
+                                       "column of a table that has masked ones"});
 }
 
 TEST(MaskRules, RowsAreMaskedFieldByFieldEscapesAndNullsKept) {
@@ -188,4 +193,25 @@ TEST(MaskRules, RowsAreMaskedFieldByFieldEscapesAndNullsKept) {
     EXPECT_THROW(rows.apply("8"), std::invalid_argument);
     EXPECT_EQ(pixrep::common::unescape_field("a\\\\b\\n\\101\\x41"), "a\\b\nAA");
     EXPECT_EQ(pixrep::common::escape_field("a\\b\n\t"), "a\\\\b\\n\\t");
+}
+
+TEST(MaskFacts, ColumnsTypesAndUniqueColumnsAsPgDumpWritesThem) {
+    auto columns = pixrep::mask::columns_of(
+        "CREATE TABLE public.users (\n    id integer NOT NULL,\n    \"firstName\" text NOT NULL,\n    email character varying(255),\n"
+        "    \"createdAt\" timestamp with time zone DEFAULT now() NOT NULL\n);");
+    ASSERT_EQ(columns.size(), 4u);
+    EXPECT_EQ(columns[1].name, "firstName");
+    EXPECT_TRUE(columns[1].not_null);
+    EXPECT_EQ(columns[2].type, "character varying(255)");
+    EXPECT_FALSE(columns[2].not_null);
+    EXPECT_EQ(columns[3].type, "timestamp with time zone");
+    EXPECT_TRUE(columns[3].not_null);
+    EXPECT_EQ(pixrep::mask::unique_columns("ALTER TABLE ONLY public.users\n    ADD CONSTRAINT users_email_key UNIQUE (email);"),
+              std::vector<std::string>{"email"});
+    EXPECT_EQ(pixrep::mask::unique_columns("ALTER TABLE ONLY public.x\n    ADD CONSTRAINT x_pkey PRIMARY KEY (\"userId\", day);"),
+              (std::vector<std::string>{"userId", "day"}));
+    EXPECT_EQ(pixrep::mask::unique_columns("CREATE UNIQUE INDEX u ON public.users USING btree (lower(email));"), std::vector<std::string>{});
+    EXPECT_EQ(pixrep::mask::unique_columns("CREATE UNIQUE INDEX u ON public.users USING btree (\"lastName\");"),
+              std::vector<std::string>{"lastName"});
+    EXPECT_TRUE(pixrep::mask::unique_columns("CREATE INDEX u ON public.users USING btree (email);").empty());
 }

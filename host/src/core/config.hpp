@@ -1,5 +1,6 @@
 #pragma once
-// Reads the TOML config into plain structures. The only file of the project that sees toml++.
+// Reads the TOML config into plain structures. The only file of the host that sees toml++ (the
+// masking rules, another file, are read by libs/mask).
 #include <filesystem>
 #include <string>
 #include <vector>

@@ -139,6 +139,21 @@ bool HostRun::append(Append a, const std::string& reason) {
     return true;
 }
 
+void HostRun::filter_rows(const std::string& table, RowFilterSpec spec) {
+    check_open("filter_rows");
+    if (!spec.make) throw StepError(ErrorKind::config, "step '" + step_ + "' asks to filter the rows of " + table + " with no filter");
+    auto it = filters_.find(table);
+    if (it != filters_.end())
+        throw StepError(ErrorKind::config, "steps '" + it->second.by + "' and '" + step_ + "' both rewrite the rows of " + table + "; keep one");
+    spec.by = step_;
+    filters_.emplace(table, std::move(spec));
+}
+
+const RowFilterSpec* HostRun::row_filter(const std::string& table) const {
+    auto it = filters_.find(table);
+    return it == filters_.end() ? nullptr : &it->second;
+}
+
 std::optional<std::string> HostRun::recall(const std::string& key) const {
     if (!recalled_) return std::nullopt;
     auto step = recalled_->find(step_);

@@ -83,6 +83,8 @@ public:
     bool keep(DumpId id, const std::string& reason) override;
     bool append(Append append, const std::string& reason) override;
     const std::vector<Append>& appends() const override { return appends_; }
+    void filter_rows(const std::string& table, RowFilterSpec spec) override;
+    const RowFilterSpec* row_filter(const std::string& table) const override;
     const std::vector<Deferred>& deferred() const override { return work_; }
     const RestorePlan& seal_plan() override;
     void add_figure(const std::string& name, double value, Unit unit = Unit::count) override;
@@ -104,6 +106,7 @@ private:
     RestorePlan plan_;
     std::vector<Deferred> work_;
     std::vector<Append> appends_;
+    std::map<std::string, RowFilterSpec> filters_;  // by table
     const State* recalled_;
     State remembered_;
     std::chrono::steady_clock::time_point t0_ = std::chrono::steady_clock::now();
@@ -155,6 +158,8 @@ public:
     void add_work(Deferred work) override { run_.add_work(std::move(work)); }
     bool keep(DumpId id, const std::string& reason) override { return run_.keep(id, reason); }
     bool append(Append append, const std::string& reason) override { return run_.append(std::move(append), reason); }
+    void filter_rows(const std::string& table, RowFilterSpec spec) override { run_.filter_rows(table, std::move(spec)); }
+    const RowFilterSpec* row_filter(const std::string& table) const override { return run_.row_filter(table); }
     void add_figure(const std::string& name, double value, Unit unit = Unit::count) override { run_.add_figure(name, value, unit); }
     void add_timing(const std::string& kind, const std::string& name, std::chrono::steady_clock::time_point start,
                     double seconds) override {

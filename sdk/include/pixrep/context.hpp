@@ -74,6 +74,28 @@ struct Append {
     std::string by;          ///< Step that asked for it (set by the host).
 };
 
+/// Rewrites the rows of one stream of a table on their way to the target (masking). One per
+/// stream: never shared between threads.
+class BOOST_SYMBOL_VISIBLE RowFilter {
+public:
+    virtual ~RowFilter() = default;
+    /// `row` (COPY text, no newline) as the target is to take it; the view lives until the next
+    /// call. Throws std::invalid_argument, naming the column and never the value, on a value it
+    /// cannot read.
+    virtual std::string_view apply(std::string_view row) = 0;
+    /// Values rewritten so far, by column.
+    virtual std::map<std::string, std::int64_t> counts() const = 0;
+};
+
+/// How a table's rows are rewritten wherever they go to the target.
+struct RowFilterSpec {
+    /// Makes the filter of one stream of rows whose COPY names `columns`, in that order.
+    std::function<std::unique_ptr<RowFilter>(const std::vector<std::string>& columns)> make;
+    std::vector<std::string> columns;  ///< The columns it rewrites.
+    std::string fingerprint;           ///< Changes when the rewriting does (rules, key); holds no secret.
+    std::string by;                    ///< Step that asked for it (set by the host).
+};
+
 /// A figure of the run report.
 struct Figure {
     double value = 0;         ///< The sum of what was recorded.
@@ -210,6 +232,12 @@ public:
     /// Keeps a table's data entry on the target and has the restorer append the dump's rows
     /// whose key is greater than `append.above`. Only before the plan is sealed.
     virtual bool append(Append append, const std::string& reason) = 0;
+    /// Has `table`'s rows ("schema.table") rewritten by `spec`'s filters wherever the tool
+    /// writes them to the target: tonight's build, a kept table's appends. Only before the plan
+    /// is sealed; once per table.
+    virtual void filter_rows(const std::string& table, RowFilterSpec spec) = 0;
+    /// The rewriting asked for `table`'s rows, or nullptr.
+    virtual const RowFilterSpec* row_filter(const std::string& table) const = 0;
     /// Adds `value` to figure `name` of the run report; thread-safe.
     virtual void add_figure(const std::string& name, double value, Unit unit = Unit::count) = 0;
     /// Records one timed item of work of kind `kind`; thread-safe.

@@ -1,0 +1,111 @@
+#include "facts.hpp"
+
+#include <algorithm>
+#include <set>
+#include <sstream>
+
+namespace pixrep::mask {
+namespace {
+
+std::string trim(std::string s) {
+    s.erase(0, s.find_first_not_of(" \t"));
+    s.erase(s.find_last_not_of(" \t,") + 1);
+    return s;
+}
+
+// A name at the start of `s` (quoted or not), unquoted; `end` is set past it.
+std::string name_at(const std::string& s, std::size_t& end) {
+    std::string out;
+    if (!s.empty() && s[0] == '"') {
+        std::size_t i = 1;
+        for (; i < s.size(); ++i) {
+            if (s[i] == '"' && i + 1 < s.size() && s[i + 1] == '"') out += '"', ++i;
+            else if (s[i] == '"') break;
+            else out += s[i];
+        }
+        end = i + 1;
+        return out;
+    }
+    end = s.find_first_of(" ,)");
+    if (end == std::string::npos) end = s.size();
+    return s.substr(0, end);
+}
+
+}  // namespace
+
+std::vector<ColumnFacts> columns_of(const std::string& sql) {
+    std::vector<ColumnFacts> out;
+    std::istringstream in(sql);
+    std::string line;
+    bool inside = false;
+    while (std::getline(in, line)) {
+        if (!inside) {
+            inside = line.rfind("CREATE ", 0) == 0 && !line.empty() && line.back() == '(';
+            continue;
+        }
+        if (line.rfind(")", 0) == 0) break;
+        std::string col = trim(line);
+        if (col.empty() || col.rfind("CONSTRAINT ", 0) == 0) continue;
+        std::size_t end = 0;
+        ColumnFacts c;
+        c.name = name_at(col, end);
+        if (end >= col.size()) continue;
+        std::string rest = col.substr(end + 1);
+        c.not_null = rest.find(" NOT NULL") != std::string::npos || rest.rfind("NOT NULL", 0) == 0;
+        for (const char* cut : {" NOT NULL", " DEFAULT ", " COLLATE ", " GENERATED ", " CONSTRAINT ", " CHECK ", " NULL"}) {
+            auto p = rest.find(cut);
+            if (p != std::string::npos) rest.erase(p);
+        }
+        c.type = trim(rest);
+        out.push_back(std::move(c));
+    }
+    return out;
+}
+
+std::vector<std::string> unique_columns(const std::string& sql) {
+    std::size_t open = std::string::npos;
+    for (const char* marker : {" PRIMARY KEY (", " UNIQUE (", " UNIQUE NULLS NOT DISTINCT ("}) {
+        auto p = sql.find(marker);
+        if (p != std::string::npos) open = p + std::string(marker).size();
+    }
+    if (open == std::string::npos && sql.rfind("CREATE UNIQUE INDEX ", 0) == 0) {
+        auto using_ = sql.find(" USING ");
+        if (using_ != std::string::npos) open = sql.find('(', using_);
+        if (open != std::string::npos) ++open;
+    }
+    std::vector<std::string> out;
+    if (open == std::string::npos) return out;
+    std::string list = sql.substr(open);
+    while (!list.empty() && list[0] != ')') {
+        std::size_t end = 0;
+        std::string name = name_at(list, end);
+        if (name.empty() || name.find('(') != std::string::npos) return {};  // an expression: no column of its own
+        out.push_back(name);
+        list = list.substr(std::min(list.size(), end));
+        const auto next = list.find_first_of(",)");
+        if (next == std::string::npos || list[next] == ')') break;
+        list = trim(list.substr(next + 1));
+    }
+    return out;
+}
+
+std::vector<TableFacts> tables_tonight(const RestorePlan& plan) {
+    std::set<std::string> with_rows;
+    for (const auto& e : plan.entries)
+        if (e.desc == "TABLE DATA" && e.created()) with_rows.insert(e.table);
+    std::vector<TableFacts> out;
+    for (const auto& e : plan.entries) {
+        if (e.desc != "TABLE" || !e.created() || !with_rows.count(e.table)) continue;
+        TableFacts t{e.table, columns_of(e.sql)};
+        for (const auto& other : plan.entries) {
+            if (other.table != e.table || (other.desc != "CONSTRAINT" && other.desc != "INDEX")) continue;
+            const auto unique = unique_columns(other.sql);
+            for (auto& c : t.columns)
+                if (std::find(unique.begin(), unique.end(), c.name) != unique.end()) c.unique = true;
+        }
+        out.push_back(std::move(t));
+    }
+    return out;
+}
+
+}  // namespace pixrep::mask

@@ -1,0 +1,112 @@
+// Personal data masked in the stream (MASKING_RULES, MASKING_KEY): the rules are checked against
+// tonight's backup before anything is touched (every table and column covered, every transform
+// fitting its column), then every table with a masked column has its rows rewritten wherever
+// the tool writes them to the target. Without MASKING_RULES, the step does nothing.
+#include <memory>
+#include <optional>
+
+#include <pixrep/step_export.hpp>
+
+#include "digest.hpp"
+#include "facts.hpp"
+#include "row_masker.hpp"
+#include "rules.hpp"
+
+namespace {
+
+using namespace pixrep;
+
+class MaskFilter final : public RowFilter {
+public:
+    MaskFilter(std::shared_ptr<const mask::Keys> keys, const mask::TableRules& rules, const std::vector<std::string>& columns,
+               const std::map<std::string, std::string>& types)
+        : keys_(std::move(keys)), rows_(*keys_, rules, columns, types) {}
+    std::string_view apply(std::string_view row) override { return rows_.apply(row); }
+    std::map<std::string, std::int64_t> counts() const override { return rows_.counts(); }
+
+private:
+    std::shared_ptr<const mask::Keys> keys_;  // before rows_, which uses it
+    mask::RowMasker rows_;
+};
+
+class MaskingStep final : public Step {
+public:
+    StepInfo info() const override {
+        return {"masking", "1.0.0", "Masks personal data in the stream, by rules per column; refuses a table or column they do not cover", false};
+    }
+
+    void declare(OptionTable& t) override {
+        t.add("rules", rules_file_, "TOML file of masking rules, one [tables.\"schema.table\"] section per table; unset: nothing is masked")
+            .env("MASKING_RULES");
+        t.add("key", key_, "Secret of at least 32 characters keying every transform: the same value masks alike in every table and night")
+            .env("MASKING_KEY")
+            .secret();
+    }
+
+    void configure(Logger& log) override {
+        keys_.reset();
+        rules_.reset();
+        if (!rules_file_) {
+            if (key_) log.warn("MASKING_KEY is set but MASKING_RULES is not: nothing is masked");
+            return;
+        }
+        try {
+            rules_ = mask::read_rules(*rules_file_);
+        } catch (const mask::RulesError& e) {
+            throw StepError(ErrorKind::config, std::string("MASKING_RULES: ") + e.what());
+        }
+        if (!key_) throw StepError(ErrorKind::config, "MASKING_RULES is set, MASKING_KEY is not: the transforms need a secret key");
+        try {
+            keys_ = std::make_shared<const mask::Keys>(*key_);
+        } catch (const std::invalid_argument& e) {
+            throw StepError(ErrorKind::config, std::string("MASKING_KEY: ") + e.what());
+        }
+    }
+
+    void prepare(RunContext& ctx) override {
+        if (!rules_) return;
+        const auto tables = mask::tables_tonight(ctx.plan());
+        const auto problems = mask::problems(*rules_, tables);
+        for (const auto& p : problems) ctx.log().error("masking: " + p);
+        if (!problems.empty())
+            throw StepError(ErrorKind::config, "the masking rules do not fit tonight's backup (" + std::to_string(problems.size()) +
+                                                   " problem(s), nothing was touched): " + problems.front() +
+                                                   (problems.size() > 1 ? "; and " + std::to_string(problems.size() - 1) + " more, in the log" : ""));
+        for (const auto& t : tables) filter(ctx, t);
+    }
+
+private:
+    // The table's masked columns, if any, rewritten in every stream of its rows.
+    void filter(RunContext& ctx, const mask::TableFacts& t) {
+        const mask::TableRules& rules = rules_->tables.at(t.table);
+        RowFilterSpec spec;
+        std::map<std::string, std::string> types;
+        std::string said, fingerprint = keys_->fingerprint() + "\n";
+        for (const auto& c : t.columns) {
+            types[c.name] = c.type;
+            const auto rule = rules.rule(c.name);
+            if (!rule || rule->transform == mask::Transform::keep) continue;
+            spec.columns.push_back(c.name);
+            said += (said.empty() ? "" : ", ") + c.name + " (" + mask::name_of(rule->transform) + ")";
+            fingerprint += c.name + "=" + mask::name_of(rule->transform) + "\n";
+        }
+        if (spec.columns.empty()) return;
+        common::Sha256 sha;
+        sha.update(fingerprint.data(), fingerprint.size());
+        spec.fingerprint = sha.hex();
+        auto keys = keys_;
+        spec.make = [keys, rules, types](const std::vector<std::string>& columns) -> std::unique_ptr<RowFilter> {
+            return std::make_unique<MaskFilter>(keys, rules, columns, types);
+        };
+        ctx.filter_rows(t.table, std::move(spec));
+        ctx.add_note(t.table + ": masked: " + said);
+    }
+
+    std::optional<std::string> rules_file_, key_;
+    std::optional<mask::Rules> rules_;
+    std::shared_ptr<const mask::Keys> keys_;
+};
+
+}  // namespace
+
+PIXREP_STEP(MaskingStep)

@@ -1,6 +1,7 @@
 #include "facts.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <set>
 #include <sstream>
 
@@ -29,6 +30,23 @@ std::string name_at(const std::string& s, std::size_t& end) {
     end = s.find_first_of(" ,)");
     if (end == std::string::npos) end = s.size();
     return s.substr(0, end);
+}
+
+// An identifier at s[pos], quoted or not, unquoted; `pos` moves past it. Empty when none.
+std::string ident(const std::string& s, std::size_t& pos) {
+    std::string out;
+    if (pos < s.size() && s[pos] == '"') {
+        for (++pos; pos < s.size(); ++pos) {
+            if (s[pos] == '"' && pos + 1 < s.size() && s[pos + 1] == '"') out += '"', ++pos;
+            else if (s[pos] == '"') break;
+            else out += s[pos];
+        }
+        ++pos;
+        return out;
+    }
+    const auto word = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '$' || static_cast<unsigned char>(c) >= 0x80; };
+    while (pos < s.size() && word(s[pos])) out += s[pos++];
+    return out;
 }
 
 }  // namespace
@@ -86,6 +104,36 @@ std::vector<std::string> unique_columns(const std::string& sql) {
         if (next == std::string::npos || list[next] == ')') break;
         list = trim(list.substr(next + 1));
     }
+    return out;
+}
+
+std::optional<ForeignKey> foreign_key(const std::string& table, const std::string& sql) {
+    const std::string marker = " FOREIGN KEY (", refs = ") REFERENCES ";
+    auto pos = sql.find(marker);
+    if (pos == std::string::npos) return std::nullopt;
+    pos += marker.size();
+    ForeignKey k;
+    k.table = table;
+    k.column = ident(sql, pos);
+    if (k.column.empty() || sql.compare(pos, refs.size(), refs) != 0) return std::nullopt;  // several columns
+    pos += refs.size();
+    const std::string schema = ident(sql, pos);
+    if (pos >= sql.size() || sql[pos] != '.') return std::nullopt;
+    ++pos;
+    const std::string name = ident(sql, pos);
+    if (pos >= sql.size() || sql[pos] != '(') return std::nullopt;
+    ++pos;
+    k.references = schema + "." + name;
+    k.referenced = ident(sql, pos);
+    if (k.referenced.empty() || pos >= sql.size() || sql[pos] != ')') return std::nullopt;
+    return k;
+}
+
+std::vector<ForeignKey> foreign_keys(const RestorePlan& plan) {
+    std::vector<ForeignKey> out;
+    for (const auto& e : plan.entries)
+        if (e.desc == "FK CONSTRAINT")
+            if (auto k = foreign_key(e.table, e.sql)) out.push_back(std::move(*k));
     return out;
 }
 

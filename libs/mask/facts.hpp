@@ -1,6 +1,7 @@
 #pragma once
 // What the backup says of the tables the rules must cover: columns and types from pg_dump's
 // CREATE TABLE, unique columns from its constraints and unique indexes. Pure.
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,12 @@ std::vector<ColumnFacts> columns_of(const std::string& create_table);
 /// The columns `sql` (an ADD CONSTRAINT ... PRIMARY KEY/UNIQUE, or a CREATE UNIQUE INDEX) makes
 /// unique, alone or with others; empty for anything else.
 std::vector<std::string> unique_columns(const std::string& sql);
+/// `sql` (ALTER TABLE ... ADD CONSTRAINT ... FOREIGN KEY (c) REFERENCES s.t(k)) of `table`, as a
+/// ForeignKey; nullopt for anything else, or a key of several columns.
+std::optional<ForeignKey> foreign_key(const std::string& table, const std::string& sql);
+/// Every single-column foreign key of the backup, restored tonight or not.
+std::vector<ForeignKey> foreign_keys(const RestorePlan& plan);
+
 /// Every table whose rows go to the target tonight (restored, or kept with rows appended), with
 /// its columns, from `plan`.
 std::vector<TableFacts> tables_tonight(const RestorePlan& plan);

@@ -81,6 +81,36 @@ Rules read_rules(const std::string& path) {
     return parse_rules(text.str(), path);
 }
 
+std::vector<Inherited> inherit(const Rules& rules, const std::vector<ForeignKey>& keys, std::vector<std::string>& problems) {
+    std::map<std::pair<std::string, std::string>, Transform> masked;  // (table, column) -> transform
+    for (const auto& [table, t] : rules.tables)
+        for (const auto& [column, rule] : t.columns)
+            if (rule.transform != Transform::keep) masked[{table, column}] = rule.transform;
+    std::vector<Inherited> out;
+    std::set<std::pair<std::string, std::string>> contradicted;
+    for (bool more = true; more;) {  // chains: a key referencing a key that references a masked one
+        more = false;
+        for (const auto& k : keys) {
+            auto from = masked.find({k.references, k.referenced});
+            if (from == masked.end() || masked.count({k.table, k.column})) continue;
+            const ColumnRule* own = nullptr;
+            if (auto t = rules.tables.find(k.table); t != rules.tables.end())
+                if (auto c = t->second.columns.find(k.column); c != t->second.columns.end()) own = &c->second;
+            if (own) {
+                if (!contradicted.insert({k.table, k.column}).second) continue;  // said on an earlier pass
+                problems.push_back(at(rules.file, own->line) + k.table + "." + k.column + ": " + name_of(own->transform) + ", but it references " +
+                                   k.references + "." + k.referenced + ", masked with " + name_of(from->second) +
+                                   ": joins on it would break; give it the same transform");
+                continue;
+            }
+            masked[{k.table, k.column}] = from->second;
+            out.push_back({k.table, k.column, k.references + "." + k.referenced, from->second});
+            more = true;
+        }
+    }
+    return out;
+}
+
 std::vector<std::string> problems(const Rules& rules, const std::vector<TableFacts>& tables) {
     std::vector<std::string> out;
     for (const auto& facts : tables) {

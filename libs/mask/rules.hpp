@@ -64,6 +64,21 @@ struct TableFacts {
     std::vector<ColumnFacts> columns;
 };
 
+/// A single-column foreign key: `table`.`column` references `references`.`referenced`.
+struct ForeignKey {
+    std::string table, column, references, referenced;
+};
+
+/// A column's rule that comes from a foreign key: `column` of `table` references a masked one.
+struct Inherited {
+    std::string table, column, from;  ///< from: "schema.table.column" it references.
+    Transform transform;
+};
+/// The columns that reference a masked column by one of `keys` and have no rule of their own
+/// (a star aside), masked the same way so that joins on them still work, followed through
+/// chains of keys. A column naming its own rule is a contradiction, added to `problems`.
+std::vector<Inherited> inherit(const Rules& rules, const std::vector<ForeignKey>& keys, std::vector<std::string>& problems);
+
 /// Everything wrong with `rules` for tonight's `tables`, one line each, naming the file and
 /// line (or the table and column that no rule covers); empty when the rules hold.
 std::vector<std::string> problems(const Rules& rules, const std::vector<TableFacts>& tables);

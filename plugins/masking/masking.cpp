@@ -66,19 +66,51 @@ public:
     void prepare(RunContext& ctx) override {
         if (!rules_) return;
         const auto tables = mask::tables_tonight(ctx.plan());
-        const auto problems = mask::problems(*rules_, tables);
+        auto problems = mask::problems(*rules_, tables);
+        const mask::Rules rules = with_keys(*rules_, tables, mask::foreign_keys(ctx.plan()), problems);
         for (const auto& p : problems) ctx.log().error("masking: " + p);
         if (!problems.empty())
             throw StepError(ErrorKind::config, "the masking rules do not fit tonight's backup (" + std::to_string(problems.size()) +
                                                    " problem(s), nothing was touched): " + problems.front() +
                                                    (problems.size() > 1 ? "; and " + std::to_string(problems.size() - 1) + " more, in the log" : ""));
-        for (const auto& t : tables) filter(ctx, t);
+        for (const auto& t : tables) filter(ctx, rules, t);
     }
 
 private:
+    // `rules` and, for each column referencing a masked one by a foreign key, the same transform;
+    // one that cannot take it (another type, a rule of its own) is a problem.
+    mask::Rules with_keys(const mask::Rules& rules, const std::vector<mask::TableFacts>& tables, const std::vector<mask::ForeignKey>& keys,
+                          std::vector<std::string>& problems) {
+        mask::Rules out = rules;
+        from_.clear();
+        auto type_of = [&](const std::string& table, const std::string& column) -> const mask::ColumnFacts* {
+            for (const auto& t : tables)
+                if (t.table == table)
+                    for (const auto& c : t.columns)
+                        if (c.name == column) return &c;
+            return nullptr;
+        };
+        for (const auto& i : mask::inherit(rules, keys, problems)) {
+            auto t = out.tables.find(i.table);
+            const auto* column = type_of(i.table, i.column);
+            if (t == out.tables.end() || !column) continue;  // not restored tonight
+            const auto dot = i.from.rfind('.');
+            const auto* referenced = type_of(i.from.substr(0, dot), i.from.substr(dot + 1));
+            if (referenced && mask::kind_of(referenced->type) != mask::kind_of(column->type))
+                problems.push_back(i.table + "." + i.column + " (" + column->type + ") references " + i.from + " (" + referenced->type +
+                                   "), masked with " + mask::name_of(i.transform) + ": a " + column->type +
+                                   " would not mask to the same values; give both columns one type");
+            else if (auto why = mask::unfit(i.transform, column->type, column->not_null); !why.empty())
+                problems.push_back(i.table + "." + i.column + " references " + i.from + ", masked with " + mask::name_of(i.transform) + ": " + why);
+            t->second.columns[i.column] = {i.transform, 0};
+            from_[i.table + "." + i.column] = i.from;
+        }
+        return out;
+    }
+
     // The table's masked columns, if any, rewritten in every stream of its rows.
-    void filter(RunContext& ctx, const mask::TableFacts& t) {
-        const mask::TableRules& rules = rules_->tables.at(t.table);
+    void filter(RunContext& ctx, const mask::Rules& all, const mask::TableFacts& t) {
+        const mask::TableRules& rules = all.tables.at(t.table);
         RowFilterSpec spec;
         std::map<std::string, std::string> types;
         std::string said, fingerprint = keys_->fingerprint() + "\n";
@@ -87,7 +119,9 @@ private:
             const auto rule = rules.rule(c.name);
             if (!rule || rule->transform == mask::Transform::keep) continue;
             spec.columns.push_back(c.name);
-            said += (said.empty() ? "" : ", ") + c.name + " (" + mask::name_of(rule->transform) + ")";
+            auto from = from_.find(t.table + "." + c.name);
+            said += (said.empty() ? "" : ", ") + c.name + " (" + mask::name_of(rule->transform) +
+                    (from == from_.end() ? "" : ", as " + from->second + " it references") + ")";
             fingerprint += c.name + "=" + mask::name_of(rule->transform) + "\n";
         }
         if (spec.columns.empty()) return;
@@ -105,6 +139,7 @@ private:
     std::optional<std::string> rules_file_, key_;
     std::optional<mask::Rules> rules_;
     std::shared_ptr<const mask::Keys> keys_;
+    std::map<std::string, std::string> from_;  ///< "table.column" masked as the column it references
 };
 
 }  // namespace

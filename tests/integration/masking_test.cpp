@@ -14,8 +14,8 @@ const std::string kKey = "a masking key, long enough: 32+ characters";
 // it is; `skip` leaves a table out, `extra` is appended.
 std::string rules(const std::string& skip = "", const std::string& extra = "") {
     std::string text =
-        "[tables.\"public.users\"]\nemail = \"email\"\nfirstName = \"first_name\"\ncreatedAt = \"year_month\"\nid = \"keep\"\n\n"
-        "[tables.\"public.schooling-registrations\"]\nfirstName = \"first_name\"\nid = \"keep\"\nuserId = \"keep\"\n\n";
+        "[tables.\"public.users\"]\nemail = \"email\"\nfirstName = \"first_name\"\ncreatedAt = \"year_month\"\nid = \"hash\"\n\n"
+        "[tables.\"public.schooling-registrations\"]\nfirstName = \"first_name\"\nid = \"keep\"\nuserId = \"hash\"\n\n";
     pqxx::connection c(TempPostgres::instance().url("pix_src"));
     pqxx::nontransaction tx(c);
     for (const auto& r : tx.exec("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename NOT IN ('users', "
@@ -75,7 +75,12 @@ TEST_F(Masking, NoOriginalValueReachesTheCopyAndKeysStillJoin) {
     EXPECT_EQ(count(target_, join), count(source, join));
     EXPECT_EQ(count(target_, "SELECT count(*) FROM users"), count(source, "SELECT count(*) FROM users"));
     // Said, without the values.
-    EXPECT_NE(r.out.find("public.users: masked: firstName (first_name), email (email), createdAt (year_month)"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("public.users: masked: id (hash), firstName (first_name), email (email), createdAt (year_month)"), std::string::npos)
+        << r.out;
+    EXPECT_NE(r.out.find("public.assessments: masked: userId (hash, as public.users.id it references)"), std::string::npos)
+        << "a key referencing a masked one is masked the same way:\n" << r.out;
+    EXPECT_EQ(count(target_, "SELECT count(*) FROM users WHERE id BETWEEN 1 AND " + std::to_string(count(source, "SELECT max(id) FROM users"))), 0)
+        << "the keys are masked too";
     EXPECT_NE(r.out.find("masked.public.users.email"), std::string::npos) << r.out;
     // Another night: the same masked values.
     const std::string first = emails();
@@ -101,7 +106,7 @@ TEST_F(Masking, RulesThatDoNotFitTonightsBackupAreRefusedBeforeAnything) {
     expect_refused(sources().pix_dump, "MASKING_RULES: " + q.string() + ":2: public.users.email: unknown transform 'scramble'",
                    {{"MASKING_RULES", q.string()}, {"MASKING_KEY", kKey}});
     // pg_restore writing the rows itself cannot mask them.
-    expect_refused(sources().pix_dump, "rewrites the rows of public.schooling-registrations, which REFRESH=in-place leaves to pg_restore",
+    expect_refused(sources().pix_dump, "which REFRESH=in-place leaves to pg_restore: unset REFRESH",
                    {{"MASKING_RULES", write(rules()).string()}, {"MASKING_KEY", kKey}, {"REFRESH", "in-place"}});
     // Rules of a table the backup does not have are kept for the night it does.
     auto r = night(sources().pix_dump, write(rules("", "[tables.\"public.badges\"]\n\"*\" = \"keep\"\n")));

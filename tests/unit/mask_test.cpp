@@ -215,3 +215,32 @@ TEST(MaskFacts, ColumnsTypesAndUniqueColumnsAsPgDumpWritesThem) {
               std::vector<std::string>{"lastName"});
     EXPECT_TRUE(pixrep::mask::unique_columns("CREATE INDEX u ON public.users USING btree (email);").empty());
 }
+
+TEST(MaskFacts, ColumnsReferencingAMaskedKeyAreMaskedTheSameWayThroughChains) {
+    using namespace pixrep::mask;
+    auto k = foreign_key("public.sr", "ALTER TABLE ONLY public.sr\n    ADD CONSTRAINT sr_fk FOREIGN KEY (\"userId\") REFERENCES public.users(id);");
+    ASSERT_TRUE(k);
+    EXPECT_EQ(k->column, "userId");
+    EXPECT_EQ(k->references, "public.users");
+    EXPECT_EQ(k->referenced, "id");
+    EXPECT_FALSE(foreign_key("public.x", "ALTER TABLE ONLY public.x\n    ADD CONSTRAINT f FOREIGN KEY (a, b) REFERENCES public.y(a, b);"));
+    auto quoted = foreign_key("public.x", "ALTER TABLE ONLY public.x ADD CONSTRAINT f FOREIGN KEY (u) REFERENCES \"my schema\".\"user-s\"(\"Id\");");
+    ASSERT_TRUE(quoted);
+    EXPECT_EQ(quoted->references, "my schema.user-s");
+    EXPECT_EQ(quoted->referenced, "Id");
+    auto rules = parse_rules("[tables.users]\nid = \"hash\"\n[tables.sr]\n\"*\" = \"keep\"\n[tables.stats]\n\"*\" = \"keep\"\n"
+                             "[tables.audit]\nuserId = \"keep\"\n",
+                             "m.toml");
+    std::vector<std::string> problems;
+    auto inherited = inherit(rules,
+                             {{"public.sr", "userId", "public.users", "id"},
+                              {"public.stats", "srUserId", "public.sr", "userId"},
+                              {"public.audit", "userId", "public.users", "id"}},
+                             problems);
+    ASSERT_EQ(inherited.size(), 2u);
+    EXPECT_EQ(inherited[0].table + "." + inherited[0].column + " " + inherited[0].from, "public.sr.userId public.users.id");
+    EXPECT_EQ(inherited[1].table + "." + inherited[1].column + " " + inherited[1].from, "public.stats.srUserId public.sr.userId") << "a chain";
+    EXPECT_EQ(inherited[1].transform, Transform::hash);
+    EXPECT_EQ(problems, std::vector<std::string>{"m.toml:8: public.audit.userId: keep, but it references public.users.id, masked with hash: joins "
+                                                 "on it would break; give it the same transform"});
+}

@@ -137,6 +137,8 @@ std::vector<ForeignKey> foreign_keys(const RestorePlan& plan) {
     return out;
 }
 
+bool anonymizer_label(const TocEntry& e) { return e.desc == "SECURITY LABEL" && e.sql.rfind("SECURITY LABEL FOR anon ", 0) == 0; }
+
 std::vector<TableFacts> tables_tonight(const RestorePlan& plan) {
     std::set<std::string> with_rows;
     for (const auto& e : plan.entries)

@@ -22,6 +22,10 @@ std::optional<ForeignKey> foreign_key(const std::string& table, const std::strin
 /// Every single-column foreign key of the backup, restored tonight or not.
 std::vector<ForeignKey> foreign_keys(const RestorePlan& plan);
 
+/// True for a PostgreSQL Anonymizer label (SECURITY LABEL FOR anon ...): a target without that
+/// label provider refuses it.
+bool anonymizer_label(const TocEntry& e);
+
 /// Every table whose rows go to the target tonight (restored, or kept with rows appended), with
 /// its columns, from `plan`.
 std::vector<TableFacts> tables_tonight(const RestorePlan& plan);

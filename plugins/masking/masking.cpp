@@ -1,7 +1,8 @@
 // Personal data masked in the stream (MASKING_RULES, MASKING_KEY): the rules are checked against
 // tonight's backup before anything is touched (every table and column covered, every transform
 // fitting its column), then every table with a masked column has its rows rewritten wherever
-// the tool writes them to the target. Without MASKING_RULES, the step does nothing.
+// the tool writes them to the target. Without MASKING_RULES, it only leaves out PostgreSQL
+// Anonymizer's labels, which a target without that provider refuses.
 #include <memory>
 #include <optional>
 
@@ -64,6 +65,10 @@ public:
     }
 
     void prepare(RunContext& ctx) override {
+        // A source using PostgreSQL Anonymizer labels its columns; a target without that label
+        // provider would refuse the labels, and they mask nothing here.
+        if (auto n = ctx.exclude(mask::anonymizer_label, "a PostgreSQL Anonymizer label: no such provider on the target"); n > 0)
+            ctx.add_note(std::to_string(n) + " PostgreSQL Anonymizer label(s) (SECURITY LABEL FOR anon) left out");
         if (!rules_) return;
         const auto tables = mask::tables_tonight(ctx.plan());
         auto problems = mask::problems(*rules_, tables);

@@ -127,3 +127,36 @@ TEST_F(Masking, ANewColumnAtTheSourceIsRefusedAndYesterdaysMaskedCopyStays) {
     EXPECT_EQ(emails(), yesterday) << "yesterday's masked copy is as it was";
     EXPECT_EQ(count(target_, "SELECT count(*) FROM information_schema.columns WHERE table_name = 'users' AND column_name = 'phone'"), 0);
 }
+
+TEST_F(Masking, AKeptTablesNewRowsAreMaskedLikeItsOldOnesAndNewRulesReloadIt) {
+    auto& pg = TempPostgres::instance();
+    pg.exec("postgres", "DROP DATABASE IF EXISTS mask_day2");
+    pg.exec("postgres", "CREATE DATABASE mask_day2 TEMPLATE pix_src");
+    // Tonight's new answers repeat the values of the first ten.
+    pg.exec("mask_day2", "INSERT INTO answers (id, \"assessmentId\", \"challengeId\", result, value, \"createdAt\") SELECT id + 100000, "
+                         "\"assessmentId\", \"challengeId\", result, value, \"createdAt\" FROM answers WHERE id <= 10");
+    const fs::path day2 = sources().dump("mask_day2", "20261125010203_mask_day2.pgsql");
+    const std::string answers = "[tables.\"public.answers\"]\nid = \"keep\"\nassessmentId = \"keep\"\nchallengeId = \"keep\"\nresult = \"keep\"\n"
+                                "value = \"hash\"\ncreatedAt = \"year_month\"\n";
+    const auto file = write(rules("answers", answers));
+    const std::map<std::string, std::string> env{{"BACKUP_MODE", R"({"answers": "incremental"})"}};
+    auto r = night(sources().pix_dump, file, env);
+    ASSERT_EQ(r.code, 0) << r.out;
+    r = night(day2, file, env);
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_NE(r.out.find("public.answers: incremental"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("public.answers: 10 new row(s) appended"), std::string::npos) << r.out;
+    EXPECT_EQ(count(target_, "SELECT count(*) FROM answers a JOIN answers b ON b.id = a.id + 100000 WHERE a.value IS NOT DISTINCT FROM b.value"), 10)
+        << "the appended rows are masked as the old ones were";
+    const std::string source = pg.url("mask_day2");
+    EXPECT_EQ(count(target_, "SELECT count(*) FROM answers WHERE value IS NOT NULL"), count(source, "SELECT count(*) FROM answers WHERE value IS NOT NULL"));
+    const std::string originals = scalar(source, "SELECT string_agg(quote_literal(value), ',') FROM answers WHERE value IS NOT NULL");
+    ASSERT_FALSE(originals.empty());
+    EXPECT_EQ(count(target_, "SELECT count(*) FROM answers WHERE value IN (" + originals + ")"), 0) << "no original value";
+    // Another key: the kept rows were masked with the old one, so the table is reloaded in full.
+    auto again = replicate(day2, {{"MASKING_RULES", file.string()}, {"MASKING_KEY", kKey + " rotated"}, {"BACKUP_MODE", env.at("BACKUP_MODE")}});
+    ASSERT_EQ(again.code, 0) << again.out;
+    EXPECT_NE(again.out.find("public.answers: reloaded in full: its rows are masked otherwise than those kept (the masking rules or key changed)"),
+              std::string::npos)
+        << again.out;
+}

@@ -244,3 +244,15 @@ TEST(MaskFacts, ColumnsReferencingAMaskedKeyAreMaskedTheSameWayThroughChains) {
     EXPECT_EQ(problems, std::vector<std::string>{"m.toml:8: public.audit.userId: keep, but it references public.users.id, masked with hash: joins "
                                                  "on it would break; give it the same transform"});
 }
+
+TEST(MaskFacts, AnonymizersLabelsAreToldFromOthers) {
+    pixrep::TocEntry e;
+    e.desc = "SECURITY LABEL";
+    e.sql = "SECURITY LABEL FOR anon ON COLUMN public.users.email IS 'MASKED WITH FUNCTION anon.fake_email()';";
+    EXPECT_TRUE(pixrep::mask::anonymizer_label(e));
+    e.sql = "SECURITY LABEL FOR selinux ON TABLE public.users IS 'system_u:object_r:sepgsql_table_t:s0';";
+    EXPECT_FALSE(pixrep::mask::anonymizer_label(e));
+    e.desc = "COMMENT";
+    e.sql = "SECURITY LABEL FOR anon ON COLUMN x IS 'y';";
+    EXPECT_FALSE(pixrep::mask::anonymizer_label(e));
+}

@@ -137,6 +137,60 @@ std::vector<ForeignKey> foreign_keys(const RestorePlan& plan) {
     return out;
 }
 
+bool looks_personal(const ColumnFacts& c) {
+    // The words of a camelCase, snake_case or kebab-case name, lowercased.
+    std::vector<std::string> words{""};
+    for (std::size_t i = 0; i < c.name.size(); ++i) {
+        const char ch = c.name[i];
+        const bool upper = std::isupper(static_cast<unsigned char>(ch)) != 0;
+        if (ch == '_' || ch == '-' || ch == ' ' || (upper && i > 0 && std::islower(static_cast<unsigned char>(c.name[i - 1]))))
+            words.emplace_back();
+        if (ch != '_' && ch != '-' && ch != ' ') words.back() += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    }
+    static const std::set<std::string> personal{"email", "mail", "name", "firstname", "lastname", "username", "birthdate", "birthday",
+                                                "birth", "born", "dob", "phone", "mobile", "address", "street", "zip", "zipcode", "postal",
+                                                "postcode", "city", "ip", "ine", "ssn", "national", "gender", "sex", "password", "token"};
+    for (const auto& w : words)
+        if (personal.count(w)) return true;
+    return c.type == "inet" || c.type == "cidr";
+}
+
+namespace {
+
+std::string toml_key(const std::string& k) {
+    const bool bare = !k.empty() && std::all_of(k.begin(), k.end(), [](char ch) {
+        return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-';
+    });
+    if (bare) return k;
+    std::string out = "\"";
+    for (char ch : k) out += ch == '"' || ch == '\\' ? std::string("\\") + ch : std::string(1, ch);
+    return out + "\"";
+}
+
+std::string fitting(const ColumnFacts& c) {
+    std::string out;
+    for (Transform t : {Transform::email, Transform::hash, Transform::first_name, Transform::last_name, Transform::year_month, Transform::year,
+                        Transform::null})
+        if (unfit(t, c.type, c.not_null).empty() && (!c.unique || injective(t))) out += (out.empty() ? "" : ", ") + std::string(name_of(t));
+    return out;
+}
+
+}  // namespace
+
+std::string rules_template(const std::vector<TableFacts>& tables) {
+    std::string out = "# Masking rules (MASKING_RULES), one section per table restored tonight, every column \"keep\".\n"
+                      "# Columns that look personal are flagged: choose a transform for each before using this file.\n";
+    for (const auto& t : tables) {
+        out += "\n[tables." + toml_key(t.table) + "]\n";
+        for (const auto& c : t.columns) {
+            out += toml_key(c.name) + " = \"keep\"";
+            if (looks_personal(c)) out += "   # personal? " + c.type + (c.unique ? ", unique" : "") + ": " + fitting(c);
+            out += "\n";
+        }
+    }
+    return out;
+}
+
 bool anonymizer_label(const TocEntry& e) { return e.desc == "SECURITY LABEL" && e.sql.rfind("SECURITY LABEL FOR anon ", 0) == 0; }
 
 std::vector<TableFacts> tables_tonight(const RestorePlan& plan) {

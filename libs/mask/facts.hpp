@@ -22,6 +22,13 @@ std::optional<ForeignKey> foreign_key(const std::string& table, const std::strin
 /// Every single-column foreign key of the backup, restored tonight or not.
 std::vector<ForeignKey> foreign_keys(const RestorePlan& plan);
 
+/// True when a column's name or type looks like personal data (e-mail, names, birth date,
+/// phone, address, IP address, national student number...).
+bool looks_personal(const ColumnFacts& c);
+/// A rules file for `tables`: every column `keep`, those that look personal flagged in a comment
+/// with the transforms that fit them; a team starts from it (`masking-template`).
+std::string rules_template(const std::vector<TableFacts>& tables);
+
 /// True for a PostgreSQL Anonymizer label (SECURITY LABEL FOR anon ...): a target without that
 /// label provider refuses it.
 bool anonymizer_label(const TocEntry& e);

@@ -64,6 +64,9 @@ public:
         }
     }
 
+    // The filters are handed over now, for the steps after this one to see (a kept table whose
+    // masking changed is reloaded); the rules are checked in execute(), against the plan as the
+    // other steps left it (tables left out need no rules), before any step touches the target.
     void prepare(RunContext& ctx) override {
         // A source using PostgreSQL Anonymizer labels its columns; a target without that label
         // provider would refuse the labels, and they mask nothing here.
@@ -71,14 +74,22 @@ public:
             ctx.add_note(std::to_string(n) + " PostgreSQL Anonymizer label(s) (SECURITY LABEL FOR anon) left out");
         if (!rules_) return;
         const auto tables = mask::tables_tonight(ctx.plan());
+        std::vector<std::string> later;  // said by execute(), against the final plan
+        const mask::Rules rules = with_keys(*rules_, tables, mask::foreign_keys(ctx.plan()), later);
+        for (const auto& t : tables)
+            if (rules.tables.count(t.table)) filter(ctx, rules, t);
+    }
+
+    void execute(RunContext& ctx) override {
+        if (!rules_) return;
+        const auto tables = mask::tables_tonight(ctx.plan());
         auto problems = mask::problems(*rules_, tables);
-        const mask::Rules rules = with_keys(*rules_, tables, mask::foreign_keys(ctx.plan()), problems);
+        with_keys(*rules_, tables, mask::foreign_keys(ctx.plan()), problems);
         for (const auto& p : problems) ctx.log().error("masking: " + p);
         if (!problems.empty())
             throw StepError(ErrorKind::config, "the masking rules do not fit tonight's backup (" + std::to_string(problems.size()) +
                                                    " problem(s), nothing was touched): " + problems.front() +
                                                    (problems.size() > 1 ? "; and " + std::to_string(problems.size() - 1) + " more, in the log" : ""));
-        for (const auto& t : tables) filter(ctx, rules, t);
     }
 
 private:

@@ -160,3 +160,17 @@ TEST_F(Masking, AKeptTablesNewRowsAreMaskedLikeItsOldOnesAndNewRulesReloadIt) {
               std::string::npos)
         << again.out;
 }
+
+TEST_F(Masking, TheTemplateCoversTonightsBackupAndFlagsWhatLooksPersonal) {
+    auto r = replicate(sources().pix_dump, {}, {"masking-template"});
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_NE(r.out.find("[tables.\"public.users\"]"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("email = \"keep\"   # personal? text, unique: email, hash"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("firstName = \"keep\"   # personal? text: email, hash, first_name, last_name"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("\ncreatedAt = \"keep\"\n"), std::string::npos) << "not flagged:\n" << r.out;
+    EXPECT_TRUE(has_table("keep_me")) << "a template touches nothing";
+    // As it is (every column kept), it covers tonight's backup.
+    const std::string text = r.out.substr(r.out.find("# Masking rules"));
+    auto ok = night(sources().pix_dump, write(text.substr(0, text.find("\n{") == std::string::npos ? text.size() : text.find("\n{"))));
+    EXPECT_EQ(ok.code, 0) << ok.out;
+}

@@ -256,3 +256,22 @@ TEST(MaskFacts, AnonymizersLabelsAreToldFromOthers) {
     e.sql = "SECURITY LABEL FOR anon ON COLUMN x IS 'y';";
     EXPECT_FALSE(pixrep::mask::anonymizer_label(e));
 }
+
+TEST(MaskFacts, TheTemplateKeepsEverythingAndFlagsWhatLooksPersonal) {
+    using namespace pixrep::mask;
+    EXPECT_TRUE(looks_personal({"firstName", "text"}));
+    EXPECT_TRUE(looks_personal({"email", "text"}));
+    EXPECT_TRUE(looks_personal({"ip_address", "text"}));
+    EXPECT_TRUE(looks_personal({"lastSeenFrom", "inet"}));
+    EXPECT_TRUE(looks_personal({"nationalStudentId", "text"}));
+    EXPECT_FALSE(looks_personal({"relationship", "text"}));
+    EXPECT_FALSE(looks_personal({"createdAt", "timestamp with time zone"}));
+    EXPECT_FALSE(looks_personal({"description", "text"}));
+    const auto text = rules_template({{"public.users", {{"id", "integer", true, true}, {"email", "character varying(255)", false, true},
+                                                         {"my col", "date", false, false}}}});
+    EXPECT_NE(text.find("[tables.\"public.users\"]\nid = \"keep\"\nemail = \"keep\"   # personal? character varying(255), unique: email\n"
+                        "\"my col\" = \"keep\"\n"),
+              std::string::npos)
+        << text;
+    EXPECT_NO_THROW(parse_rules(text, "template")) << "the template is a rules file as it is";
+}

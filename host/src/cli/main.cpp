@@ -12,6 +12,7 @@
 #include <CLI/CLI.hpp>
 
 #include "config.hpp"
+#include "facts.hpp"
 #include "http_server.hpp"
 #include "web.hpp"
 #include "logger.hpp"
@@ -97,6 +98,8 @@ int main(int argc, char** argv) {
     auto* run = app.add_subcommand("run", "Run one replication now: fetch, verify, drop, restore (the original's `node run.js`)");
     run->add_flag("--dry-run", dry_run, "Fetch and verify the backup, print the restore plan, touch nothing");
     auto* plan = app.add_subcommand("plan", "Same as `run --dry-run`: print what would be restored and excluded");
+    auto* masking_template = app.add_subcommand("masking-template", "Print masking rules for the backup or source a run would take now: "
+                                                                    "every column keep, those that look personal flagged; touch nothing");
     auto* schedule = app.add_subcommand("schedule", "Run replications on SCHEDULE, forever (the background job)");
     auto* check = app.add_subcommand("check", "Load every plugin and validate the config, options and environment; touch nothing");
     auto* plugins = app.add_subcommand("plugins", "List the configured steps' plugins and their options");
@@ -186,7 +189,9 @@ int main(int argc, char** argv) {
             const auto& s = pipeline.settings();
             return pixrep::rollback(pixrep::make_target(s.database_url, "DATABASE_URL"), s.home_schema, s.lock_timeout, log);
         }
-        return exit_for_signal(pipeline.run(dry_run || *plan, &g_stop));
+        if (*masking_template)
+            pipeline.set_plan_sink([](const pixrep::RestorePlan& p) { std::cout << pixrep::mask::rules_template(pixrep::mask::tables_tonight(p)); });
+        return exit_for_signal(pipeline.run(dry_run || *plan || *masking_template, &g_stop));
     } catch (const pixrep::StepError& e) {
         log.write(Level::fatal, log.redact(e.what()));
         return pixrep::kExitInvalid;

@@ -500,7 +500,8 @@ int Pipeline::run(bool dry_run, const std::atomic<bool>* stop) {
             code = kExitSigterm;
         }
         finish_all(a);
-        if (a.outcome.success && dry_run) std::cerr << format_plan(a.run.backup(), a.run.plan(), a.run.deferred(), a.run.appends(), env.pg_restore());
+        if (a.outcome.success && dry_run && plan_sink_) plan_sink_(a.run.plan());
+        else if (a.outcome.success && dry_run) std::cerr << format_plan(a.run.backup(), a.run.plan(), a.run.deferred(), a.run.appends(), env.pg_restore());
         auto rep = format_report(a.run.report(), a.outcome);
         log_.info("run report", rep.fields);
         std::cerr << rep.text;

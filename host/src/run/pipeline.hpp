@@ -100,6 +100,8 @@ public:
     void describe(std::ostream& out) const;
     /// Runs with retries; returns the exit code. `stop` is set by SIGTERM/SIGINT.
     int run(bool dry_run, const std::atomic<bool>* stop);
+    /// A dry run hands its plan to `sink` instead of printing it (`masking-template`).
+    void set_plan_sink(std::function<void(const RestorePlan&)> sink) { plan_sink_ = std::move(sink); }
     /// Replaces how the run holds the target (tests).
     void set_sessions(TargetSessionFactory f) { sessions_ = std::move(f); }
     /// Uses this pg_restore instead of looking for one (tests without PostgreSQL).
@@ -133,6 +135,7 @@ private:
     std::vector<PipelineStep> steps_;
     std::vector<std::string> warnings_;
     TargetSessionFactory sessions_ = postgres_sessions();
+    std::function<void(const RestorePlan&)> plan_sink_;
 };
 
 }  // namespace pixrep

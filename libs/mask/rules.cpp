@@ -14,6 +14,11 @@ namespace {
 
 std::string at(const std::string& file, int line) { return file + ":" + std::to_string(line) + ": "; }
 
+// Where `rule` was written: the file's line, or the label it comes from.
+std::string origin(const Rules& rules, const ColumnRule& rule) {
+    return rule.label.empty() ? at(rules.file, rule.line) : "SECURITY LABEL '" + rule.label + "': ";
+}
+
 int line_of(const toml::node& n) { return static_cast<int>(n.source().begin.line); }
 
 std::string qualified(const std::string& table) { return table.find('.') == std::string::npos ? "public." + table : table; }
@@ -98,7 +103,7 @@ std::vector<Inherited> inherit(const Rules& rules, const std::vector<ForeignKey>
                 if (auto c = t->second.columns.find(k.column); c != t->second.columns.end()) own = &c->second;
             if (own) {
                 if (!contradicted.insert({k.table, k.column}).second) continue;  // said on an earlier pass
-                problems.push_back(at(rules.file, own->line) + k.table + "." + k.column + ": " + name_of(own->transform) + ", but it references " +
+                problems.push_back(origin(rules, *own) + k.table + "." + k.column + ": " + name_of(own->transform) + ", but it references " +
                                    k.references + "." + k.referenced + ", masked with " + name_of(from->second) +
                                    ": joins on it would break; give it the same transform");
                 continue;
@@ -116,6 +121,7 @@ std::vector<std::string> problems(const Rules& rules, const std::vector<TableFac
     for (const auto& facts : tables) {
         auto it = rules.tables.find(facts.table);
         if (it == rules.tables.end()) {
+            if (!rules.every_table) continue;
             out.push_back("table " + facts.table + " has no masking rules in " + rules.file + " (add [tables.\"" + facts.table + "\"])");
             continue;
         }
@@ -133,13 +139,13 @@ std::vector<std::string> problems(const Rules& rules, const std::vector<TableFac
                 out.push_back("column " + facts.table + "." + c.name + " (" + c.type + ") has no masking rule in " + rules.file);
                 continue;
             }
-            const std::string where = at(rules.file, rule->line) + facts.table + "." + c.name + ": ";
+            const std::string where = origin(rules, *rule) + facts.table + "." + c.name + ": ";
             if (auto why = unfit(rule->transform, c.type, c.not_null); !why.empty()) out.push_back(where + name_of(rule->transform) + ": " + why);
             else if (c.unique && !injective(rule->transform))
                 out.push_back(where + name_of(rule->transform) + " can give two rows one value, and the column is unique (use hash or email)");
         }
         for (const auto& [name, rule] : t.columns)
-            if (!columns.count(name)) out.push_back(at(rules.file, rule.line) + facts.table + " has no column '" + name + "'");
+            if (!columns.count(name)) out.push_back(origin(rules, rule) + facts.table + " has no column '" + name + "'");
     }
     // Rules of a table not restored tonight (left out, excluded) are kept for the nights it is.
     return out;

@@ -26,6 +26,7 @@ public:
 struct ColumnRule {
     Transform transform = Transform::keep;
     int line = 0;
+    std::string label;  ///< The Anonymizer label it comes from (MASKING_FROM_LABELS); empty from the file.
 };
 
 /// One table's rules.
@@ -41,6 +42,7 @@ struct TableRules {
 struct Rules {
     std::string file;
     std::map<std::string, TableRules> tables;  ///< By "schema.table".
+    bool every_table = true;  ///< Every table restored must have rules (false: from labels alone, as Anonymizer).
     /// A SHA-256 of the rules (not of the file's comments or order), for the tool's state.
     std::string fingerprint() const;
 };

@@ -1,8 +1,8 @@
 // Personal data masked in the stream (MASKING_RULES, MASKING_KEY): the rules are checked against
 // tonight's backup before anything is touched (every table and column covered, every transform
 // fitting its column), then every table with a masked column has its rows rewritten wherever
-// the tool writes them to the target. Without MASKING_RULES, it only leaves out PostgreSQL
-// Anonymizer's labels, which a target without that provider refuses.
+// the tool writes them to the target. PostgreSQL Anonymizer's labels, which a target without
+// that provider refuses, are left out; with MASKING_FROM_LABELS=true they become rules first.
 #include <memory>
 #include <optional>
 
@@ -10,6 +10,7 @@
 
 #include "digest.hpp"
 #include "facts.hpp"
+#include "labels.hpp"
 #include "row_masker.hpp"
 #include "rules.hpp"
 
@@ -42,21 +43,28 @@ public:
         t.add("key", key_, "Secret of at least 32 characters keying every transform: the same value masks alike in every table and night")
             .env("MASKING_KEY")
             .secret();
+        t.add("from_labels", from_labels_, "Mask as the source's PostgreSQL Anonymizer labels (SECURITY LABEL FOR anon) say, where the rules "
+                                           "file does not name the column; a label with no transform here is refused")
+            .env("MASKING_FROM_LABELS");
     }
 
     void configure(Logger& log) override {
         keys_.reset();
         rules_.reset();
-        if (!rules_file_) {
-            if (key_) log.warn("MASKING_KEY is set but MASKING_RULES is not: nothing is masked");
+        if (!rules_file_ && !from_labels_) {
+            if (key_) log.warn("MASKING_KEY is set but neither MASKING_RULES nor MASKING_FROM_LABELS is: nothing is masked");
             return;
         }
-        try {
-            rules_ = mask::read_rules(*rules_file_);
-        } catch (const mask::RulesError& e) {
-            throw StepError(ErrorKind::config, std::string("MASKING_RULES: ") + e.what());
+        if (rules_file_) {
+            try {
+                rules_ = mask::read_rules(*rules_file_);
+            } catch (const mask::RulesError& e) {
+                throw StepError(ErrorKind::config, std::string("MASKING_RULES: ") + e.what());
+            }
         }
-        if (!key_) throw StepError(ErrorKind::config, "MASKING_RULES is set, MASKING_KEY is not: the transforms need a secret key");
+        if (!key_)
+            throw StepError(ErrorKind::config, std::string(rules_file_ ? "MASKING_RULES is set" : "MASKING_FROM_LABELS is true") +
+                                                   ", MASKING_KEY is not: the transforms need a secret key");
         try {
             keys_ = std::make_shared<const mask::Keys>(*key_);
         } catch (const std::invalid_argument& e) {
@@ -68,23 +76,29 @@ public:
     // masking changed is reloaded); the rules are checked in execute(), against the plan as the
     // other steps left it (tables left out need no rules), before any step touches the target.
     void prepare(RunContext& ctx) override {
-        // A source using PostgreSQL Anonymizer labels its columns; a target without that label
-        // provider would refuse the labels, and they mask nothing here.
-        if (auto n = ctx.exclude(mask::anonymizer_label, "a PostgreSQL Anonymizer label: no such provider on the target"); n > 0)
-            ctx.add_note(std::to_string(n) + " PostgreSQL Anonymizer label(s) (SECURITY LABEL FOR anon) left out");
-        if (!rules_) return;
+        effective_.reset();
+        label_problems_.clear();
         const auto tables = mask::tables_tonight(ctx.plan());
+        if (from_labels_) effective_ = mask::with_labels(rules_, ctx.plan(), tables, label_problems_);
+        else if (rules_) effective_ = rules_;
+        // A source using PostgreSQL Anonymizer labels its columns; a target without that label
+        // provider would refuse the labels, which were read above when asked for.
+        if (auto n = ctx.exclude(mask::anonymizer_label, "a PostgreSQL Anonymizer label: no such provider on the target"); n > 0)
+            ctx.add_note("PostgreSQL Anonymizer's labels (SECURITY LABEL FOR anon) of " + std::to_string(n) + " object(s) left out" +
+                         (from_labels_ ? ", read as rules first" : ""));
+        if (!effective_) return;
         std::vector<std::string> later;  // said by execute(), against the final plan
-        const mask::Rules rules = with_keys(*rules_, tables, mask::foreign_keys(ctx.plan()), later);
+        const mask::Rules rules = with_keys(*effective_, tables, mask::foreign_keys(ctx.plan()), later);
         for (const auto& t : tables)
             if (rules.tables.count(t.table)) filter(ctx, rules, t);
     }
 
     void execute(RunContext& ctx) override {
-        if (!rules_) return;
+        if (!effective_) return;
         const auto tables = mask::tables_tonight(ctx.plan());
-        auto problems = mask::problems(*rules_, tables);
-        with_keys(*rules_, tables, mask::foreign_keys(ctx.plan()), problems);
+        auto problems = label_problems_;
+        for (auto& p : mask::problems(*effective_, tables)) problems.push_back(std::move(p));
+        with_keys(*effective_, tables, mask::foreign_keys(ctx.plan()), problems);
         for (const auto& p : problems) ctx.log().error("masking: " + p);
         if (!problems.empty())
             throw StepError(ErrorKind::config, "the masking rules do not fit tonight's backup (" + std::to_string(problems.size()) +
@@ -137,7 +151,7 @@ private:
             spec.columns.push_back(c.name);
             auto from = from_.find(t.table + "." + c.name);
             said += (said.empty() ? "" : ", ") + c.name + " (" + mask::name_of(rule->transform) +
-                    (from == from_.end() ? "" : ", as " + from->second + " it references") + ")";
+                    (from == from_.end() ? "" : ", as " + from->second + " it references") + (rule->label.empty() ? "" : ", from its label") + ")";
             fingerprint += c.name + "=" + mask::name_of(rule->transform) + "\n";
         }
         if (spec.columns.empty()) return;
@@ -153,7 +167,10 @@ private:
     }
 
     std::optional<std::string> rules_file_, key_;
-    std::optional<mask::Rules> rules_;
+    bool from_labels_ = false;
+    std::optional<mask::Rules> rules_;     ///< The rules file's.
+    std::optional<mask::Rules> effective_;  ///< Tonight's: the file's, with the labels' when asked.
+    std::vector<std::string> label_problems_;  ///< Labels no transform here does, said by execute().
     std::shared_ptr<const mask::Keys> keys_;
     std::map<std::string, std::string> from_;  ///< "table.column" masked as the column it references
 };

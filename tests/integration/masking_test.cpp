@@ -174,3 +174,45 @@ TEST_F(Masking, TheTemplateCoversTonightsBackupAndFlagsWhatLooksPersonal) {
     auto ok = night(sources().pix_dump, write(text.substr(0, text.find("\n{") == std::string::npos ? text.size() : text.find("\n{"))));
     EXPECT_EQ(ok.code, 0) << ok.out;
 }
+
+TEST_F(Masking, AnonymizersLabelsAreLeftOutAndWithMaskingFromLabelsBecomeRules) {
+    // A source labelled as PostgreSQL Anonymizer would (its provider writes these rows of
+    // pg_seclabel; pg_dump carries them as SECURITY LABEL FOR anon), restored on a target
+    // without that provider.
+    auto& pg = TempPostgres::instance();
+    pg.exec("postgres", "DROP DATABASE IF EXISTS pix_labels");
+    pg.exec("postgres", "CREATE DATABASE pix_labels TEMPLATE pix_src");
+    auto label = [&](const std::string& column, const std::string& text) {
+        pg.exec("pix_labels", "INSERT INTO pg_seclabel SELECT 'users'::regclass, 'pg_class'::regclass, attnum, 'anon', " + text +
+                                  " FROM pg_attribute WHERE attrelid = 'users'::regclass AND attname = '" + column + "'");
+    };
+    label("email", "'MASKED WITH FUNCTION anon.fake_email()'");
+    label("firstName", "'MASKED WITH FUNCTION anon.pseudo_first_name(id)'");
+    fs::path dump = sources().dump("pix_labels", "20261125010203_labels.pgsql");
+    // Without MASKING_FROM_LABELS: left out, said, nothing masked.
+    auto r = replicate(dump);
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_NE(r.out.find("PostgreSQL Anonymizer's labels (SECURITY LABEL FOR anon) of 1 object(s) left out"), std::string::npos) << r.out;
+    EXPECT_GT(count(target_, "SELECT count(*) FROM users WHERE email LIKE '%@example.net'"), 0);
+    // With it, and no rules file: the labelled columns masked, the rest kept.
+    r = replicate(dump, {{"MASKING_FROM_LABELS", "true"}, {"MASKING_KEY", kKey}});
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_EQ(r.out.find(kKey), std::string::npos);
+    EXPECT_NE(r.out.find("public.users: masked: firstName (first_name, from its label), email (email, from its label)"), std::string::npos)
+        << r.out;
+    EXPECT_EQ(count(target_, "SELECT count(*) FROM users WHERE \"firstName\" LIKE 'user%' OR email NOT LIKE '%@masked.invalid'"), 0);
+    const std::string source = TempPostgres::instance().url("pix_labels");
+    EXPECT_EQ(count(target_, "SELECT count(*) FROM users"), count(source, "SELECT count(*) FROM users"));
+    EXPECT_EQ(count(target_, "SELECT max(id) FROM users"), count(source, "SELECT max(id) FROM users")) << "unlabelled columns kept";
+    const std::string masked = emails();
+    // A label nothing here does: refused, naming it; the masked copy stays.
+    label("createdAt", "'MASKED WITH FUNCTION anon.dnoise(\"createdAt\", ''2 days'')'");
+    dump = sources().dump("pix_labels", "20261126010203_labels.pgsql");
+    r = replicate(dump, {{"MASKING_FROM_LABELS", "true"}, {"MASKING_KEY", kKey}});
+    EXPECT_EQ(r.code, 2) << r.out;
+    EXPECT_NE(r.out.find("SECURITY LABEL FOR anon on public.users.createdAt ('MASKED WITH FUNCTION anon.dnoise(\"createdAt\", '2 days')'): "
+                         "no transform here does what it asks"),
+              std::string::npos)
+        << r.out;
+    EXPECT_EQ(emails(), masked);
+}

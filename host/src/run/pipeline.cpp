@@ -343,11 +343,16 @@ void Pipeline::attempt(Attempt& a, TargetSession* session) {
     if (!a.run.env().dry_run()) {
         const auto schemas = restored_schemas(a.run.plan());
         if (session) log_.debug("access rules saved", {{"rules", static_cast<std::int64_t>(session->save_access(schemas))}});
-        // Built beside, the live copy changes at the swap, or sooner only for kept tables.
+        // Built beside, the live copy changes at the swap, or sooner only for kept tables, and
+        // only from the first step that connects to the target: a check before it (masking's
+        // rules) still fails with nothing touched.
         const auto& entries = a.run.plan().entries;
-        a.touched = !a.run.env().beside() ||
-                    std::any_of(entries.begin(), entries.end(), [](const TocEntry& e) { return e.fate == Fate::kept; });
-        run_phase("execute", [&](Step& st, RunContext& ctx) { st.execute(ctx); });
+        const bool may_touch = !a.run.env().beside() ||
+                               std::any_of(entries.begin(), entries.end(), [](const TocEntry& e) { return e.fate == Fate::kept; });
+        run_phase("execute", [&](Step& st, RunContext& ctx) {
+            if (st.info().connects_to_target) a.touched = a.touched || may_touch;
+            st.execute(ctx);
+        });
         // Nothing is swapped in before the whole dump has arrived and is verified.
         const auto tw = Clock::now();
         try {

@@ -198,17 +198,25 @@ TEST_F(PipelineTest, Exit2OnlyWhenNothingWasTouched) {
     // In place, an input error found once the target may have changed (a row, after the drop)
     // is a failed run, exit 1, not "invalid input, nothing touched"; and it is not retried.
     auto bad_row = thrower(ErrorKind::input, "a row of the dump does not parse");
-    EXPECT_EQ(run({{"a", {{"execute", bad_row}}}}, false, {{"refresh", std::string("in-place"), 7}}), kExitRunFailed);
-    EXPECT_EQ(std::count(j_.calls.begin(), j_.calls.end(), "a.execute"), 1) << j_.joined();
+    EXPECT_EQ(run({{"db", {{"execute", bad_row}}}}, false, {{"refresh", std::string("in-place"), 7}}), kExitRunFailed);
+    EXPECT_EQ(std::count(j_.calls.begin(), j_.calls.end(), "db.execute"), 1) << j_.joined();
     // Built beside, the live copy is untouched until the swap, unless a kept table takes new rows.
     j_.calls.clear();
-    EXPECT_EQ(run({{"a", {{"execute", bad_row}}}}), kExitInvalid);
+    EXPECT_EQ(run({{"db", {{"execute", bad_row}}}}), kExitInvalid);
     j_.calls.clear();
     auto keeps = [](RunContext& ctx) {
         ctx.adopt(Backup{}, two_tables());
         ctx.keep(DumpId{2}, "incremental");
     };
-    EXPECT_EQ(run({{"a", {{"prepare", keeps}, {"execute", bad_row}}}}), kExitRunFailed);
+    EXPECT_EQ(run({{"db", {{"prepare", keeps}, {"execute", bad_row}}}}), kExitRunFailed);
+    // A check in the execute of a step that never connects to the target (masking's rules),
+    // before any step that does: nothing was touched, even in place or with kept tables.
+    j_.calls.clear();
+    auto refused = thrower(ErrorKind::config, "the masking rules do not fit tonight's backup");
+    EXPECT_EQ(run({{"a", {{"prepare", keeps}, {"execute", refused}}}, {"db", {}}}), kExitInvalid);
+    EXPECT_EQ(std::count(j_.calls.begin(), j_.calls.end(), "db.execute"), 0) << j_.joined();
+    j_.calls.clear();
+    EXPECT_EQ(run({{"a", {{"execute", refused}}}, {"db", {}}}, false, {{"refresh", std::string("in-place"), 7}}), kExitInvalid);
     j_.calls.clear();
     EXPECT_EQ(run({{"a", {{"prepare", thrower(ErrorKind::input, "corrupt archive")}}}}), kExitInvalid);
 }

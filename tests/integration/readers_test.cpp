@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <fstream>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -259,9 +260,20 @@ private:
 };
 
 TEST_F(Readers, ThePageShowsTheRunsInARealBrowser) {
-    ASSERT_EQ(replicate(sources().pix_tar).code, 0);
-    ASSERT_EQ(replicate("/nonexistent.tar.gz").code, 2);
     ASSERT_EQ(replicate(sources().orig_tar).code, 0);
+    ASSERT_EQ(replicate("/nonexistent.tar.gz").code, 2);
+    // The last night masks the users' e-mails and first names: the page says so, values never.
+    TempDir files;
+    const fs::path rules = files.path() / "masking.toml";
+    {
+        std::ofstream out(rules);
+        out << "[tables.\"public.users\"]\nid = \"keep\"\nfirstName = \"first_name\"\nemail = \"email\"\ncreatedAt = \"keep\"\n";
+        pqxx::connection c(TempPostgres::instance().url("pix_src"));
+        pqxx::nontransaction tx(c);
+        for (const auto& r : tx.exec("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'users'"))
+            out << "[tables.\"public." << r[0].as<std::string>() << "\"]\n\"*\" = \"keep\"\n";
+    }
+    ASSERT_EQ(replicate(sources().pix_tar, {{"MASKING_RULES", rules.string()}, {"MASKING_KEY", "a key for the page's masked night, 32+"}}).code, 0);
     const std::string token = "status-token-for-the-page-0042";
     auto [web, port] = serve({{"STATUS_TOKEN", token}});
     ASSERT_NE(port, 0) << web->output();
@@ -288,6 +300,10 @@ TEST_F(Readers, ThePageShowsTheRunsInARealBrowser) {
     EXPECT_NE(dom.find("backup file '/nonexistent.tar.gz' not found"), std::string::npos);
     EXPECT_NE(dom.find("<svg id=\"chart\""), std::string::npos);
     EXPECT_NE(dom.find("data-step=\"pg-restore\""), std::string::npos);
+    EXPECT_NE(dom.find("public.users: masked: firstName (first_name), email (email)"), std::string::npos) << dom;
+    const long long users = count(target_, "SELECT count(*) FROM users WHERE email IS NOT NULL");
+    EXPECT_NE(dom.find("<li>public.users.email: " + std::to_string(users) + " value(s) masked</li>"), std::string::npos) << dom;
+    EXPECT_EQ(dom.find("@example.net"), std::string::npos) << "no value on the page";
     // And it draws: a screenshot, in color (base64 of a PNG).
     EXPECT_GT(browser.screenshot().size(), 25000u);
     // Logged out, the page is the public one again.

@@ -45,6 +45,17 @@ std::string status_class(const std::string& status) {
     return "bad";
 }
 
+// The values masked per column (figures masked.<table>.<column>); the transforms are in the
+// run's decisions. Counts only: a masked value never reaches the page.
+void masked(std::ostringstream& out, const nlohmann::json& r) {
+    if (!r.contains("figures") || !r["figures"].is_object()) return;
+    std::ostringstream items;
+    for (const auto& [name, value] : r["figures"].items())
+        if (name.rfind("masked.", 0) == 0 && value.is_number())
+            items << "<li>" << html_escape(name.substr(7)) << ": " << static_cast<long long>(value.get<double>()) << " value(s) masked</li>";
+    if (!items.str().empty()) out << "<ul id=\"masked\">" << items.str() << "</ul>";
+}
+
 void last_run(std::ostringstream& out, const nlohmann::json& runs, std::time_t now) {
     out << "<section id=\"last-run\">";
     if (runs.empty()) {
@@ -66,6 +77,7 @@ void last_run(std::ostringstream& out, const nlohmann::json& runs, std::time_t n
         for (const auto& n : r["notes"]) out << "<li>" << html_escape(text(n, "note")) << "</li>";
         out << "</ul>";
     }
+    masked(out, r);
     // Freshness: the backup of the last run that succeeded.
     for (const auto& run : runs)
         if (text(run, "status") == "success") {

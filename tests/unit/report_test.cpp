@@ -17,6 +17,7 @@ TEST(Report, FieldsAndTableSayWhereTheTimeWent) {
     r.figures["bytes_downloaded"] = {2.5 * (1 << 20), Unit::bytes};
     r.figures["restore_wall"] = {29.5, Unit::seconds};
     r.figures["rows.public.users"] = {300, Unit::count};
+    r.figures["incremental.public.knowledge-elements.key_ranges_counted"] = {419, Unit::count};
     r.timings = {{"TABLE DATA", "users", 0, 10}, {"TABLE DATA", "answers", 5, 20}, {"INDEX", "users_pkey", 10, 2}, {"COMMENT", "TABLE users", 1, 17}};
     RunOutcome o;
     o.success = true;
@@ -34,5 +35,6 @@ TEST(Report, FieldsAndTableSayWhereTheTimeWent) {
     EXPECT_NE(rep.text.find("COMMENT TABLE users 17.0s"), std::string::npos) << "an 'other' item says what it was:\n" << rep.text;
     EXPECT_NE(rep.text.find("rows:\n    public.users"), std::string::npos) << rep.text;
     EXPECT_NE(rep.text.find("(2.5 MiB)"), std::string::npos) << rep.text;
+    EXPECT_NE(rep.text.find("public.knowledge-elements.key_ranges_counted 419"), std::string::npos) << "a long name, then its value:\n" << rep.text;
     EXPECT_NE(rep.text.find("pg-restore            30.0s    (execute 30.0s)"), std::string::npos) << rep.text;
 }

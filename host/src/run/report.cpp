@@ -73,12 +73,14 @@ void figures_section(std::ostringstream& out, const RunReport& r, Fields& f) {
         if (fig.unit == Unit::seconds) f.emplace_back(name + "_ms", ms(fig.value));
         else f.emplace_back(name, static_cast<std::int64_t>(fig.value));
         auto dot = name.find('.');
-        if (dot == std::string::npos) out << "  " << std::left << std::setw(22) << name << fmt_figure(fig) << "\n";
+        // A name longer than its column keeps one space before its value.
+        if (dot == std::string::npos) out << "  " << std::left << std::setw(22) << name << (name.size() >= 22 ? " " : "") << fmt_figure(fig) << "\n";
         else groups[name.substr(0, dot)].emplace_back(name.substr(dot + 1), &fig);
     }
     for (const auto& [group, items] : groups) {
         out << "  " << group << ":\n";
-        for (const auto& [item, fig] : items) out << "    " << std::left << std::setw(40) << item << fmt_figure(*fig) << "\n";
+        for (const auto& [item, fig] : items)
+            out << "    " << std::left << std::setw(40) << item << (item.size() >= 40 ? " " : "") << fmt_figure(*fig) << "\n";
     }
 }
 

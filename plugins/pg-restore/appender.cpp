@@ -159,7 +159,7 @@ void Appender::append(const Append& a) {
                 if (!in) in = open(copy_sql);
                 in->row(filter ? filtered(*filter, row, a.table) : row), ++appended;
             }
-            if (Clock::now() - last_log >= std::chrono::seconds(60)) {
+            if (scanned % 65536 == 0 && Clock::now() - last_log >= std::chrono::seconds(60)) {
                 last_log = Clock::now();
                 ctx_.log().info("appending new rows", {{"table", a.table}, {"rows_scanned", scanned}, {"rows_appended", appended}});
             }

@@ -29,8 +29,15 @@ KeyBuckets::KeyBuckets(std::int64_t above, std::int64_t width) : above_(above), 
 
 void KeyBuckets::add(std::int64_t key) {
     const std::int64_t b = bucket(key);
-    ++all_[b];
-    if (key <= above_) ++counts_[b];
+    if (b != run_.bucket) flush(), run_.bucket = b;
+    ++run_.all;
+    if (key <= above_) ++run_.counted;
+}
+
+void KeyBuckets::flush() const {
+    if (run_.all > 0) all_[run_.bucket] += run_.all;
+    if (run_.counted > 0) counts_[run_.bucket] += run_.counted;
+    run_.all = run_.counted = 0;
 }
 
 std::string KeyBuckets::bucket_sql(const std::string& k) const {

@@ -25,9 +25,9 @@ public:
     std::int64_t bucket(std::int64_t key) const { return key < 0 ? -1 : key / width_; }
     /// Keys per bucket in one bucket.
     std::int64_t width() const { return width_; }
-    const std::map<std::int64_t, std::int64_t>& counts() const { return counts_; }
+    const std::map<std::int64_t, std::int64_t>& counts() const { return flush(), counts_; }
     /// Every key counted, those above `above` too.
-    const std::map<std::int64_t, std::int64_t>& all_counts() const { return all_; }
+    const std::map<std::int64_t, std::int64_t>& all_counts() const { return flush(), all_; }
     /// SQL counting the rows of `table` up to `above` by the same buckets, as "bucket:count,...";
     /// only in `ranges` when given (read through the key's index).
     std::string target_counts_sql(const std::string& table, const std::string& key, const std::vector<BucketRange>& ranges = {}) const;
@@ -43,8 +43,15 @@ private:
     std::string bucket_sql(const std::string& column) const;
     /// `column` (SQL, quoted) up to `above` and within `ranges`, as a condition an index serves.
     std::string within_sql(const std::string& column, const std::vector<BucketRange>& ranges) const;
+    /// Adds the run of keys in one bucket to the maps.
+    void flush() const;
     std::int64_t above_, width_;
-    std::map<std::int64_t, std::int64_t> counts_, all_;
+    mutable std::map<std::int64_t, std::int64_t> counts_, all_;
+    /// The keys counted since the bucket last changed: a dump lists a table's rows mostly in key
+    /// order, so the maps are touched once per run of keys, not once per row.
+    mutable struct {
+        std::int64_t bucket = 0, all = 0, counted = 0;
+    } run_;
 };
 
 /// "3:10,4:7" -> {3: 10, 4: 7}; "" -> {}. Throws std::invalid_argument on anything else.

@@ -3,7 +3,8 @@
 #include <algorithm>
 #include <cctype>
 #include <set>
-#include <sstream>
+
+#include "table_columns.hpp"
 
 namespace pixrep::mask {
 namespace {
@@ -53,30 +54,7 @@ std::string ident(const std::string& s, std::size_t& pos) {
 
 std::vector<ColumnFacts> columns_of(const std::string& sql) {
     std::vector<ColumnFacts> out;
-    std::istringstream in(sql);
-    std::string line;
-    bool inside = false;
-    while (std::getline(in, line)) {
-        if (!inside) {
-            inside = line.rfind("CREATE ", 0) == 0 && !line.empty() && line.back() == '(';
-            continue;
-        }
-        if (line.rfind(")", 0) == 0) break;
-        std::string col = trim(line);
-        if (col.empty() || col.rfind("CONSTRAINT ", 0) == 0) continue;
-        std::size_t end = 0;
-        ColumnFacts c;
-        c.name = name_at(col, end);
-        if (end >= col.size()) continue;
-        std::string rest = col.substr(end + 1);
-        c.not_null = rest.find(" NOT NULL") != std::string::npos || rest.rfind("NOT NULL", 0) == 0;
-        for (const char* cut : {" NOT NULL", " DEFAULT ", " COLLATE ", " GENERATED ", " CONSTRAINT ", " CHECK ", " NULL"}) {
-            auto p = rest.find(cut);
-            if (p != std::string::npos) rest.erase(p);
-        }
-        c.type = trim(rest);
-        out.push_back(std::move(c));
-    }
+    for (auto& c : common::table_columns(sql)) out.push_back({std::move(c.name), std::move(c.type), c.not_null});
     return out;
 }
 

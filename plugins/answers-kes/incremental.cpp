@@ -1,15 +1,11 @@
 #include "incremental.hpp"
 
-#include <sstream>
+#include <algorithm>
+
+#include "table_columns.hpp"
 
 namespace pixrep::answers {
 namespace {
-
-std::string trim(std::string s) {
-    s.erase(0, s.find_first_not_of(" \t"));
-    s.erase(s.find_last_not_of(" \t,") + 1);
-    return s;
-}
 
 std::string first_difference(const std::vector<std::string>& a, const std::vector<std::string>& b) {
     for (std::size_t i = 0; i < std::max(a.size(), b.size()); ++i) {
@@ -38,34 +34,7 @@ std::string span(std::chrono::seconds d) {
 
 std::vector<std::string> columns_of(const std::string& sql) {
     std::vector<std::string> out;
-    std::istringstream in(sql);
-    std::string line;
-    bool inside = false;
-    while (std::getline(in, line)) {
-        if (!inside) {
-            inside = line.rfind("CREATE ", 0) == 0 && !line.empty() && line.back() == '(';
-            continue;
-        }
-        if (line.rfind(")", 0) == 0) break;
-        std::string col = trim(line);
-        if (col.empty() || col.rfind("CONSTRAINT ", 0) == 0) continue;
-        std::size_t name_end;
-        if (col[0] == '"') {
-            name_end = 1;
-            while (name_end < col.size() && !(col[name_end] == '"' && (name_end + 1 >= col.size() || col[name_end + 1] != '"')))
-                name_end += col[name_end] == '"' ? 2 : 1;
-            ++name_end;
-        } else {
-            name_end = col.find(' ');
-        }
-        if (name_end == std::string::npos || name_end >= col.size()) continue;
-        std::string rest = col.substr(name_end + 1);
-        for (const char* cut : {" NOT NULL", " DEFAULT ", " COLLATE ", " GENERATED ", " CONSTRAINT ", " CHECK ", " NULL"}) {
-            auto p = rest.find(cut);
-            if (p != std::string::npos) rest.erase(p);
-        }
-        out.push_back(col.substr(0, name_end) + " " + trim(rest));
-    }
+    for (const auto& c : common::table_columns(sql)) out.push_back(c.quoted + " " + c.type);
     return out;
 }
 

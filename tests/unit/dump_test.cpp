@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "dump.hpp"
+#include "table_columns.hpp"
 #include "source.hpp"
 #include "toc.hpp"
 
@@ -266,4 +267,18 @@ TEST(DumpHeader, ReadFromTheFileAlone) {
     EXPECT_EQ(h.compression, 1);
     std::ofstream(path, std::ios::binary) << "PGDMP";
     EXPECT_THROW(read_dump_header(path), DumpError);
+}
+
+TEST(TableColumns, NamesQuotedAndNotTypesAndNotNullAsPgDumpWritesThem) {
+    const auto c = pixrep::common::table_columns(
+        "CREATE TABLE public.answers (\n    id bigint NOT NULL,\n    \"odd \"\"name\" integer[] COLLATE pg_catalog.\"C\",\n"
+        "    \"createdAt\" timestamp with time zone DEFAULT CURRENT_TIMESTAMP NOT NULL,\n    CONSTRAINT positive CHECK ((id > 0))\n);");
+    ASSERT_EQ(c.size(), 3u);
+    EXPECT_EQ(c[0].name + "|" + c[0].quoted + "|" + c[0].type, "id|id|bigint");
+    EXPECT_TRUE(c[0].not_null);
+    EXPECT_EQ(c[1].name + "|" + c[1].quoted + "|" + c[1].type, "odd \"name|\"odd \"\"name\"|integer[]");
+    EXPECT_FALSE(c[1].not_null);
+    EXPECT_EQ(c[2].name + "|" + c[2].type, "createdAt|timestamp with time zone");
+    EXPECT_TRUE(c[2].not_null);
+    EXPECT_TRUE(pixrep::common::table_columns("CREATE VIEW public.v AS SELECT 1;").empty());
 }

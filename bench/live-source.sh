@@ -116,15 +116,28 @@ psql -X -q -v ON_ERROR_STOP=1 -v scale="$SCALE" -d "$ADMIN/source" -f bench/pix-
 A2=$(live_a); echo "   (a) ${A2}"
 B2=$(live_b BACKUP_MODE="$MODE"); echo "   (b) ${B2}"
 I2="a/b $(same "$URL_A" "$URL_B")"; echo "   targets: $I2"
+cp "$ROOT/b.report" "$ROOT/b-second-report.txt"
 
-python3 - "$OUT" "$SCALE" "$ROUNDS" "$JOBS" "$DB_BYTES" "$(machine)" "${A[*]}" "${B[*]}" "${C[*]}" "${I[*]}" "$A2" "$B2" "$I2" <<'PY'
+# A third night, as any night after the second: the per-range counts kept by the second are in
+# place, so only a slice of each kept table is counted on the source. The same change again.
+echo "== the third night: the same change again (day 3)"
+sed 's/d2/d3/g; s/day2-/day3-/g' bench/pix-bench-day2.sql | psql -X -q -v ON_ERROR_STOP=1 -v scale="$SCALE" -d "$ADMIN/source" -f -
+# The day's new rows in the big tables, as text (about what COPY sends of them).
+NEW3=$(psql -X -At -d "$ADMIN/source" -c "SELECT (SELECT coalesce(sum(length(a::text)), 0) FROM answers a WHERE \"challengeId\" LIKE 'rec-d3-%') + (SELECT coalesce(sum(length(k::text)), 0) FROM \"knowledge-elements\" k WHERE \"skillId\" = 'skill-d3')")
+echo "   new rows in the big tables: $NEW3 bytes as text"
+A3=$(live_a); echo "   (a) ${A3}"
+B3=$(live_b BACKUP_MODE="$MODE"); echo "   (b) ${B3}"
+I3="a/b $(same "$URL_A" "$URL_B")"; echo "   targets: $I3"
+
+python3 - "$OUT" "$SCALE" "$ROUNDS" "$JOBS" "$DB_BYTES" "$(machine)" "${A[*]}" "${B[*]}" "${C[*]}" "${I[*]}" "$A2" "$B2" "$I2" "$A3" "$B3" "$I3" "$NEW3" <<'PY'
 import sys, statistics
-out, scale, rounds, jobs, dbb, machine, a_raw, b_raw, c_raw, ident, a2, b2, ident2 = sys.argv[1:]
+out, scale, rounds, jobs, dbb, machine, a_raw, b_raw, c_raw, ident, a2, b2, ident2, a3, b3, ident3, new3 = sys.argv[1:]
 def rows(raw, n):
     v = [float(x) for x in raw.split()]
     return [v[i:i + n] for i in range(0, len(v), n)]
 A, B, C = rows(a_raw, 5), rows(b_raw, 5), rows(c_raw, 4)
 a2, b2 = [float(x) for x in a2.split()], [float(x) for x in b2.split()]
+a3, b3 = [float(x) for x in a3.split()], [float(x) for x in b3.split()]
 med = lambda rs, i: statistics.median(r[i] for r in rs)
 mib = lambda b: float(b) / 1048576
 a, b, c = med(A, 3), med(B, 0), med(C, 2)
@@ -137,6 +150,10 @@ lines = [f"### live source, scale {scale}: {rounds} round(s), {jobs} jobs", "",
          f"(b)/(c) = {b:.1f} / {c:.1f} = {b / c:.2f}.",
          f"Second night, about 1% new rows in the big tables: (a) {a2[3]:.1f} s in full, (b) {b2[0]:.1f} s incremental: "
          f"(b)/(a) = {b2[0] / a2[3]:.2f}; targets {ident2}.",
+         f"Third night, the same change again (per-range counts in place): (a) {a3[3]:.1f} s in full, (b) {b3[0]:.1f} s incremental: "
+         f"(b)/(a) = {b3[0] / a3[3]:.2f}; targets {ident3}; rows read from the source {mib(b3[4]):.1f} MiB, "
+         f"against {mib(new3):.1f} MiB of new rows in the big tables "
+         f"(snapshot held {b3[3]:.1f} s).",
          f"Peak disk in the work directory: (a) {mib(med(A, 4)):.0f} MiB (its dump), (b) {mib(med(B, 1)):.1f} MiB "
          f"(pg_dump's schema only), (c) {mib(med(C, 3)):.0f} MiB.",
          f"Peak memory (VmHWM) of pix-db-replication: {max(r[2] for r in B) / 1024:.1f} MiB (second night {b2[2] / 1024:.1f} MiB).",
@@ -146,5 +163,6 @@ open(out, "w").write("\n".join(lines) + "\n")
 print("\n".join(lines))
 PY
 echo "== first report of (b):"; cat "$ROOT/b-first-report.txt"
-echo "== second-night report of (b):"; cat "$ROOT/b.report"
+echo "== second-night report of (b):"; cat "$ROOT/b-second-report.txt"
+echo "== third-night report of (b):"; cat "$ROOT/b.report"
 echo "results written to $OUT"

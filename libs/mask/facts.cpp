@@ -9,12 +9,6 @@
 namespace pixrep::mask {
 namespace {
 
-std::string trim(std::string s) {
-    s.erase(0, s.find_first_not_of(" \t"));
-    s.erase(s.find_last_not_of(" \t,") + 1);
-    return s;
-}
-
 // A name at the start of `s` (quoted or not), unquoted; `end` is set past it.
 std::string name_at(const std::string& s, std::size_t& end) {
     std::string out;
@@ -80,7 +74,8 @@ std::vector<std::string> unique_columns(const std::string& sql) {
         list = list.substr(std::min(list.size(), end));
         const auto next = list.find_first_of(",)");
         if (next == std::string::npos || list[next] == ')') break;
-        list = trim(list.substr(next + 1));
+        list.erase(0, next + 1);
+        list.erase(0, list.find_first_not_of(" \t"));
     }
     return out;
 }

@@ -113,14 +113,19 @@ std::optional<Transform> transform_of(const std::string& label) {
 Rules with_labels(const std::optional<Rules>& file, const RestorePlan& plan, const std::vector<TableFacts>& tables,
                   std::vector<std::string>& problems) {
     Rules out = file ? *file : Rules{"Anonymizer's labels", {}};
-    out.every_table = file.has_value();
     std::map<std::string, std::vector<ColumnLabel>> labelled;
     for (const auto& e : plan.entries)
         for (auto& l : column_labels(e)) labelled[l.table].push_back(std::move(l));
     for (const auto& facts : tables) {
         auto labels = labelled.find(facts.table);
-        if (labels == labelled.end()) continue;
-        const bool own_section = out.tables.count(facts.table) > 0;
+        const bool has_labels = labels != labelled.end();
+        if (!out.tables.count(facts.table)) {
+            if (file && !has_labels) continue;  // privacy by default: problems() names it
+            // As Anonymizer: what no label names is kept; not a rule of its own, so a column
+            // referencing a masked key still takes the key's transform.
+            out.tables[facts.table].rest = ColumnRule{Transform::keep, 0, "(no label: kept, as Anonymizer keeps it)"};
+        }
+        if (!has_labels) continue;
         TableRules& t = out.tables[facts.table];
         for (const auto& l : labels->second) {
             if (t.columns.count(l.column)) continue;  // the rules file says otherwise, and wins
@@ -132,10 +137,6 @@ Rules with_labels(const std::optional<Rules>& file, const RestorePlan& plan, con
             }
             t.columns[l.column] = ColumnRule{*transform, 0, l.text};
         }
-        // Anonymizer keeps what no label names; a section of the rules file still decides alone.
-        if (!own_section)
-            for (const auto& c : facts.columns)
-                if (!t.columns.count(c.name)) t.columns[c.name] = ColumnRule{Transform::keep, 0, "(none)"};
     }
     return out;
 }

@@ -31,8 +31,9 @@ std::vector<ColumnLabel> column_labels(const TocEntry& e);
 std::optional<Transform> transform_of(const std::string& label);
 
 /// `file` (nullopt: no rules file) with the labels of `plan` added for tonight's `tables`: a
-/// labelled column takes its label's transform unless the file names it; a table of labels the
-/// file has no section for keeps its other columns. A label no transform does here is added to
+/// labelled column takes its label's transform unless the file names it; a table the file has no
+/// section for keeps what no label names (without a file, every table: as Anonymizer), and its
+/// columns referencing a masked key still inherit. A label no transform does here is added to
 /// `problems`, unless the file names its column.
 Rules with_labels(const std::optional<Rules>& file, const RestorePlan& plan, const std::vector<TableFacts>& tables,
                   std::vector<std::string>& problems);

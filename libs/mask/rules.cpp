@@ -121,14 +121,13 @@ std::vector<std::string> problems(const Rules& rules, const std::vector<TableFac
     for (const auto& facts : tables) {
         auto it = rules.tables.find(facts.table);
         if (it == rules.tables.end()) {
-            if (!rules.every_table) continue;
             out.push_back("table " + facts.table + " has no masking rules in " + rules.file + " (add [tables.\"" + facts.table + "\"])");
             continue;
         }
         const TableRules& t = it->second;
         // A star beside masked columns would keep, unseen, the next column production adds.
         const bool masks = std::any_of(t.columns.begin(), t.columns.end(), [](const auto& c) { return c.second.transform != Transform::keep; });
-        if (t.rest && masks)
+        if (t.rest && t.rest->label.empty() && masks)  // from labels, Anonymizer's own rule: unlabelled is kept
             out.push_back(at(rules.file, t.rest->line) + facts.table + ": \"*\" beside masked columns would keep a column added later "
                                                          "unseen; name every column of a table that has masked ones");
         std::set<std::string> columns;

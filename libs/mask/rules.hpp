@@ -32,7 +32,7 @@ struct ColumnRule {
 /// One table's rules.
 struct TableRules {
     std::map<std::string, ColumnRule> columns;  ///< By column name, as the table spells it.
-    std::optional<ColumnRule> rest;             ///< "*": the columns not named.
+    std::optional<ColumnRule> rest;             ///< "*": the columns not named (from labels: those without one, kept).
     int line = 0;
     /// The rule of `column`: its own, else "*", else nullopt (not covered).
     std::optional<ColumnRule> rule(const std::string& column) const;
@@ -42,7 +42,6 @@ struct TableRules {
 struct Rules {
     std::string file;
     std::map<std::string, TableRules> tables;  ///< By "schema.table".
-    bool every_table = true;  ///< Every table restored must have rules (false: from labels alone, as Anonymizer).
     /// A SHA-256 of the rules (not of the file's comments or order), for the tool's state.
     std::string fingerprint() const;
 };

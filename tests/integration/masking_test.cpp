@@ -215,4 +215,15 @@ TEST_F(Masking, AnonymizersLabelsAreLeftOutAndWithMaskingFromLabelsBecomeRules) 
               std::string::npos)
         << r.out;
     EXPECT_EQ(emails(), masked);
+    // A labelled key: the columns referencing it, in tables without labels, are masked alike.
+    pg.exec("pix_labels", "DELETE FROM pg_seclabel WHERE provider = 'anon' AND label LIKE '%dnoise%'");
+    label("id", "'MASKED WITH FUNCTION anon.hash(id)'");
+    dump = sources().dump("pix_labels", "20261127010203_labels.pgsql");
+    r = replicate(dump, {{"MASKING_FROM_LABELS", "true"}, {"MASKING_KEY", kKey}});
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_NE(r.out.find("public.schooling-registrations: masked: userId (hash, as public.users.id it references)"), std::string::npos) << r.out;
+    const std::string join = "SELECT count(*) FROM users u JOIN \"schooling-registrations\" s ON s.\"userId\" = u.id";
+    EXPECT_EQ(count(target_, join), count(source, join));
+    EXPECT_EQ(count(target_, "SELECT count(*) FROM users WHERE id BETWEEN 1 AND " + std::to_string(count(source, "SELECT max(id) FROM users"))), 0)
+        << "the labelled key is masked";
 }

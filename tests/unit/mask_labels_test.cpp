@@ -73,7 +73,7 @@ TEST(MaskLabels, LabelsBecomeRulesTheRulesFileWinsAndALabelWithNoTransformIsAPro
         << problems[0];
     EXPECT_EQ(alone.tables.at("public.users").rule("email")->transform, Transform::email);
     EXPECT_EQ(alone.tables.at("public.users").rule("id")->transform, Transform::keep);
-    EXPECT_FALSE(alone.every_table);
+    EXPECT_EQ(alone.tables.at("public.badges").rule("key")->transform, Transform::keep) << "an unlabelled table is kept";
     EXPECT_TRUE(pixrep::mask::problems(alone, kTables).empty()) << "badges has no label and needs no rule";
     // With a rules file: its own rule for a column wins, and every table still needs rules.
     Rules file = parse_rules("[tables.\"public.users\"]\nid = \"keep\"\nphone = \"null\"\nfirstName = \"keep\"\n", "m.toml");
@@ -95,4 +95,22 @@ TEST(MaskLabels, ALabelsTransformThatDoesNotFitItsColumnIsRefusedNamingTheLabel)
     const auto found = pixrep::mask::problems(r, kTables);
     ASSERT_EQ(found.size(), 1u);
     EXPECT_EQ(found[0].rfind("SECURITY LABEL 'MASKED WITH FUNCTION anon.fake_first_name()': public.users.id: first_name", 0), 0u) << found[0];
+}
+
+TEST(MaskLabels, AnUnlabelledColumnReferencingAMaskedKeyTakesItsTransform) {
+    // users.id is masked by its label; sr.userId (no label) and stats.userId (a table without
+    // labels) reference it: as with a rules file, they are masked the same way, so joins hold.
+    const auto plan = plan_of({"SECURITY LABEL FOR anon ON COLUMN public.users.id IS 'MASKED WITH FUNCTION anon.hash(id)';"});
+    const std::vector<TableFacts> tables{{"public.users", {{"id", "text", true, true}, {"email", "text"}}},
+                                         {"public.sr", {{"id", "integer", true, true}, {"userId", "text"}}},
+                                         {"public.stats", {{"userId", "text"}, {"n", "integer"}}}};
+    std::vector<std::string> problems;
+    Rules r = with_labels(std::nullopt, plan, tables, problems);
+    const auto inherited = inherit(r, {{"public.sr", "userId", "public.users", "id"}, {"public.stats", "userId", "public.users", "id"}}, problems);
+    EXPECT_TRUE(problems.empty()) << problems.front();
+    ASSERT_EQ(inherited.size(), 2u);
+    EXPECT_EQ(inherited[0].table + "." + inherited[0].column, "public.sr.userId");
+    EXPECT_EQ(inherited[1].table + "." + inherited[1].column, "public.stats.userId");
+    EXPECT_EQ(inherited[1].transform, Transform::hash);
+    EXPECT_TRUE(pixrep::mask::problems(r, tables).empty()) << "an unlabelled rest beside a label is Anonymizer's rule, not a refused star";
 }

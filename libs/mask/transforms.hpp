@@ -2,8 +2,9 @@
 // The masking transforms: what a column's value becomes in the copy. Keyed and deterministic:
 // one key masks a value to the same output in every table and every night, so joins on masked
 // columns still work. `hash` and `email` are injective (deterministic encryption built as SIV
-// is, CMAC-AES-256 then AES-256-CTR, or a keyed permutation of the integer's or the uuid's own width), so a unique index
-// still builds; names are picked from lists, and dates generalised as Pix does (day 1, midnight).
+// is, CMAC-AES-256 then AES-256-CTR, or a keyed permutation of the integer's or the uuid's own
+// width), so a unique index still builds; names are picked from lists, and dates generalised as
+// Pix does (day 1, midnight).
 // Every primitive is OpenSSL's.
 #include <cstdint>
 #include <memory>

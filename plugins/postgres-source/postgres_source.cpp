@@ -107,10 +107,12 @@ public:
     void execute(RunContext& ctx) override {
         if (!live_) return;
         // The snapshot is held only while rows are read: it goes once every table the run reads
-        // was read whole.
+        // was read whole. A kept table is read only for its appends (a reused one not at all).
         std::set<DumpId> read;
         for (const auto& e : ctx.plan().entries)
-            if (e.desc == "TABLE DATA" && (e.fate == Fate::restore || e.fate == Fate::kept)) read.insert(e.id);
+            if (e.desc == "TABLE DATA" && e.restored()) read.insert(e.id);
+        for (const auto& a : ctx.appends())
+            if (const TocEntry* e = ctx.plan().find(a.data); e && e->fate == Fate::kept) read.insert(a.data);
         live_->expect(read);
     }
 

@@ -158,6 +158,7 @@ public:
     void add_work(Deferred work) override { run_.add_work(std::move(work)); }
     bool keep(DumpId id, const std::string& reason) override { return run_.keep(id, reason); }
     bool append(Append append, const std::string& reason) override { return run_.append(std::move(append), reason); }
+    const std::vector<Append>& appends() const override { return run_.appends(); }
     void filter_rows(const std::string& table, RowFilterSpec spec) override { run_.filter_rows(table, std::move(spec)); }
     const RowFilterSpec* row_filter(const std::string& table) const override { return run_.row_filter(table); }
     void add_figure(const std::string& name, double value, Unit unit = Unit::count) override { run_.add_figure(name, value, unit); }

@@ -232,6 +232,8 @@ public:
     /// Keeps a table's data entry on the target and has the restorer append the dump's rows
     /// whose key is greater than `append.above`. Only before the plan is sealed.
     virtual bool append(Append append, const std::string& reason) = 0;
+    /// Every append asked for so far (a kept data entry without one is not read at all).
+    virtual const std::vector<Append>& appends() const = 0;
     /// Has `table`'s rows ("schema.table") rewritten by `spec`'s filters wherever the tool
     /// writes them to the target: tonight's build, a kept table's appends. Only before the plan
     /// is sealed; once per table.
@@ -258,8 +260,6 @@ public:
 /// sealing of the plan. Only the step whose StepInfo says `restorer` is given one.
 class BOOST_SYMBOL_VISIBLE RestoreContext : public RunContext {
 public:
-    /// Every append asked for.
-    virtual const std::vector<Append>& appends() const = 0;
     /// Every piece of deferred work.
     virtual const std::vector<Deferred>& deferred() const = 0;
     /// Freezes the plan and returns it, before pg_restore's list is written: any later

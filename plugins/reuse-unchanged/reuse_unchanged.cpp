@@ -1,14 +1,19 @@
 // Tables whose definition and rows are tonight what they were when the tool last restored them
-// keep yesterday's table, indexes and statistics through the swap, as kept tables do: nothing
-// of them is copied nor indexed again. What makes the decision (unchanged.hpp) is kept in the
-// tool's state at each successful run: a hash of the table's definition in the backup, the
-// SHA-256 of its rows as the dump's check computed it, and the target table's relfilenode.
-// From a live source no such checksum exists without reading the rows: every table is rebuilt.
+// keep yesterday's copy of the table, its indexes and its statistics through the swap, as kept
+// tables do: nothing of them is copied or indexed again. What the decision needs (unchanged.hpp)
+// is kept in the tool's state after each successful run: a hash of the table's definition in
+// the backup, the target table's relfilenode and its rows. From a backup, the rows are the
+// SHA-256 that the dump's check computed. From a live source they are the snapshot's xmin, the
+// row count and the source's write statistics. Tonight, a table is read once at the source
+// (only when the statistics counted no write since) to check that no visible row is newer than
+// that xmin and that the count is the same.
 #include <algorithm>
 #include <map>
 #include <optional>
 #include <set>
+#include <sstream>
 
+#include <nlohmann/json.hpp>
 #include <pixrep/step_export.hpp>
 
 #include "db.hpp"
@@ -19,6 +24,13 @@ namespace {
 using namespace pixrep;
 
 const char* const kPrefix = "table.";
+
+struct Candidate {
+    const TocEntry* table;
+    const TocEntry* data;
+    std::string definition;
+    std::optional<reuse::Remembered> last;
+};
 
 class ReuseUnchangedStep final : public Step {
 public:
@@ -44,18 +56,9 @@ public:
     }
 
     void prepare(RunContext& ctx) override {
-        reused_.clear();
+        reused_.clear(), live_rows_.clear(), writes_.clear();
+        live_ = ctx.live() != nullptr;
         if (!enabled_) return;
-        if (ctx.live()) {
-            ctx.add_note("reuse-unchanged: a live source gives no checksum of a table's rows without reading them: every table is rebuilt");
-            return;
-        }
-        struct Candidate {
-            const TocEntry* table;
-            const TocEntry* data;
-            std::string definition;
-            std::optional<reuse::Remembered> last;
-        };
         std::vector<Candidate> candidates;
         for (const auto& e : ctx.plan().entries) {
             if (e.desc != "TABLE" || !e.restored() || std::find(never_.begin(), never_.end(), e.table) != never_.end()) continue;
@@ -68,14 +71,14 @@ public:
             candidates.push_back({&e, data, definition(ctx, e), {}});
             if (auto v = ctx.recall(kPrefix + e.table)) candidates.back().last = reuse::parse(*v);
         }
+        if (live_ && !candidates.empty()) read_live_source(*ctx.live());
         const auto targets = read_targets(ctx, candidates);
         std::int64_t reused = 0;
         for (const auto& c : candidates) {
             const auto target = targets.count(c.table->table) ? targets.at(c.table->table) : reuse::TargetTable{};
             auto planned = reuse::planned_indexes(ctx.plan(), *c.table);
             auto verdict = reuse::judge(c.last, c.definition, target, planned);
-            // The rows last: their checksum waits for the table's block to arrive.
-            if (verdict.reuse) verdict = reuse::judge_rows(*c.last, ctx.arrived(c.data->id).sha256);
+            if (verdict.reuse) verdict = rows_verdict(ctx, c);
             if (!verdict.reuse) {
                 if (c.last) ctx.log().info(c.table->table + ": rebuilt: " + verdict.why, {{"table", c.table->table}});
                 continue;
@@ -106,22 +109,59 @@ public:
             tables.emplace_back(&e, common::quote_ident(schema) + "." + common::quote_ident(e.tag));
         }
         if (tables.empty()) return;
+        const RunReport report = ctx.report();
         common::Session s(ctx.env(), "reuse-unchanged");
         s.run([&](common::Connection& c) {
             pqxx::read_transaction tx(c);
             for (const auto& [e, name] : tables) {
                 auto r = tx.exec("SELECT relfilenode::bigint FROM pg_class WHERE oid = to_regclass(" + tx.quote(name) + ")");
-                const std::string sha = ctx.arrived(data_of(ctx.plan(), *e)->id).sha256;
-                if (r.empty() || sha.empty()) {
-                    ctx.remember(kPrefix + e->table, "");
-                    continue;
-                }
-                ctx.remember(kPrefix + e->table, reuse::format({definition(ctx, *e), sha, r[0][0].as<std::int64_t>()}));
+                const std::string rows = rows_tonight(ctx, report, *e);
+                ctx.remember(kPrefix + e->table, r.empty() || rows.empty() ? "" : reuse::format({definition(ctx, *e), rows, r[0][0].as<std::int64_t>()}));
             }
         });
     }
 
 private:
+    // The rows last: a backup's checksum waits for the table's block to arrive; a live source's
+    // table is counted in the snapshot unless its statistics already say it was written.
+    reuse::Verdict rows_verdict(RunContext& ctx, const Candidate& c) {
+        if (!live_) return reuse::judge_rows(*c.last, ctx.arrived(c.data->id).sha256);
+        auto verdict = reuse::judge_live(c.last->rows, snapshot_, writes_of(c.table->table));
+        if (!verdict.reuse) return verdict;
+        const auto last = *reuse::parse_live(c.last->rows);
+        const std::string name = common::quote_ident(c.table->schema) + "." + common::quote_ident(c.table->tag);
+        verdict = reuse::judge_live_count(last, ctx.live()->query(reuse::live_count_sql(name, last)).value_or(""));
+        if (verdict.reuse) live_rows_[c.table->table] = last.rows;
+        return verdict;
+    }
+
+    // Tonight's snapshot and the source's write statistics, per "schema.table".
+    void read_live_source(LiveSource& live) {
+        const std::string snap = live.query("SELECT pg_snapshot_xmin(s)::text || ' ' || pg_snapshot_xmax(s)::text FROM pg_current_snapshot() s").value_or("");
+        std::istringstream in(snap);
+        if (!(in >> snapshot_.xmin >> snapshot_.xmax)) throw StepError(ErrorKind::transient, "reuse-unchanged: the source's snapshot gave no xmin: " + snap);
+        const auto stats = live.query("SELECT coalesce(json_object_agg(schemaname || '.' || relname, n_tup_ins + n_tup_upd + n_tup_del), '{}')::text "
+                                      "FROM pg_stat_user_tables");
+        const auto counted = nlohmann::json::parse(stats.value_or("{}"));
+        for (const auto& [table, n] : counted.items())
+            if (n.is_number_integer()) writes_[table] = n.get<std::int64_t>();
+    }
+
+    std::int64_t writes_of(const std::string& table) const {
+        auto it = writes_.find(table);
+        return it == writes_.end() ? -1 : it->second;
+    }
+
+    // What tonight's rows of `table` were, to be remembered: the data block's checksum, or the
+    // live snapshot's xmin with the rows copied (the restorer's figure) or counted when reused.
+    std::string rows_tonight(const RunContext& ctx, const RunReport& report, const TocEntry& table) const {
+        if (!live_) return ctx.arrived(data_of(ctx.plan(), table)->id).sha256;
+        std::int64_t rows = -1;
+        if (auto it = live_rows_.find(table.table); it != live_rows_.end()) rows = it->second;
+        else if (auto f = report.figures.find("rows." + table.table); f != report.figures.end()) rows = static_cast<std::int64_t>(f->second.value);
+        return rows < 0 ? "" : reuse::format_live({snapshot_.xmin, rows, writes_of(table.table)});
+    }
+
     // Its rows' entry, restored tonight or kept with it.
     static const TocEntry* data_of(const RestorePlan& plan, const TocEntry& table) {
         for (const auto& e : plan.entries)
@@ -160,6 +200,10 @@ private:
     bool enabled_ = true;
     std::vector<std::string> never_;
     std::set<std::string> reused_;
+    bool live_ = false;
+    reuse::LiveSnapshot snapshot_;
+    std::map<std::string, std::int64_t> writes_;     // the source's statistics, by table
+    std::map<std::string, std::int64_t> live_rows_;  // rows counted at the source, by reused table
 };
 
 }  // namespace

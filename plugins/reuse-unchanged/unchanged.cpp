@@ -25,7 +25,7 @@ std::optional<Remembered> parse(const std::string& text) {
     } catch (const std::exception&) {
         return std::nullopt;
     }
-    if (out.definition.size() != 64 || out.rows.size() != 64) return std::nullopt;
+    if (out.definition.size() != 64 || (out.rows.size() != 64 && !parse_live(out.rows))) return std::nullopt;
     return out;
 }
 
@@ -103,6 +103,70 @@ Verdict judge_rows(const Remembered& last, const std::string& rows) {
     if (rows.empty()) return {false, "its rows were not checksummed (a dump compressed other than with gzip)"};
     if (rows != last.rows) return {false, "its rows changed"};
     return {true, "definition and rows as at the last restore"};
+}
+
+namespace {
+
+// Below 2^31 a transaction's age orders it; a margin for the transactions begun since the snapshot.
+constexpr std::uint64_t kOrderedAge = std::uint64_t{1} << 30;
+
+bool whole_number(const std::string& s, std::int64_t& out) {
+    if (s.empty() || s.size() > 19 || s.find_first_not_of("-0123456789") != std::string::npos) return false;
+    try {
+        std::size_t used = 0;
+        out = std::stoll(s, &used);
+        return used == s.size();
+    } catch (const std::exception&) {
+        return false;
+    }
+}
+
+}  // namespace
+
+std::string format_live(const LiveRows& r) {
+    return "live:" + std::to_string(r.xmin) + ":" + std::to_string(r.rows) + ":" + std::to_string(r.writes);
+}
+
+std::optional<LiveRows> parse_live(const std::string& text) {
+    if (text.rfind("live:", 0) != 0) return std::nullopt;
+    std::vector<std::string> parts;
+    for (std::size_t start = 5, p;; start = p + 1) {
+        p = text.find(':', start);
+        parts.push_back(text.substr(start, p == std::string::npos ? std::string::npos : p - start));
+        if (p == std::string::npos) break;
+    }
+    std::int64_t xmin = 0, rows = 0, writes = 0;
+    if (parts.size() != 3 || !whole_number(parts[0], xmin) || !whole_number(parts[1], rows) || !whole_number(parts[2], writes) || xmin < 0 ||
+        rows < 0 || writes < -1)
+        return std::nullopt;
+    return LiveRows{static_cast<std::uint64_t>(xmin), rows, writes};
+}
+
+Verdict judge_live(const std::string& last_rows, const LiveSnapshot& tonight, std::int64_t writes) {
+    auto last = parse_live(last_rows);
+    if (!last) return {false, "last restored from a backup, not from a live source"};
+    if (tonight.xmin < last->xmin) return {false, "the source's transactions are behind those of the last restore (another server?)"};
+    if (tonight.xmax - last->xmin >= kOrderedAge) return {false, "over a billion transactions at the source since the last restore"};
+    if (writes >= 0 && last->writes >= 0 && writes != last->writes)
+        return {false, "written at the source since the last restore (its statistics count " + std::to_string(writes - last->writes) + " row(s))"};
+    return {true, "no write counted since the last restore"};
+}
+
+std::string live_count_sql(const std::string& table, const LiveRows& last) {
+    // xid has no order; age() does, relative to the same instant for both sides of the test.
+    const std::string since = "age('" + std::to_string(last.xmin & 0xffffffffu) + "'::xid)";
+    return "SELECT count(*)::text || ' ' || count(*) FILTER (WHERE age(xmin) <= " + since + ")::text FROM ONLY " + table;
+}
+
+Verdict judge_live_count(const LiveRows& last, const std::string& answer) {
+    const auto space = answer.find(' ');
+    std::int64_t rows = 0, newer = 0;
+    if (space == std::string::npos || !whole_number(answer.substr(0, space), rows) || !whole_number(answer.substr(space + 1), newer))
+        return {false, "its rows could not be counted at the source"};
+    if (newer > 0) return {false, "its rows changed: " + std::to_string(newer) + " row(s) written at the source since the last restore"};
+    if (rows != last.rows)
+        return {false, "its rows changed: " + std::to_string(rows) + " row(s) at the source, " + std::to_string(last.rows) + " at the last restore"};
+    return {true, "definition as at the last restore, and no row written at the source since (" + std::to_string(rows) + " rows)"};
 }
 
 }  // namespace pixrep::reuse

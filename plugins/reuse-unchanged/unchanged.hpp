@@ -1,8 +1,9 @@
 #pragma once
 // Whether a table can keep yesterday's copy tonight: its definition (the table, what hangs on
 // it, what it stands on, as the backup writes them) and its rows (the SHA-256 of its data
-// block) are what they were when the tool last restored it, and the target's table is still the
-// one it made then. Pure: the facts are read elsewhere.
+// block; from a live source, no row written since and as many rows) are what they were when the
+// tool last restored it, and the target's table is still the one it made then. Pure: the facts
+// are read elsewhere.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -15,7 +16,7 @@ namespace pixrep::reuse {
 /// What the tool kept of a table it restored.
 struct Remembered {
     std::string definition;  ///< definition_of() then.
-    std::string rows;        ///< The SHA-256 of its rows then.
+    std::string rows;        ///< The SHA-256 of its rows then, or format_live() of a live source's.
     std::int64_t node = 0;   ///< The target table's relfilenode once restored (a TRUNCATE or rewrite changes it).
 };
 
@@ -61,5 +62,38 @@ Verdict judge(const std::optional<Remembered>& last, const std::string& definiti
 
 /// Reused when tonight's rows (the data block's SHA-256, "" unknown) are `last`'s.
 Verdict judge_rows(const Remembered& last, const std::string& rows);
+
+/// What a live source's table was at a restore. No checksum of its rows exists there without
+/// reading them all; what proves them unchanged is that no visible row was written by a
+/// transaction the snapshot of then could not see, and that as many rows are visible.
+struct LiveRows {
+    std::uint64_t xmin = 0;   ///< The snapshot's xmin then (64-bit): a row written since has an xmin at or above it.
+    std::int64_t rows = 0;    ///< The rows copied then.
+    std::int64_t writes = -1; ///< The source's statistics then: rows inserted, updated and deleted in all; -1 unknown.
+};
+
+/// "live:<xmin>:<rows>:<writes>".
+std::string format_live(const LiveRows& r);
+/// format_live()'s text back; nullopt for anything else (a backup's checksum).
+std::optional<LiveRows> parse_live(const std::string& text);
+
+/// Tonight's snapshot of the live source: its xmin and xmax (64-bit).
+struct LiveSnapshot {
+    std::uint64_t xmin = 0;
+    std::uint64_t xmax = 0;
+};
+
+/// Whether rows remembered as `last_rows` may still be the source's tonight (reuse = true: count
+/// them to be sure): not when the source's statistics counted writes since (`writes`, -1
+/// unknown), nor when its transactions are behind those of then (another server), nor so far
+/// ahead that a 32-bit transaction age no longer orders them.
+Verdict judge_live(const std::string& last_rows, const LiveSnapshot& tonight, std::int64_t writes);
+
+/// A query of the snapshot counting, in one scan of `table` (quoted), its rows and those whose
+/// xmin is at or above `last.xmin`: "<rows> <written since>".
+std::string live_count_sql(const std::string& table, const LiveRows& last);
+
+/// Reused when live_count_sql()'s `answer` finds as many rows as `last` and none written since.
+Verdict judge_live_count(const LiveRows& last, const std::string& answer);
 
 }  // namespace pixrep::reuse

@@ -101,3 +101,52 @@ TEST(Reuse, EachReasonToRebuild) {
     EXPECT_EQ(judge_rows(last, std::string(64, 'b')).why, "its rows changed");
     EXPECT_TRUE(judge_rows(last, kRows).reuse);
 }
+
+TEST(Reuse, ALiveSourcesRowsRoundTripBesideABackupsChecksum) {
+    const LiveRows live{4294967301ULL, 1200, 37};
+    EXPECT_EQ(format_live(live), "live:4294967301:1200:37");
+    auto back = parse_live(format_live(live));
+    ASSERT_TRUE(back);
+    EXPECT_EQ(back->xmin, 4294967301ULL);
+    EXPECT_EQ(back->rows, 1200);
+    EXPECT_EQ(back->writes, 37);
+    EXPECT_TRUE(parse_live("live:10:0:-1"));
+    for (const char* bad : {"live:", "live:1:2", "live:1:2:3:4", "live:x:2:3", "live:1:-2:3", "live:1:2:-7", std::string(64, 'a').c_str()})
+        EXPECT_FALSE(parse_live(bad)) << bad;
+    const std::string def(64, 'd');
+    auto r = parse(format({def, format_live(live), 99}));
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->rows, "live:4294967301:1200:37");
+    EXPECT_FALSE(parse("definition=" + def + " rows=live:1:2 node=99"));
+}
+
+TEST(Reuse, ALiveSourcesTableIsCountedOnlyWhenNothingSaysItWasWritten) {
+    const std::string last = format_live({1000, 50, 7});
+    EXPECT_TRUE(judge_live(last, {1000, 1000}, 7).reuse);
+    EXPECT_TRUE(judge_live(last, {5000, 5100}, 7).reuse);
+    EXPECT_TRUE(judge_live(last, {5000, 5100}, -1).reuse) << "no statistics: the count decides";
+    auto v = judge_live(last, {5000, 5100}, 9);
+    EXPECT_FALSE(v.reuse);
+    EXPECT_NE(v.why.find("its statistics count 2 row(s)"), std::string::npos) << v.why;
+    EXPECT_FALSE(judge_live(last, {900, 5100}, 7).reuse) << "transactions behind: another server";
+    EXPECT_FALSE(judge_live(last, {1000, 1000 + (1ULL << 30)}, 7).reuse) << "ages no longer order xids";
+    v = judge_live(std::string(64, 'a'), {5000, 5100}, 7);
+    EXPECT_FALSE(v.reuse);
+    EXPECT_NE(v.why.find("from a backup"), std::string::npos);
+}
+
+TEST(Reuse, ALiveSourcesCountDecides) {
+    const LiveRows last{(5ULL << 32) + 1234, 50, 7};
+    // The 32-bit xid of the snapshot's xmin, ordered by age() against every row's.
+    EXPECT_EQ(live_count_sql("\"public\".\"t\"", last),
+              "SELECT count(*)::text || ' ' || count(*) FILTER (WHERE age(xmin) <= age('1234'::xid))::text FROM ONLY \"public\".\"t\"");
+    EXPECT_TRUE(judge_live_count(last, "50 0").reuse);
+    auto v = judge_live_count(last, "50 1");
+    EXPECT_FALSE(v.reuse);
+    EXPECT_NE(v.why.find("1 row(s) written at the source since"), std::string::npos) << v.why;
+    v = judge_live_count(last, "49 0");
+    EXPECT_FALSE(v.reuse);
+    EXPECT_NE(v.why.find("49 row(s) at the source, 50 at the last restore"), std::string::npos) << v.why;
+    EXPECT_FALSE(judge_live_count(last, "").reuse);
+    EXPECT_FALSE(judge_live_count(last, "fifty 0").reuse);
+}

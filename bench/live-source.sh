@@ -7,14 +7,16 @@
 #   (c) pgcopydb clone from Debian's package, then the same enrichment as (a);
 # each ending in identical targets (checked). Then a second night, with about 1% new rows in the
 # big tables (bench/pix-bench-day2.sql): (a) again in full, (b) with BACKUP_MODE incremental.
+# With --half-unchanged, the second and third days leave two of the four small tables as they were.
 # Not part of the test suite.
 #
-#   bash bench/live-source.sh [--scale N] [--rounds N] [--jobs N]
+#   bash bench/live-source.sh [--scale N] [--rounds N] [--jobs N] [--half-unchanged]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SCALE=1 ROUNDS=1 JOBS=4
+SCALE=1 ROUNDS=1 JOBS=4 HALF=0
 . bench/lib.sh
-bench_args "bench/live-source.sh [--scale N] [--rounds N] [--jobs N]" "$@"
+bench_args "bench/live-source.sh [--scale N] [--rounds N] [--jobs N] [--half-unchanged]" "$@"
+HALF_VAR=(); [ "$HALF" = 1 ] && HALF_VAR=(-v half=1)
 command -v pgcopydb >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q pgcopydb >/dev/null
 MODE='{"answers": "incremental", "knowledge-elements": "incremental"}'
 
@@ -28,7 +30,7 @@ URL_A=$(bench_target a)
 URL_B=$(bench_target b)
 URL_C=$(bench_target c)
 mkdir -p bench/results
-OUT="bench/results/$(date -u +%Y-%m-%dT%H%M)-live-scale$SCALE.md"
+OUT="bench/results/$(date -u +%Y-%m-%dT%H%M)-live-scale$SCALE$([ "$HALF" = 1 ] && echo -half-unchanged || true).md"
 
 enrich() {  # what the original ran after its restore
   psql -X -q -d "$1" -v ON_ERROR_STOP=1 \
@@ -112,7 +114,7 @@ done
 cp "$ROOT/b.report" "$ROOT/b-first-report.txt"
 
 echo "== the second night: bench/pix-bench-day2.sql on the source"
-psql -X -q -v ON_ERROR_STOP=1 -v scale="$SCALE" -d "$ADMIN/source" -f bench/pix-bench-day2.sql
+psql -X -q -v ON_ERROR_STOP=1 -v scale="$SCALE" "${HALF_VAR[@]}" -d "$ADMIN/source" -f bench/pix-bench-day2.sql
 A2=$(live_a); echo "   (a) ${A2}"
 B2=$(live_b BACKUP_MODE="$MODE"); echo "   (b) ${B2}"
 I2="a/b $(same "$URL_A" "$URL_B")"; echo "   targets: $I2"
@@ -121,7 +123,7 @@ cp "$ROOT/b.report" "$ROOT/b-second-report.txt"
 # A third night, as any night after the second: the per-range counts kept by the second are in
 # place, so only a slice of each kept table is counted on the source. The same change again.
 echo "== the third night: the same change again (day 3)"
-sed 's/d2/d3/g; s/day2-/day3-/g' bench/pix-bench-day2.sql | psql -X -q -v ON_ERROR_STOP=1 -v scale="$SCALE" -d "$ADMIN/source" -f -
+sed 's/d2/d3/g; s/day2-/day3-/g' bench/pix-bench-day2.sql | psql -X -q -v ON_ERROR_STOP=1 -v scale="$SCALE" "${HALF_VAR[@]}" -d "$ADMIN/source" -f -
 # The day's new rows in the big tables, as text (about what COPY sends of them).
 NEW3=$(psql -X -At -d "$ADMIN/source" -c "SELECT (SELECT coalesce(sum(length(a::text)), 0) FROM answers a WHERE \"challengeId\" LIKE 'rec-d3-%') + (SELECT coalesce(sum(length(k::text)), 0) FROM \"knowledge-elements\" k WHERE \"skillId\" = 'skill-d3')")
 echo "   new rows in the big tables: $NEW3 bytes as text"

@@ -71,7 +71,7 @@ public:
             candidates.push_back({&e, data, definition(ctx, e), {}});
             if (auto v = ctx.recall(kPrefix + e.table)) candidates.back().last = reuse::parse(*v);
         }
-        if (live_ && !candidates.empty()) read_live_source(*ctx.live());
+        if (live_) read_live_source(*ctx.live());  // remembered for every table, judged or not
         const auto targets = read_targets(ctx, candidates);
         std::int64_t reused = 0;
         for (const auto& c : candidates) {

@@ -111,7 +111,7 @@ TEST(Reuse, ALiveSourcesRowsRoundTripBesideABackupsChecksum) {
     EXPECT_EQ(back->rows, 1200);
     EXPECT_EQ(back->writes, 37);
     EXPECT_TRUE(parse_live("live:10:0:-1"));
-    for (const char* bad : {"live:", "live:1:2", "live:1:2:3:4", "live:x:2:3", "live:1:-2:3", "live:1:2:-7", std::string(64, 'a').c_str()})
+    for (const std::string& bad : std::vector<std::string>{"live:", "live:1:2", "live:1:2:3:4", "live:x:2:3", "live:1:-2:3", "live:1:2:-7", std::string(64, 'a')})
         EXPECT_FALSE(parse_live(bad)) << bad;
     const std::string def(64, 'd');
     auto r = parse(format({def, format_live(live), 99}));

@@ -9,6 +9,21 @@
 
 namespace pixrep::reuse {
 
+namespace {
+
+bool whole_number(const std::string& s, std::int64_t& out) {
+    if (s.empty() || s.size() > 19 || s.find_first_not_of("-0123456789") != std::string::npos) return false;
+    try {
+        std::size_t used = 0;
+        out = std::stoll(s, &used);
+        return used == s.size();
+    } catch (const std::exception&) {
+        return false;
+    }
+}
+
+}  // namespace
+
 std::string format(const Remembered& r) {
     return "definition=" + r.definition + " rows=" + r.rows + " node=" + std::to_string(r.node);
 }
@@ -18,13 +33,7 @@ std::optional<Remembered> parse(const std::string& text) {
     std::string d, r, n;
     if (!(in >> d >> r >> n) || d.rfind("definition=", 0) != 0 || r.rfind("rows=", 0) != 0 || n.rfind("node=", 0) != 0) return std::nullopt;
     Remembered out{d.substr(11), r.substr(5), 0};
-    try {
-        std::size_t used = 0;
-        out.node = std::stoll(n.substr(5), &used);
-        if (used != n.size() - 5) return std::nullopt;
-    } catch (const std::exception&) {
-        return std::nullopt;
-    }
+    if (!whole_number(n.substr(5), out.node)) return std::nullopt;
     if (out.definition.size() != 64 || (out.rows.size() != 64 && !parse_live(out.rows))) return std::nullopt;
     return out;
 }
@@ -110,16 +119,6 @@ namespace {
 // Below 2^31 a transaction's age orders it; a margin for the transactions begun since the snapshot.
 constexpr std::uint64_t kOrderedAge = std::uint64_t{1} << 30;
 
-bool whole_number(const std::string& s, std::int64_t& out) {
-    if (s.empty() || s.size() > 19 || s.find_first_not_of("-0123456789") != std::string::npos) return false;
-    try {
-        std::size_t used = 0;
-        out = std::stoll(s, &used);
-        return used == s.size();
-    } catch (const std::exception&) {
-        return false;
-    }
-}
 
 }  // namespace
 

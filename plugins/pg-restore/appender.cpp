@@ -108,7 +108,6 @@ void Appender::append(const Append& a) {
     std::string copy_sql;
     std::size_t key = 0;
     std::int64_t scanned = 0, appended = 0;
-    std::optional<std::int64_t> largest;  // the dump's largest key
     const auto recalled = recall_ranges(a);
     KeyBuckets buckets(a.above, recalled ? recalled->width : width_for(a.above));
     // The target's side of the late-rows check is counted by the server while the dump is read:
@@ -156,7 +155,6 @@ void Appender::append(const Append& a) {
             auto k = field ? common::integer_field(*field) : std::nullopt;
             if (!k) throw StepError(ErrorKind::input, "row " + std::to_string(scanned) + " of the dump has no integer " + a.key);
             buckets.add(*k);
-            largest = std::max(largest.value_or(*k), *k);
             if (*k > a.above) {
                 if (!in) in = open(copy_sql);
                 in->row(filter ? filtered(*filter, row, a.table) : row), ++appended;
@@ -167,8 +165,6 @@ void Appender::append(const Append& a) {
             }
         },
         [this] { return stopping(); });
-    // Nothing was appended (no key above), nothing is written: the table is reloaded instead.
-    if (!largest || *largest < a.above) throw older_dump(a, largest);
     if (in) in->commit();
     counting.join();
     if (count_error) throw *count_error;
@@ -189,12 +185,6 @@ void Appender::append(const Append& a) {
     remember_ranges(a, late ? std::optional<RangeState>(RangeState{buckets.width(), target.night + 1, target.filenode, buckets.all_counts()})
                             : std::nullopt);
     finish(a, *in, name, {scanned, appended, late.value_or(0)}, t0);
-}
-
-StepError Appender::older_dump(const Append& a, std::optional<std::int64_t> largest) {
-    return StepError(ErrorKind::transient, "the dump's " + a.table + " ends below the key kept on the target (" + a.key + " " +
-                                               std::to_string(a.above) + " there, " + (largest ? std::to_string(*largest) : "no row") +
-                                               " in the dump): an older backup, or a source that was reset; the next attempt reloads it in full");
 }
 
 std::optional<RangeState> Appender::recall_ranges(const Append& a) const {

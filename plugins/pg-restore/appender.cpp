@@ -105,86 +105,92 @@ void Appender::append(const Append& a) {
         std::unique_ptr<common::CopyIn>& in;
         ~Unregister() { self->close(in.get()); }
     } unregister{this, in};
-    std::string copy_sql;
-    std::size_t key = 0;
-    std::int64_t scanned = 0, appended = 0;
     const auto recalled = recall_ranges(a);
     KeyBuckets buckets(a.above, recalled ? recalled->width : width_for(a.above));
     // The target's side of the late-rows check is counted by the server while the dump is read:
     // all of it, or tonight's slice when last night's counts still describe the table.
-    TargetCount target;
-    std::optional<StepError> count_error;
-    std::atomic<common::CopyIn*> counter{nullptr};
-    common::JoinedThread counting([&] {
-        count_error = common::capture_error(
-            [&] {
-                auto c = connect();
-                struct Release {
-                    Appender* self;
-                    std::unique_ptr<common::CopyIn>& c;
-                    std::atomic<common::CopyIn*>& shown;
-                    ~Release() {
-                        shown = nullptr;  // a cancel under way holds mu_, which close() waits for
-                        self->close(c.get());
-                    }
-                } release{this, c, counter};
-                counter = c.get();
-                target = count_target(*c, a, name, buckets, recalled);
-            },
-            ErrorKind::transient, "counting the target's rows of " + a.table);
-    });
-    // When the scan fails, the count is cancelled rather than waited for.
-    struct CancelCount {
-        Appender* self;
-        std::atomic<common::CopyIn*>& counter;
-        int exceptions = std::uncaught_exceptions();
-        ~CancelCount() {
-            if (std::uncaught_exceptions() <= exceptions) return;
-            std::lock_guard<std::mutex> lock(self->mu_);
-            if (auto* c = counter.load()) c->cancel();
-        }
-    } cancel_count{this, counter};
-    auto last_log = Clock::now();
+    TargetCounting counting(*this, a, name, buckets, recalled);
     auto filter = filter_rows(ctx_, a.table, *data);
-    common::stream_rows(
-        ctx_.env(), *ctx_.backup(), *data,
-        [&](const std::vector<std::string>& columns) { std::tie(key, copy_sql) = copy_into(columns, a.key, name, "the dump's"); },
-        [&](std::string_view row) {
-            ++scanned;
-            auto field = common::copy_field(row, key);
-            auto k = field ? common::integer_field(*field) : std::nullopt;
-            if (!k) throw StepError(ErrorKind::input, "row " + std::to_string(scanned) + " of the dump has no integer " + a.key);
-            buckets.add(*k);
-            if (*k > a.above) {
-                if (!in) in = open(copy_sql);
-                in->row(filter ? filtered(*filter, row, a.table) : row), ++appended;
-            }
-            if (scanned % 65536 == 0 && Clock::now() - last_log >= std::chrono::seconds(60)) {
-                last_log = Clock::now();
-                ctx_.log().info("appending new rows", {{"table", a.table}, {"rows_scanned", scanned}, {"rows_appended", appended}});
-            }
-        },
-        [this] { return stopping(); });
+    const DumpRead read = read_dump(a, *data, name, buckets, in, filter.get());
     if (in) in->commit();
-    counting.join();
-    if (count_error) throw *count_error;
+    TargetCount target = counting.result();
     if (!in) in = connect();
-    if (target.partial) {
-        // Where the backup's counts differ from last night's, the target is counted too.
-        auto more = to_recount(buckets.counts(), target.counts, target.ranges);
-        if (!more.empty()) {
-            auto ranges = ranges_of(more);
-            target.counts = assume(target.counts, ranges, parse_counts(in->exec(buckets.target_counts_sql(name, a.key, ranges))));
-            target.counted += size_of(ranges);
-        }
-    }
+    if (target.partial) recount_changed(a, name, buckets, target, *in);
     say_counted(a, buckets, target, "the backup changed");
-    const auto late = recover_late_rows(a, *data, name, copy_sql, key, buckets, target.counts, *in, filter.get());
+    const auto late = recover_late_rows(a, *data, name, read.copy_sql, read.key, buckets, target.counts, *in, filter.get());
     if (filter) count_filtered(ctx_, a.table, *filter);
     // What the target holds now, for tomorrow: the dump's counts, once every range is repaired.
     remember_ranges(a, late ? std::optional<RangeState>(RangeState{buckets.width(), target.night + 1, target.filenode, buckets.all_counts()})
                             : std::nullopt);
-    finish(a, *in, name, {scanned, appended, late.value_or(0)}, t0);
+    finish(a, *in, name, {read.scanned, read.appended, late.value_or(0)}, t0);
+}
+
+Appender::DumpRead Appender::read_dump(const Append& a, const TocEntry& data, const std::string& name, KeyBuckets& buckets,
+                                       std::unique_ptr<common::CopyIn>& in, RowFilter* filter) {
+    DumpRead r;
+    auto last_log = Clock::now();
+    common::stream_rows(
+        ctx_.env(), *ctx_.backup(), data,
+        [&](const std::vector<std::string>& columns) { std::tie(r.key, r.copy_sql) = copy_into(columns, a.key, name, "the dump's"); },
+        [&](std::string_view row) {
+            ++r.scanned;
+            auto field = common::copy_field(row, r.key);
+            auto k = field ? common::integer_field(*field) : std::nullopt;
+            if (!k) throw StepError(ErrorKind::input, "row " + std::to_string(r.scanned) + " of the dump has no integer " + a.key);
+            buckets.add(*k);
+            if (*k > a.above) {
+                if (!in) in = open(r.copy_sql);
+                in->row(filter ? filtered(*filter, row, a.table) : row), ++r.appended;
+            }
+            if (r.scanned % 65536 == 0 && Clock::now() - last_log >= std::chrono::seconds(60)) {
+                last_log = Clock::now();
+                ctx_.log().info("appending new rows", {{"table", a.table}, {"rows_scanned", r.scanned}, {"rows_appended", r.appended}});
+            }
+        },
+        [this] { return stopping(); });
+    return r;
+}
+
+// Where the backup's counts differ from last night's, the target is counted too.
+void Appender::recount_changed(const Append& a, const std::string& name, const KeyBuckets& buckets, TargetCount& target, common::CopyIn& in) {
+    auto more = to_recount(buckets.counts(), target.counts, target.ranges);
+    if (more.empty()) return;
+    auto ranges = ranges_of(more);
+    target.counts = assume(target.counts, ranges, parse_counts(in.exec(buckets.target_counts_sql(name, a.key, ranges))));
+    target.counted += size_of(ranges);
+}
+
+Appender::TargetCounting::TargetCounting(Appender& self, const Append& a, const std::string& name, const KeyBuckets& buckets,
+                                         const std::optional<RangeState>& recalled)
+    : self_(self), thread_([this, &a, &name, &buckets, &recalled] {
+          error_ = common::capture_error(
+              [&] {
+                  auto c = self_.connect();
+                  struct Release {
+                      Appender& self;
+                      std::unique_ptr<common::CopyIn>& c;
+                      std::atomic<common::CopyIn*>& shown;
+                      ~Release() {
+                          shown = nullptr;  // a cancel under way holds mu_, which close() waits for
+                          self.close(c.get());
+                      }
+                  } release{self_, c, counter_};
+                  counter_ = c.get();
+                  target_ = self_.count_target(*c, a, name, buckets, recalled);
+              },
+              ErrorKind::transient, "counting the target's rows of " + a.table);
+      }) {}
+
+Appender::TargetCounting::~TargetCounting() {
+    // Still counting: the scan failed, and the count is cancelled rather than waited for.
+    std::lock_guard<std::mutex> lock(self_.mu_);
+    if (auto* c = counter_.load()) c->cancel();
+}
+
+Appender::TargetCount Appender::TargetCounting::result() {
+    thread_.join();
+    if (error_) throw *error_;
+    return std::move(target_);
 }
 
 std::optional<RangeState> Appender::recall_ranges(const Append& a) const {
@@ -250,23 +256,6 @@ void Appender::finish(const Append& a, common::CopyIn& in, const std::string& na
                                           {"above", a.above}, {"analyzed", analyzed}, {"duration_ms", static_cast<std::int64_t>(secs * 1000)}});
 }
 
-namespace {
-
-// The keys of `buckets` up to `above`, as a condition on `key`.
-std::string bucket_ranges(const KeyBuckets& buckets, const std::vector<std::int64_t>& short_buckets, const std::string& key,
-                          std::int64_t above) {
-    std::string where;
-    for (std::int64_t b : short_buckets) {
-        const std::string range = b < 0 ? key + " < 0"
-                                        : key + " BETWEEN " + std::to_string(b * buckets.width()) + " AND " +
-                                              std::to_string(std::min(above, (b + 1) * buckets.width() - 1));
-        where += " OR " + range;
-    }
-    return where;
-}
-
-}  // namespace
-
 // From a live source, the rows the target lacks come with one WHERE there: those above the
 // target's largest key, and those of the key ranges where the source counts more rows than the
 // target (committed late); never the whole table.
@@ -322,7 +311,8 @@ void Appender::append_live(const Append& a, const TocEntry& data, const std::str
     }
     const auto present = short_buckets.empty() ? std::unordered_set<std::int64_t>{}
                                                : parse_keys(in->exec(buckets.target_keys_sql(name, a.key, short_buckets)));
-    const std::string where = key_sql + " > " + std::to_string(a.above) + bucket_ranges(buckets, short_buckets, key_sql, a.above);
+    const std::string late_ranges = buckets.ranges_sql(key_sql, ranges_of(short_buckets));
+    const std::string where = key_sql + " > " + std::to_string(a.above) + (late_ranges.empty() ? "" : " OR " + late_ranges);
     std::size_t key = 0;
     std::string copy_sql;
     std::int64_t appended = 0, late = 0;

@@ -2,6 +2,7 @@
 // Appends the new rows of the tables kept on the target, one thread and one connection per
 // table, beside pg_restore: each table's rows are streamed out of the dump by pg_restore, those
 // whose key is above the target's largest go in with COPY, in one transaction per table.
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -15,6 +16,7 @@
 
 #include "copy_in.hpp"
 #include "late_rows.hpp"
+#include "threads.hpp"
 
 namespace pixrep::restore {
 
@@ -61,6 +63,35 @@ private:
         std::int64_t night = 0;           ///< Nights counted from the kept counts before tonight.
         std::string filenode;             ///< The table's file tonight.
     };
+    /// The target's rows counted by range on a connection of its own while the dump is read;
+    /// cancelled, not waited for, when the read fails.
+    class TargetCounting {
+    public:
+        TargetCounting(Appender& self, const Append& a, const std::string& name, const KeyBuckets& buckets,
+                       const std::optional<RangeState>& recalled);
+        ~TargetCounting();
+        /// Waits for the count; throws its error.
+        TargetCount result();
+
+    private:
+        Appender& self_;
+        std::atomic<common::CopyIn*> counter_{nullptr};
+        TargetCount target_;
+        std::optional<StepError> error_;
+        common::JoinedThread thread_;  ///< Last: started once the rest is in place, joined first.
+    };
+    /// What reading a kept table's rows in the dump found.
+    struct DumpRead {
+        std::size_t key = 0;   ///< Where the key is among the dump's columns.
+        std::string copy_sql;  ///< The COPY that appends the dump's rows.
+        std::int64_t scanned = 0, appended = 0;
+    };
+    /// Reads the dump's rows of `a`: counts their keys into `buckets`, and sends those above
+    /// `a.above` to `in` (opened at the first), through `filter` when given.
+    DumpRead read_dump(const Append& a, const TocEntry& data, const std::string& name, KeyBuckets& buckets,
+                       std::unique_ptr<common::CopyIn>& in, RowFilter* filter);
+    /// Counts on the target, too, the ranges of a partial count where the dump's counts differ from last night's.
+    void recount_changed(const Append& a, const std::string& name, const KeyBuckets& buckets, TargetCount& target, common::CopyIn& in);
     /// Counts the target's rows of `name` on `c`: in tonight's slice when `recalled` still
     /// describes the table (same file), else everywhere.
     TargetCount count_target(common::CopyIn& c, const Append& a, const std::string& name, const KeyBuckets& buckets,

@@ -44,13 +44,18 @@ std::string KeyBuckets::bucket_sql(const std::string& k) const {
     return "CASE WHEN " + k + " < 0 THEN -1 ELSE " + k + " / " + std::to_string(width_) + " END";
 }
 
-std::string KeyBuckets::within_sql(const std::string& k, const std::vector<BucketRange>& ranges) const {
+std::string KeyBuckets::ranges_sql(const std::string& k, const std::vector<BucketRange>& ranges) const {
     std::string any;
     for (const auto& r : ranges) {
         const std::string lo = r.first < 0 ? "" : std::to_string(r.first * width_);
         const std::string hi = std::to_string(r.last < 0 ? -1 : std::min(above_, (r.last + 1) * width_ - 1));
         any += (any.empty() ? "" : " OR ") + (lo.empty() ? k + " <= " + hi : k + " BETWEEN " + lo + " AND " + hi);
     }
+    return any;
+}
+
+std::string KeyBuckets::within_sql(const std::string& k, const std::vector<BucketRange>& ranges) const {
+    const std::string any = ranges_sql(k, ranges);
     return k + " <= " + std::to_string(above_) + (any.empty() ? "" : " AND (" + any + ")");
 }
 

@@ -37,6 +37,8 @@ public:
     /// `keys` (one bigint column, k) does not hold: the source's keys there. Gives the count.
     std::string delete_absent_sql(const std::string& table, const std::string& key, const std::vector<std::int64_t>& buckets,
                                   const std::string& keys) const;
+    /// `column` (SQL, quoted) within `ranges` (up to `above`), as ORed BETWEENs; "" when none.
+    std::string ranges_sql(const std::string& column, const std::vector<BucketRange>& ranges) const;
 
 private:
     /// The bucket of `column` (SQL, quoted) in SQL, as bucket() computes it.

@@ -217,6 +217,9 @@ TEST(LateRows, BucketsOfKeysFindWhereTheTargetIsShort) {
     EXPECT_EQ(b.target_keys_sql("public.answers", "id", {29, 50, 30, -1}),
               "SELECT coalesce(string_agg(\"id\"::text, ','), '') FROM public.answers WHERE \"id\" <= 10000 AND "
               "(\"id\" <= -1 OR \"id\" BETWEEN 2929 AND 3130 OR \"id\" BETWEEN 5050 AND 5150)");
+    EXPECT_EQ(b.ranges_sql("\"id\"", ranges_of({30, -1, 29})), "\"id\" <= -1 OR \"id\" BETWEEN 2929 AND 3130")
+        << "a live source's late rows: adjacent ranges merged, negative keys as one";
+    EXPECT_EQ(b.ranges_sql("\"id\"", {}), "");
     EXPECT_EQ(b.target_counts_sql("public.answers", "id", {{0, 2}}),
               "SELECT coalesce(string_agg(b || ':' || n, ','), '') FROM (SELECT CASE WHEN \"id\" < 0 THEN -1 ELSE \"id\" / 101 END AS b, "
               "count(*) AS n FROM public.answers WHERE \"id\" <= 10000 AND (\"id\" BETWEEN 0 AND 302) GROUP BY 1) s");

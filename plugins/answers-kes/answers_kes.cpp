@@ -116,8 +116,14 @@ private:
         std::string key = key_override(table.table);
         common::Session s(ctx.env(), "answers-kes");
         s.run([&](common::Connection& c) { target = read_target(c, table, key); });
-        // The backup's largest key matters only when the target has rows (and so a key).
-        answers::BackupTable backup{answers::columns_of(table.sql), target.empty ? std::nullopt : backup_max(ctx, *data, key)};
+        // The backup's largest key matters only when the target has rows (and so a key). Read
+        // from a dump, it waits for the table's whole block, and the build would wait with it:
+        // a first attempt assumes it is not below the target's, and the append checks that as
+        // the rows go by (an older backup fails the attempt, and the retry decides on the keys).
+        const bool assumed = !target.empty && target.max_key && !ctx.live() && ctx.env().attempt() == 1 && !decide_on_keys_;
+        if (assumed) check_key_in_backup(*data, key);
+        answers::BackupTable backup{answers::columns_of(table.sql),
+                                    target.empty ? std::nullopt : assumed ? target.max_key : backup_max(ctx, *data, key)};
         const std::string memo = "last_full_reload." + table.table;
         std::optional<std::time_t> last_full;
         if (auto v = ctx.recall(memo)) last_full = static_cast<std::time_t>(std::stoll(*v));
@@ -137,6 +143,7 @@ private:
             if (!support.same) d = {false, support.reason};
             else for (auto& sql : support.statements) before_restore_.push_back(std::move(sql));
         }
+        if (d.incremental && assumed) d.reason += ", once its rows show the backup's keys reach it";
         if (d.incremental) {
             ctx.keep(table.id, "kept on the target (BACKUP_MODE incremental)");
             ctx.append({data->id, table.table, key, *target.max_key}, "new rows appended: " + d.reason);
@@ -148,6 +155,10 @@ private:
         ctx.log().info(table.table + ": reloaded in full: " + d.reason, {{"table", table.table}, {"mode", std::string("full")}, {"why", d.reason}});
         ctx.add_note(table.table + ": reloaded in full: " + d.reason);
     }
+
+    // After a failed run (an older backup found by the append, among others), the next one
+    // decides on the backup's keys from its first attempt.
+    void finish(RunContext&, const RunOutcome& outcome) override { decide_on_keys_ = !outcome.success; }
 
     // Labels the backup adds to a kept table's enum go in before the restore and its append.
     void execute(RunContext& ctx) override {
@@ -283,13 +294,19 @@ private:
             throw StepError(ErrorKind::config, option + "no unique index or constraint on that column alone; rows with equal keys would be lost");
     }
 
+    static void check_key_in_backup(const TocEntry& data, const std::string& key) {
+        auto columns = common::copy_columns(data.copy);
+        if (std::find(columns.begin(), columns.end(), key) == columns.end())
+            throw StepError(ErrorKind::config, "BACKUP_MODE: the backup's " + data.table + " has no column '" + key + "'");
+    }
+
     // The backup's largest key: known from the dump's check when the key is the first column,
     // else read from the dump (one more pass over that table's rows).
     std::optional<std::int64_t> backup_max(RunContext& ctx, const TocEntry& listed, const std::string& key) {
         const TocEntry data = common::arrived_entry(ctx, listed);  // while the dump arrives, once this table's block is in
         auto columns = common::copy_columns(data.copy);
         auto at = std::find(columns.begin(), columns.end(), key);
-        if (at == columns.end()) throw StepError(ErrorKind::config, "BACKUP_MODE: the backup's " + data.table + " has no column '" + key + "'");
+        check_key_in_backup(data, key);
         if (at == columns.begin() && data.rows >= 0) return data.rows == 0 ? std::nullopt : data.first_key_max;
         if (LiveSource* live = ctx.live()) {  // the source's index answers; no rows read
             auto max = live->query("SELECT max(" + common::quote_ident(key) + ")::text FROM ONLY " + common::quote_ident(data.schema) + "." +
@@ -313,6 +330,7 @@ private:
     }
 
     bool restore_ = false, indexes_ = true;
+    bool decide_on_keys_ = false;  ///< The last run failed: wait for the backup's keys before deciding.
     std::vector<std::string> tables_{"answers", "knowledge-elements"}, key_columns_;
     std::vector<std::string> before_restore_;  ///< ADD VALUE statements, run by execute().
     std::optional<std::string> backup_mode_;

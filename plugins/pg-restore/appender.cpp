@@ -112,6 +112,8 @@ void Appender::append(const Append& a) {
     TargetCounting counting(*this, a, name, buckets, recalled);
     auto filter = filter_rows(ctx_, a.table, *data);
     const DumpRead read = read_dump(a, *data, name, buckets, in, filter.get());
+    // Nothing was appended (no key above), nothing is written: the table is reloaded instead.
+    if (!read.largest || *read.largest < a.above) throw older_dump(a, read.largest);
     if (in) in->commit();
     TargetCount target = counting.result();
     if (!in) in = connect();
@@ -138,6 +140,7 @@ Appender::DumpRead Appender::read_dump(const Append& a, const TocEntry& data, co
             auto k = field ? common::integer_field(*field) : std::nullopt;
             if (!k) throw StepError(ErrorKind::input, "row " + std::to_string(r.scanned) + " of the dump has no integer " + a.key);
             buckets.add(*k);
+            r.largest = std::max(r.largest.value_or(*k), *k);
             if (*k > a.above) {
                 if (!in) in = open(r.copy_sql);
                 in->row(filter ? filtered(*filter, row, a.table) : row), ++r.appended;
@@ -191,6 +194,12 @@ Appender::TargetCount Appender::TargetCounting::result() {
     thread_.join();
     if (error_) throw *error_;
     return std::move(target_);
+}
+
+StepError Appender::older_dump(const Append& a, std::optional<std::int64_t> largest) {
+    return StepError(ErrorKind::transient, "the dump's " + a.table + " ends below the key kept on the target (" + a.key + " " +
+                                               std::to_string(a.above) + " there, " + (largest ? std::to_string(*largest) : "no row") +
+                                               " in the dump): an older backup, or a source that was reset; the next attempt reloads it in full");
 }
 
 std::optional<RangeState> Appender::recall_ranges(const Append& a) const {

@@ -45,6 +45,10 @@ private:
     void append_live(const Append& a, const TocEntry& data, const std::string& name, Clock::time_point t0);
     /// Analyzes when enough rows came, tells the pool, and reports.
     void finish(const Append& a, common::CopyIn& in, const std::string& name, const Tally& n, Clock::time_point t0);
+    /// Why `a` cannot go on: the dump's largest key (nullopt: no row) is below the kept one (an
+    /// older dump, or a source reset, which appending cannot repair); retried, the table's
+    /// step decides again on the dump's keys.
+    static StepError older_dump(const Append& a, std::optional<std::int64_t> largest);
     std::unique_ptr<common::CopyIn> connect();
     std::unique_ptr<common::CopyIn> open(const std::string& copy_sql);
     bool stopping();
@@ -85,6 +89,7 @@ private:
         std::size_t key = 0;   ///< Where the key is among the dump's columns.
         std::string copy_sql;  ///< The COPY that appends the dump's rows.
         std::int64_t scanned = 0, appended = 0;
+        std::optional<std::int64_t> largest;  ///< The dump's largest key; nullopt: no row.
     };
     /// Reads the dump's rows of `a`: counts their keys into `buckets`, and sends those above
     /// `a.above` to `in` (opened at the first), through `filter` when given.

@@ -97,6 +97,14 @@ protected:
         env.emplace("FK_VALIDATE", "true");
         return replicate(backup, env);
     }
+    // A backup older than the copy: the first attempt appends until the dump's keys show it,
+    // the retry decides on them and reloads in full.
+    Result older_night(const fs::path& backup) {
+        auto r = night(backup, {{"MAX_RETRY_COUNT", "1"}, {"RETRY_MIN_DELAY", "100ms"}});
+        EXPECT_NE(r.out.find("attempt 1 failed"), std::string::npos) << r.out;
+        EXPECT_NE(r.out.find("ends below the key kept on the target"), std::string::npos) << r.out;
+        return r;
+    }
     std::string oid(const std::string& sql) { return TempPostgres::instance().scalar(db_, sql); }
     std::string answers_oid() { return oid("SELECT 'public.answers'::regclass::oid"); }
     // The target equals the source database `db`: every table (rows and checksum), sequences,
@@ -207,8 +215,11 @@ TEST_F(Incremental, EachReasonToReloadInFullIsSaidAndTheResultIsRight) {
     expect_note(r, "public.knowledge-elements: incremental");
     expect_equal_to("incr_day2_column", "after a new column");
     // An older backup: the target holds keys beyond the backup's largest (and answers' columns differ again).
-    r = night(days().day1);
+    r = older_night(days().day1);
     ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_NE(r.out.find("appending the new rows of public.knowledge-elements: the dump's public.knowledge-elements ends below the key kept "
+                         "on the target (id 3030 there, 3000 in the dump): an older backup, or a source that was reset; the next attempt "
+                         "reloads it in full"), std::string::npos) << r.out;
     expect_note(r, "public.answers: reloaded in full: its columns differ from the backup's definition: column 8 is 'duration integer' on the "
                    "target, '(none)' in the backup");
     expect_note(r, "public.knowledge-elements: reloaded in full: the target holds keys beyond the backup's largest (id 3030 on the target, "
@@ -291,7 +302,7 @@ TEST_F(Incremental, NewRowsAreReadFromEveryShapeOfDump) {
     ASSERT_EQ(r.code, 0) << r.out;
     expect_note(r, "public.answers: 30 new row(s) appended (key id above 3000), 3030 scanned");
     expect_equal_to("incr_day2", "from a directory dump");
-    ASSERT_EQ(night(days().day1).code, 0);  // an older backup: reloaded in full
+    ASSERT_EQ(older_night(days().day1).code, 0);  // an older backup: reloaded in full
     // lz4, which only pg_restore decompresses: the rows come through it (17, which reads 1.16).
     auto listing = pixtest::run_cmd({TempPostgres::bin("pg_restore", 17), "-l", days().day2_lz4.string()});
     ASSERT_NE(listing.out.find("Compression: lz4"), std::string::npos) << listing.out.substr(0, 600);
@@ -346,7 +357,7 @@ TEST_F(Incremental, AKeptTablesTypesAreComparedWithTheBackupsNotByName) {
     EXPECT_EQ(answers_oid(), kept);
     expect_equal_to("incr_day2_label", "with a label added");
     // A label renamed: the table is reloaded in full, with the reason stated.
-    ASSERT_EQ(night(days().day1).code, 0);
+    ASSERT_EQ(older_night(days().day1).code, 0);
     r = night(days().day2_renamed);
     ASSERT_EQ(r.code, 0) << r.out;
     expect_note(r, "public.answers: reloaded in full: type \"public\".\"answer-status\" lost or reordered label 'archived' in the backup, "

@@ -3,7 +3,9 @@
 // tables do: nothing of them is copied or indexed again. What the decision needs (unchanged.hpp)
 // is kept in the tool's state after each successful run: a hash of the table's definition in
 // the backup, the target table's relfilenode and its rows. From a backup, the rows are the
-// SHA-256 that the dump's check computed. From a live source they are the snapshot's xmin, the
+// SHA-256 that the dump's check computed; a table whose rows changed at its last restore (one
+// written every day) is rebuilt without waiting for it, since its block may come last in the
+// download and the whole build would wait. From a live source they are the snapshot's xmin, the
 // row count and the source's write statistics. Tonight, a table is read once at the source
 // (only when the statistics counted no write since) to check that no visible row is newer than
 // that xmin and that the count is the same.
@@ -42,6 +44,9 @@ public:
     void declare(OptionTable& t) override {
         t.add("enabled", enabled_, "Reuse unchanged tables; false rebuilds every table every night").env("REUSE_UNCHANGED_TABLES");
         t.add("never", never_, "Tables always rebuilt, as name or schema.name (e.g. one a later step writes to)");
+        t.add("rebuild_changing", rebuild_changing_,
+              "From a backup, rebuild a table whose rows changed at its last restore without waiting for its block's checksum, "
+              "so that the build need not wait for the download to bring it");
     }
 
     void configure(Logger&) override {
@@ -56,7 +61,7 @@ public:
     }
 
     void prepare(RunContext& ctx) override {
-        reused_.clear(), live_rows_.clear(), writes_.clear();
+        reused_.clear(), live_rows_.clear(), writes_.clear(), last_rows_.clear();
         live_ = ctx.live() != nullptr;
         if (!enabled_) return;
         std::vector<Candidate> candidates;
@@ -70,6 +75,7 @@ public:
             }
             candidates.push_back({&e, data, definition(ctx, e), {}});
             if (auto v = ctx.recall(kPrefix + e.table)) candidates.back().last = reuse::parse(*v);
+            if (candidates.back().last) last_rows_[e.table] = candidates.back().last->rows;
         }
         if (live_) read_live_source(*ctx.live());  // remembered for every table, judged or not
         const auto targets = read_targets(ctx, candidates);
@@ -116,16 +122,23 @@ public:
             for (const auto& [e, name] : tables) {
                 auto r = tx.exec("SELECT relfilenode::bigint FROM pg_class WHERE oid = to_regclass(" + tx.quote(name) + ")");
                 const std::string rows = rows_tonight(ctx, report, *e);
-                ctx.remember(kPrefix + e->table, r.empty() || rows.empty() ? "" : reuse::format({definition(ctx, *e), rows, r[0][0].as<std::int64_t>()}));
+                auto last = last_rows_.find(e->table);
+                const bool changed = !live_ && last != last_rows_.end() && last->second != rows;
+                ctx.remember(kPrefix + e->table,
+                             r.empty() || rows.empty() ? "" : reuse::format({definition(ctx, *e), rows, r[0][0].as<std::int64_t>(), changed}));
             }
         });
     }
 
 private:
-    // The rows last: a backup's checksum waits for the table's block to arrive; a live source's
-    // table is counted in the snapshot unless its statistics already say it was written.
+    // The rows last: a backup's checksum waits for the table's block to arrive (unless the rows
+    // changed at the last restore too); a live source's table is counted in the snapshot unless
+    // its statistics already say it was written.
     reuse::Verdict rows_verdict(RunContext& ctx, const Candidate& c) {
-        if (!live_) return reuse::judge_rows(*c.last, ctx.arrived(c.data->id).sha256);
+        if (!live_) {
+            if (auto v = reuse::judge_changing(*c.last); rebuild_changing_ && !v.reuse) return v;
+            return reuse::judge_rows(*c.last, ctx.arrived(c.data->id).sha256);
+        }
         auto verdict = reuse::judge_live(c.last->rows, snapshot_, writes_of(c.table->table));
         if (!verdict.reuse) return verdict;
         const auto last = *reuse::parse_live(c.last->rows);
@@ -197,8 +210,9 @@ private:
         return out;
     }
 
-    bool enabled_ = true;
+    bool enabled_ = true, rebuild_changing_ = true;
     std::vector<std::string> never_;
+    std::map<std::string, std::string> last_rows_;   // the rows remembered at the last restore, by table
     std::set<std::string> reused_;
     bool live_ = false;
     reuse::LiveSnapshot snapshot_;

@@ -25,14 +25,15 @@ bool whole_number(const std::string& s, std::int64_t& out) {
 }  // namespace
 
 std::string format(const Remembered& r) {
-    return "definition=" + r.definition + " rows=" + r.rows + " node=" + std::to_string(r.node);
+    return "definition=" + r.definition + " rows=" + r.rows + " node=" + std::to_string(r.node) + (r.changed ? " changed" : "");
 }
 
 std::optional<Remembered> parse(const std::string& text) {
     std::istringstream in(text);
-    std::string d, r, n;
+    std::string d, r, n, changed, more;
     if (!(in >> d >> r >> n) || d.rfind("definition=", 0) != 0 || r.rfind("rows=", 0) != 0 || n.rfind("node=", 0) != 0) return std::nullopt;
-    Remembered out{d.substr(11), r.substr(5), 0};
+    if ((in >> changed && changed != "changed") || in >> more) return std::nullopt;
+    Remembered out{d.substr(11), r.substr(5), 0, changed == "changed"};
     if (!whole_number(n.substr(5), out.node)) return std::nullopt;
     if (out.definition.size() != 64 || (out.rows.size() != 64 && !parse_live(out.rows))) return std::nullopt;
     return out;
@@ -112,6 +113,11 @@ Verdict judge_rows(const Remembered& last, const std::string& rows) {
     if (rows.empty()) return {false, "its rows were not checksummed (a dump compressed other than with gzip)"};
     if (rows != last.rows) return {false, "its rows changed"};
     return {true, "definition and rows as at the last restore"};
+}
+
+Verdict judge_changing(const Remembered& last) {
+    if (last.changed) return {false, "its rows changed at the last restore too, so tonight's checksum is not waited for"};
+    return {true, ""};
 }
 
 namespace {

@@ -18,9 +18,10 @@ struct Remembered {
     std::string definition;  ///< definition_of() then.
     std::string rows;        ///< The SHA-256 of its rows then, or format_live() of a live source's.
     std::int64_t node = 0;   ///< The target table's relfilenode once restored (a TRUNCATE or rewrite changes it).
+    bool changed = false;    ///< Its rows then differed from those of the restore before (a backup's).
 };
 
-/// "definition=<hex> rows=<hex> node=<n>".
+/// "definition=<hex> rows=<hex> node=<n>", then " changed" when it is.
 std::string format(const Remembered& r);
 /// format()'s text back; nullopt for anything else ("" forgets a table).
 std::optional<Remembered> parse(const std::string& text);
@@ -62,6 +63,11 @@ Verdict judge(const std::optional<Remembered>& last, const std::string& definiti
 
 /// Reused when tonight's rows (the data block's SHA-256, "" unknown) are `last`'s.
 Verdict judge_rows(const Remembered& last, const std::string& rows);
+
+/// Rebuilt at once, without waiting for tonight's checksum, when `last` says the rows changed
+/// at the last restore (a table written every day); else still a candidate (reuse = true).
+/// Their block may be the last to arrive, and the whole build would wait for it.
+Verdict judge_changing(const Remembered& last);
 
 /// What a live source's table was at a restore. No checksum of its rows exists there without
 /// reading them all; what proves them unchanged is that no visible row was written by a

@@ -80,7 +80,14 @@ TEST(Reuse, RememberedTextRoundTripsAndAnythingElseForgets) {
     EXPECT_EQ(back->definition, r.definition);
     EXPECT_EQ(back->rows, r.rows);
     EXPECT_EQ(back->node, 16384);
-    for (const char* bad : {"", "definition=x rows=y node=1", "rows=a definition=b node=c", "definition= rows= node=12x"})
+    EXPECT_FALSE(back->changed) << "a text of before the flag reads as unchanged";
+    r.changed = true;
+    back = parse(format(r));
+    ASSERT_TRUE(back);
+    EXPECT_TRUE(back->changed);
+    EXPECT_EQ(back->node, 16384);
+    for (const std::string& bad : std::vector<std::string>{"", "definition=x rows=y node=1", "rows=a definition=b node=c", "definition= rows= node=12x",
+                                                           format(r) + " more", format({r.definition, r.rows, 1}) + " changes"})
         EXPECT_FALSE(parse(bad)) << bad;
 }
 
@@ -100,6 +107,8 @@ TEST(Reuse, EachReasonToRebuild) {
     EXPECT_EQ(judge_rows(last, "").why, "its rows were not checksummed (a dump compressed other than with gzip)");
     EXPECT_EQ(judge_rows(last, std::string(64, 'b')).why, "its rows changed");
     EXPECT_TRUE(judge_rows(last, kRows).reuse);
+    EXPECT_TRUE(judge_changing(last).reuse) << "unchanged at the last restore: tonight's checksum decides";
+    EXPECT_EQ(judge_changing({def, kRows, 100, true}).why, "its rows changed at the last restore too, so tonight's checksum is not waited for");
 }
 
 TEST(Reuse, ALiveSourcesRowsRoundTripBesideABackupsChecksum) {

@@ -31,13 +31,24 @@ ARCHIVE_BYTES=$(stat -c %s "$ROOT/backup.tar.gz")
 NEW_ROWS=$(psql -X -At -d "$ADMIN/today" -c "SELECT (SELECT count(*) FROM answers) - $(psql -X -At -d "$ADMIN/source" -c 'SELECT count(*) FROM answers')")
 echo "   archive $((ARCHIVE_BYTES/1048576)) MiB; $NEW_ROWS new answers and as many new knowledge-elements"
 
-echo "== yesterday's replica: a first night of (b) on day 1 (big tables loaded in full)"
+echo "== the day before: day 1 with one row of each table that changes every day as it was then"
+psql -X -q -d "$ADMIN/postgres" -c "CREATE DATABASE day0 TEMPLATE source"
+psql -X -q -v ON_ERROR_STOP=1 -d "$ADMIN/day0" -c "UPDATE users SET \"lastName\" = 'day 0' WHERE id = 1" \
+  -c "UPDATE assessments SET state = 'day 0' WHERE id = 1"
+[ "$HALF" = 1 ] || psql -X -q -v ON_ERROR_STOP=1 -d "$ADMIN/day0" -c "UPDATE \"schooling-registrations\" SET \"firstName\" = 'day 0' WHERE id = 1" \
+  -c "UPDATE \"campaign-participations\" SET details = '{}' WHERE id = 1"
+DAY0="$ROOT/pack/day0.pgsql"
+pg_dump -Fc -d "$ADMIN/day0" -f "$DAY0"
+psql -X -q -d "$ADMIN/postgres" -c "DROP DATABASE day0"
+
+echo "== yesterday's replica: a first night of (b) on the day before (big tables loaded in full)"
 psql -X -q -d "$ADMIN/postgres" -c "CREATE ROLE replica_n LOGIN PASSWORD 'bench-n'" -c "CREATE DATABASE yesterday OWNER replica_n"
 YESTERDAY="postgresql://replica_n:bench-n@127.0.0.1:$PG_PORT/yesterday"
-DATABASE_URL="$YESTERDAY" BACKUP_FILE="$DAY1" BACKUP_MODE="$MODE" RESTORE_FK_CONSTRAINTS=true PG_RESTORE_JOBS="$JOBS" \
+DATABASE_URL="$YESTERDAY" BACKUP_FILE="$DAY0" BACKUP_MODE="$MODE" RESTORE_FK_CONSTRAINTS=true PG_RESTORE_JOBS="$JOBS" \
   REPLICATION_WORK_DIR="$ROOT/work-y" MAX_RETRY_COUNT=0 ./build/pix-db-replication --config config/local.toml --log-format json run \
   >"$ROOT/yesterday.log" 2>&1 || { tail -5 "$ROOT/yesterday.log" >&2; exit 1; }
-echo "== the same backup once more, as any night after the first: what the tool keeps of a night is in place"
+rm -f "$DAY0"
+echo "== day 1, as any night after the first: what the tool keeps of a night is in place (the tables written every day changed)"
 DATABASE_URL="$YESTERDAY" BACKUP_FILE="$DAY1" BACKUP_MODE="$MODE" RESTORE_FK_CONSTRAINTS=true PG_RESTORE_JOBS="$JOBS" \
   REPLICATION_WORK_DIR="$ROOT/work-y" MAX_RETRY_COUNT=0 ./build/pix-db-replication --config config/local.toml --log-format json run \
   >"$ROOT/yesterday2.log" 2>&1 || { tail -5 "$ROOT/yesterday2.log" >&2; exit 1; }

@@ -4,7 +4,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config git ca-certificates curl tar gzip python3 tzdata
   libboost-dev libpqxx-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev
-  libcurl4-openssl-dev libssl-dev libarchive-dev libgtest-dev zlib1g-dev binutils libpg-query-dev
+  libcurl4-openssl-dev libssl-dev libarchive-dev libisal-dev libgtest-dev zlib1g-dev binutils libpg-query-dev
   postgresql postgresql-client
   chromium chromium-driver fonts-dejavu-core debootstrap patchelf
 )

@@ -1,8 +1,7 @@
 #include "dump.hpp"
 
-#include <zlib.h>
-
 #include "digest.hpp"
+#include "inflater.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -183,38 +182,15 @@ private:
     common::Sha256 digest_;
 };
 
-// One zlib stream (custom format: zlib; directory format: gzip), inflated to check its checksum.
-class Inflater {
-public:
-    explicit Inflater(bool gzip) {
-        if (inflateInit2(&zs_, gzip ? 16 + MAX_WBITS : MAX_WBITS) != Z_OK) throw Corrupt{"zlib cannot start"};
+// A data stream (custom format: zlib; directory format: gzip), inflated to check its checksum;
+// the inflater's complaint, as what is wrong with the entry being read.
+void inflate(Inflater& f, const char* p, std::size_t n, const std::function<void(const char*, std::size_t)>& sink) {
+    try {
+        f.feed(p, n, sink);
+    } catch (const Inflater::Error& e) {
+        throw Corrupt{e.what()};
     }
-    ~Inflater() { inflateEnd(&zs_); }
-    Inflater(const Inflater&) = delete;
-    Inflater& operator=(const Inflater&) = delete;
-    template <class Sink>
-    void feed(const char* p, std::size_t n, Sink sink) {
-        zs_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(p));
-        zs_.avail_in = static_cast<uInt>(n);
-        while (zs_.avail_in > 0) {
-            if (ended_) throw Corrupt{"data follows the end of its compressed stream"};
-            zs_.next_out = out_;
-            zs_.avail_out = sizeof out_;
-            int r = inflate(&zs_, Z_NO_FLUSH);
-            if (r != Z_OK && r != Z_STREAM_END && r != Z_BUF_ERROR)
-                throw Corrupt{"does not decompress (" + std::string(zs_.msg ? zs_.msg : "zlib error " + std::to_string(r)) + ")"};
-            sink(reinterpret_cast<const char*>(out_), sizeof out_ - zs_.avail_out);
-            if (r == Z_STREAM_END) ended_ = true;
-            if (r == Z_BUF_ERROR) break;
-        }
-    }
-    bool ended() const { return ended_; }
-
-private:
-    z_stream zs_{};
-    Bytef out_[1 << 16];
-    bool ended_ = false;
-};
+}
 
 }  // namespace
 
@@ -297,7 +273,7 @@ void DumpScanner::feed_data(const char* p, std::size_t n) {
                 auto use = [&](const char* q, std::size_t m) { tap_ ? tap_(q, m) : d.rows.feed(q, m); };
                 if (d.skip) {
                 } else if (d.inflater) {
-                    d.inflater->feed(p, take, use);
+                    inflate(*d.inflater, p, take, use);
                 } else if (header_.compression == 0) {
                     use(p, take);
                 }
@@ -448,14 +424,14 @@ bool read_data_file(const fs::path& file, const std::string& label, const std::f
     if (!gz && file.extension() != ".dat") return false;  // lz4, zstd: present, not decompressed here
     std::ifstream in(file, std::ios::binary);
     std::vector<char> buf(1 << 20);
-    std::optional<Inflater> inflater;
-    if (gz) inflater.emplace(true);
+    std::unique_ptr<Inflater> inflater;
+    if (gz) inflater = std::make_unique<Inflater>(true);
     try {
         while (in) {
             if (stopping && stopping()) throw DumpError("stopped while verifying '" + label + "'");
             in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
             auto n = static_cast<std::size_t>(in.gcount());
-            if (inflater) inflater->feed(buf.data(), n, sink);
+            if (inflater) inflate(*inflater, buf.data(), n, sink);
             else sink(buf.data(), n);
         }
         if (inflater && !inflater->ended()) throw Corrupt{"its compressed stream is cut short"};

@@ -7,4 +7,4 @@ exec bash "$(dirname "$0")/debian-root.sh" trixie \
   postgresql-17 postgresql-client-17 \
   g++ cmake make pkg-config ca-certificates tzdata python3 binutils \
   libboost-dev libpqxx-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev \
-  libcurl4-openssl-dev libarchive-dev libgtest-dev libpg-query-dev
+  libcurl4-openssl-dev libarchive-dev libisal-dev zlib1g-dev libgtest-dev libpg-query-dev

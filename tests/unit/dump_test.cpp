@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "dump.hpp"
+#include "inflater.hpp"
 #include "table_columns.hpp"
 #include "source.hpp"
 #include "toc.hpp"
@@ -281,4 +282,67 @@ TEST(TableColumns, NamesQuotedAndNotTypesAndNotNullAsPgDumpWritesThem) {
     EXPECT_EQ(c[2].name + "|" + c[2].type, "createdAt|timestamp with time zone");
     EXPECT_TRUE(c[2].not_null);
     EXPECT_TRUE(pixrep::common::table_columns("CREATE VIEW public.v AS SELECT 1;").empty());
+}
+
+namespace {
+
+std::string zlib_of(const std::string& s, int window_bits) {  // 15: zlib, 31: gzip
+    z_stream zs{};
+    deflateInit2(&zs, 6, Z_DEFLATED, window_bits, 8, Z_DEFAULT_STRATEGY);
+    std::string out(deflateBound(&zs, s.size()) + 32, '\0');
+    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(s.data()));
+    zs.avail_in = static_cast<uInt>(s.size());
+    zs.next_out = reinterpret_cast<Bytef*>(out.data());
+    zs.avail_out = static_cast<uInt>(out.size());
+    deflate(&zs, Z_FINISH);
+    out.resize(zs.total_out);
+    deflateEnd(&zs);
+    return out;
+}
+
+std::string rows_text(int n) {
+    std::string s;
+    for (int i = 0; i < n; ++i) s += std::to_string(i) + "\tsome text " + std::to_string(i * 7919 % 1000) + "\n";
+    return s;
+}
+
+}  // namespace
+
+TEST(Inflater, GivesBackZlibAndGzipStreamsFedInAnyPieces) {
+    const std::string text = rows_text(200000);  // several MB: many 64 KiB pieces out
+    for (int bits : {15, 31}) {
+        const std::string z = zlib_of(text, bits);
+        for (std::size_t piece : {std::size_t(1), std::size_t(4096), z.size()}) {
+            if (piece == 1 && bits == 31) continue;  // one byte at a time: once is enough
+            Inflater f(bits == 31);
+            std::string got;
+            for (std::size_t off = 0; off < z.size(); off += piece)
+                f.feed(z.data() + off, std::min(piece, z.size() - off), [&](const char* p, std::size_t n) { got.append(p, n); });
+            EXPECT_TRUE(f.ended()) << bits << ", pieces of " << piece;
+            EXPECT_EQ(got.size(), text.size());
+            EXPECT_TRUE(got == text) << bits << ", pieces of " << piece;
+        }
+    }
+}
+
+TEST(Inflater, RefusesADamagedStreamAByteAfterItsEndAndSaysWhenCutShort) {
+    const std::string z = zlib_of(rows_text(1000), 15);
+    auto sink = [](const char*, std::size_t) {};
+    std::string damaged = z;
+    damaged[damaged.size() - 2] ^= 0x55;  // in the adler32 trailer
+    Inflater bad(false);
+    try {
+        bad.feed(damaged.data(), damaged.size(), sink);
+        ADD_FAILURE() << "a wrong checksum went through";
+    } catch (const Inflater::Error& e) {
+        EXPECT_STREQ(e.what(), "does not decompress (an incorrect checksum)");
+    }
+    for (std::size_t extra : {1, 3, 16}) {
+        std::string longer = z + std::string(extra, 'x');
+        Inflater trailing(false);
+        EXPECT_THROW(trailing.feed(longer.data(), longer.size(), sink), Inflater::Error) << extra << " byte(s) after the end";
+    }
+    Inflater cut(false);
+    cut.feed(z.data(), z.size() / 2, sink);
+    EXPECT_FALSE(cut.ended());
 }

@@ -195,35 +195,43 @@ class Handler(BaseHTTPRequestHandler):
             f = self.fault("download")
             if f == "sent":
                 return
-            data = open(state["archives"][m.group(1)], "rb").read()
+            # Sent from the file as it is read, the first bytes at once, as object storage does:
+            # reading a whole archive first held every download back by a fraction of a second.
+            path = state["archives"][m.group(1)]
+            size = os.path.getsize(path)
             start, status, extra = 0, 200, {"Accept-Ranges": "bytes"} if state.get("range", True) else {}
             rng = self.headers.get("Range")
             if rng and state.get("range", True):
                 start = int(re.match(r"bytes=(\d+)-", rng).group(1))
                 status = 206
-                extra["Content-Range"] = "bytes %d-%d/%d" % (start, len(data) - 1, len(data))
-            part = data[start:]
+                extra["Content-Range"] = "bytes %d-%d/%d" % (start, size - 1, size)
             throttle = state.get("throttle_bps")
             self.send_response(status)
             self.send_header("Content-Type", "application/gzip")
-            self.send_header("Content-Length", str(len(part)))
+            self.send_header("Content-Length", str(size - start))
             for k, v in extra.items():
                 self.send_header(k, v)
             self.end_headers()
-            if f in ("cut", "stall"):
-                self.wfile.write(part[: len(part) // 2])
-                self.wfile.flush()
-                if f == "stall":
-                    time.sleep(3600)
-                self.close_connection = True
-                return
-            if throttle:
-                chunk = max(1, throttle // 20)
-                for i in range(0, len(part), chunk):
-                    self.wfile.write(part[i:i + chunk])
-                    time.sleep(chunk / throttle)
-            else:
-                self.wfile.write(part)
+            with open(path, "rb") as src:
+                src.seek(start)
+                if f in ("cut", "stall"):
+                    self.wfile.write(src.read((size - start) // 2))
+                    self.wfile.flush()
+                    if f == "stall":
+                        time.sleep(3600)
+                    self.close_connection = True
+                    return
+                chunk, t0, sent = max(1, throttle // 20) if throttle else 1 << 20, time.monotonic(), 0
+                while True:
+                    b = src.read(chunk)
+                    if not b:
+                        break
+                    self.wfile.write(b)
+                    sent += len(b)
+                    # Paced by the clock, the writes' own time included: the rate asked for.
+                    delay = t0 + sent / throttle - time.monotonic() if throttle else 0
+                    if delay > 0:
+                        time.sleep(delay)
             return
         self.send(404, {"error": "not found"})
 

@@ -95,6 +95,7 @@ void Appender::append(const Append& a) {
     if (!listed || !table) throw StepError(ErrorKind::config, "no such data entry in the plan");
     const TocEntry arrived = common::arrived_entry(ctx_, *listed);
     const TocEntry* data = &arrived;
+    const auto t_arrived = Clock::now();
     const std::string name = common::quote_ident(table->schema) + "." + common::quote_ident(table->tag);
     if (ctx_.live()) return append_live(a, *data, name, t0);
     // Connected at the first new row only: a connection idle through a long scan of old rows
@@ -112,10 +113,12 @@ void Appender::append(const Append& a) {
     TargetCounting counting(*this, a, name, buckets, recalled);
     auto filter = filter_rows(ctx_, a.table, *data);
     const DumpRead read = read_dump(a, *data, name, buckets, in, filter.get());
+    const auto t_read = Clock::now();
     // Nothing was appended (no key above), nothing is written: the table is reloaded instead.
     if (!read.largest || *read.largest < a.above) throw older_dump(a, read.largest);
     if (in) in->commit();
     TargetCount target = counting.result();
+    const auto t_counted = Clock::now();
     if (!in) in = connect();
     if (target.partial) recount_changed(a, name, buckets, target, *in);
     say_counted(a, buckets, target, "the backup changed");
@@ -124,7 +127,12 @@ void Appender::append(const Append& a) {
     // What the target holds now, for tomorrow: the dump's counts, once every range is repaired.
     remember_ranges(a, late ? std::optional<RangeState>(RangeState{buckets.width(), target.night + 1, target.filenode, buckets.all_counts()})
                             : std::nullopt);
-    finish(a, *in, name, {read.scanned, read.appended, late.value_or(0)}, t0);
+    auto ms = [](Clock::time_point from, Clock::time_point to) { return std::chrono::duration_cast<std::chrono::milliseconds>(to - from).count(); };
+    finish(a, *in, name,
+           {read.scanned, read.appended, late.value_or(0),
+            {{"waited_ms", ms(t0, t_arrived)}, {"read_ms", ms(t_arrived, t_read)}, {"count_wait_ms", ms(t_read, t_counted)},
+             {"checked_ms", ms(t_counted, Clock::now())}}},
+           t0);
 }
 
 Appender::DumpRead Appender::read_dump(const Append& a, const TocEntry& data, const std::string& name, KeyBuckets& buckets,
@@ -261,8 +269,10 @@ void Appender::finish(const Append& a, common::CopyIn& in, const std::string& na
     ctx_.add_timing("APPEND", a.table, t0, secs);
     ctx_.add_note(a.table + ": " + std::to_string(appended) + " new row(s) appended (key " + a.key + " above " + std::to_string(a.above) +
                   "), " + std::to_string(scanned) + " scanned");
-    ctx_.log().info("new rows appended", {{"table", a.table}, {"rows_scanned", scanned}, {"rows_appended", appended},
-                                          {"above", a.above}, {"analyzed", analyzed}, {"duration_ms", static_cast<std::int64_t>(secs * 1000)}});
+    Fields fields{{"table", a.table}, {"rows_scanned", scanned}, {"rows_appended", appended},
+                  {"above", a.above}, {"analyzed", analyzed}, {"duration_ms", static_cast<std::int64_t>(secs * 1000)}};
+    fields.insert(fields.end(), n.phases.begin(), n.phases.end());
+    ctx_.log().info("new rows appended", fields);
 }
 
 // From a live source, the rows the target lacks come with one WHERE there: those above the

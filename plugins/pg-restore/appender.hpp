@@ -39,6 +39,7 @@ private:
     /// Rows read, appended above the key, and found committed late below it.
     struct Tally {
         std::int64_t scanned = 0, appended = 0, late = 0;
+        Fields phases;  ///< Where the time went ("waited_ms": for the block...), for the log.
     };
     void run(const Append& a);
     void append(const Append& a);

@@ -58,6 +58,10 @@ public:
             .env("RESTORE_MAINTENANCE_WORK_MEM");
         t.add("max_parallel_maintenance_workers", parallel_workers_, "Parallel workers per index build; -1 = server default");
         t.add("synchronous_commit", synchronous_commit_, "synchronous_commit of the restore's sessions; \"\" = server default");
+        t.add("toast_compression", toast_compression_,
+              "How tonight's long values (jsonb, text over 2 kB) are compressed: lz4 (where the server has it), pglz, "
+              "or \"\" = the server's default_toast_compression. The values read the same either way")
+            .env("RESTORE_TOAST_COMPRESSION");
         t.add("session_options", session_options_, "More settings for the restore's sessions, as PGOPTIONS (e.g. -c work_mem=64MB)")
             .env("RESTORE_PGOPTIONS");
         t.add("pk_as_unique_index", pk_as_unique_,
@@ -77,6 +81,8 @@ public:
         if (!maintenance_work_mem_.empty()) settings_.emplace_back("maintenance_work_mem", maintenance_work_mem_);
         if (!synchronous_commit_.empty()) settings_.emplace_back("synchronous_commit", synchronous_commit_);
         if (parallel_workers_ >= 0) settings_.emplace_back("max_parallel_maintenance_workers", std::to_string(parallel_workers_));
+        if (toast_compression_ != "" && toast_compression_ != "lz4" && toast_compression_ != "pglz")
+            throw StepError(ErrorKind::config, "option 'toast_compression' must be lz4, pglz or \"\", got '" + toast_compression_ + "'");
         for (const auto& [k, v] : settings_)
             if (v.find_first_of(" '\\") != std::string::npos)
                 throw StepError(ErrorKind::config, "option '" + k + "' has an invalid value '" + v + "'");
@@ -208,10 +214,17 @@ public:
 private:
     // The restore's session settings, given to pg_restore through PGOPTIONS and to the pool and
     // the loaders with SET. PostgreSQL 14+ checks that a session's client is still there during
-    // long statements: killed with the tool, the restore's sessions stop at once.
+    // long statements: killed with the tool, the restore's sessions stop at once. pglz, its
+    // default TOAST compression, takes about twice lz4's time to load rows of 3 kB documents
+    // (and longer to read them back); a column whose compression the dump sets keeps it.
     std::vector<std::pair<std::string, std::string>> session_settings(RunContext& ctx) const {
         auto settings = settings_;
-        if (server_version(ctx) >= 140000) settings.emplace_back("client_connection_check_interval", "2s");
+        const Server server = server_facts(ctx);
+        if (server.version >= 140000) settings.emplace_back("client_connection_check_interval", "2s");
+        if (toast_compression_ == "lz4" && !server.lz4)
+            ctx.add_note("long values compressed with the server's default: it was built without lz4 (toast_compression)");
+        else if (!toast_compression_.empty())
+            settings.emplace_back("default_toast_compression", toast_compression_);
         return settings;
     }
 
@@ -317,9 +330,20 @@ private:
         });
     }
 
-    static int server_version(RunContext& ctx) {
+    struct Server {
+        int version = 0;
+        bool lz4 = false;  ///< TOAST compression with lz4 (PostgreSQL 14+ built with it).
+    };
+    static Server server_facts(RunContext& ctx) {
         common::Session s(ctx.env(), "pg-restore");
-        return s.conn().server_version();
+        return s.run([](common::Connection& c) {
+            pqxx::nontransaction tx(c);
+            Server out{c.server_version(), false};
+            if (out.version >= 140000)
+                out.lz4 = tx.exec("SELECT coalesce('lz4' = ANY(enumvals), false) FROM pg_settings WHERE name = 'default_toast_compression'")[0][0]
+                              .as<bool>();
+            return out;
+        });
     }
 
     int run_pg_restore(RunContext& ctx, const std::vector<std::pair<std::string, std::string>>& settings, restore::Progress& progress,
@@ -406,7 +430,7 @@ private:
     std::int64_t jobs_ = 0, parallel_workers_ = -1, pool_during_ = 1;
     bool drop_comments_ = false, exit_on_error_ = false, pk_as_unique_ = true, analyze_ = true;
     std::chrono::milliseconds heartbeat_{60'000};
-    std::string maintenance_work_mem_, synchronous_commit_ = "off", session_options_;
+    std::string maintenance_work_mem_, synchronous_commit_ = "off", toast_compression_ = "lz4", session_options_;
     std::vector<std::pair<std::string, std::string>> settings_;
     std::filesystem::path list_;
     beside::BuildNames names_;

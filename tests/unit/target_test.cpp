@@ -89,6 +89,8 @@ TEST(Tools, VersionsAreReadAndTheNewestWins) {
     auto candidates = pg_restore_candidates("/opt/pg/bin:/usr/bin");
     ASSERT_GE(candidates.size(), 2u);
     EXPECT_EQ(candidates[candidates.size() - 2], "/opt/pg/bin/pg_restore");
+    EXPECT_TRUE(is_pg_wrapper("/usr/share/postgresql-common/pg_wrapper"));
+    EXPECT_FALSE(is_pg_wrapper("/usr/lib/postgresql/17/bin/pg_restore"));
 }
 
 TEST(Cpus, AContainersQuotaNotTheHostsCount) {

@@ -45,6 +45,8 @@ std::vector<fs::path> pg_restore_candidates(const std::string& path_env) {
     return out;
 }
 
+bool is_pg_wrapper(const fs::path& real) { return real.filename() == "pg_wrapper"; }
+
 namespace {
 
 std::optional<Tool> probe(const fs::path& p) {
@@ -74,7 +76,7 @@ Tool find_pg_restore(const std::string& override_path) {
     for (const auto& c : pg_restore_candidates(path ? path : "")) {
         std::error_code ec;
         auto real = fs::canonical(c, ec);
-        if (ec || !seen.insert(real).second) continue;
+        if (ec || !seen.insert(real).second || is_pg_wrapper(real)) continue;
         if (auto t = probe(c)) found.push_back(*t);
     }
     if (auto best = newest(found)) return *best;

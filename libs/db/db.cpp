@@ -19,6 +19,8 @@ Session::~Session() {
     }
     cv_.notify_all();
     watcher_.join();
+    if (cancelled_ || env_.stopping()) return;
+    if (PGconn* idle = conn_->release()) env_.keep_target_connection(idle);
 }
 
 void Session::watch() {
@@ -30,10 +32,26 @@ void Session::watch() {
     }
 }
 
+std::unique_ptr<PgConn> reuse_connection(PGconn* idle, const std::string& label, const std::string& purpose,
+                                         const std::function<bool()>& stopping) {
+    try {
+        auto c = std::make_unique<PgConn>(idle, label, stopping);
+        // One round trip: the connection answers, and pg_stat_activity names its new purpose.
+        c->set_statement_deadline(kConnectDeadline);
+        c->exec("SET application_name = " + quote_literal("pix-db-replication " + purpose));
+        c->set_statement_deadline(kStatementDeadline);
+        return c;
+    } catch (const std::exception&) {
+        return nullptr;  // closed: the server or a proxy let it go while it was kept
+    }
+}
+
 std::unique_ptr<PgConn> connect_target(const RunEnv& env, const std::string& purpose, bool stoppable) {
     if (env.target().conninfo.empty()) throw not_connecting(purpose);
     std::function<bool()> stopping;
     if (stoppable) stopping = [&env] { return env.stopping(); };
+    while (PGconn* idle = env.reuse_target_connection())
+        if (auto c = reuse_connection(idle, env.target().label, purpose, stopping)) return c;
     return std::make_unique<PgConn>(env.target().conninfo + " application_name=" + quote_literal("pix-db-replication " + purpose),
                                     env.target().label, kConnectDeadline, stopping);
 }

@@ -62,9 +62,14 @@ private:
 };
 
 /// Connects to the run's target as "pix-db-replication <purpose>" within a minute, giving up
-/// when the run must stop if `stoppable` (a clean-up after a stop must still connect). Throws
-/// StepError.
+/// when the run must stop if `stoppable` (a clean-up after a stop must still connect), through a
+/// connection an earlier session handed back when one answers. Throws StepError.
 std::unique_ptr<PgConn> connect_target(const RunEnv& env, const std::string& purpose, bool stoppable);
+
+/// `idle` (a connection handed back by an earlier session, now the caller's) as a connection for
+/// `purpose`, or nullptr (and `idle` closed) when it does not answer at once.
+std::unique_ptr<PgConn> reuse_connection(PGconn* idle, const std::string& label, const std::string& purpose,
+                                         const std::function<bool()>& stopping);
 
 /// The error of a step that connects to the target without saying so in its StepInfo (it was
 /// given no connection string).

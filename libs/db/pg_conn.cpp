@@ -53,6 +53,8 @@ PGconn* connect_within(const std::string& conninfo, const std::string& label, st
 class PgConn::Adopted final : public Connection {
 public:
     explicit Adopted(PGconn* conn) : Connection(Connection::seize_raw_connection(conn)) {}
+    // Lets go of the connection, open.
+    void release() { std::move(*this).release_raw_connection(); }
 };
 #else
 // libpqxx 6 takes a connection made elsewhere through a connection policy. This one never makes
@@ -69,9 +71,13 @@ public:
         if (!conn_) throw pqxx::broken_connection("the connection was lost; it is not made again");
         return std::exchange(conn_, nullptr);
     }
+    // Closing after release() leaves the connection open, for the session it was handed to.
+    handle do_disconnect(handle orig) noexcept override { return released_ ? nullptr : pqxx::connectionpolicy::do_disconnect(orig); }
+    void release() { released_ = true; }
 
 private:
     PGconn* conn_;
+    bool released_ = false;
 };
 
 }  // namespace
@@ -89,6 +95,11 @@ public:
     }
     // Not virtual in libpqxx 6: PgConn holds this type, never a pointer to the base.
     ~Adopted() { close(); }
+    // Lets go of the connection, open.
+    void release() {
+        policy_.release();
+        close();
+    }
 
 private:
     Adopt policy_;
@@ -105,6 +116,37 @@ PgConn::PgConn(const std::string& conninfo, const std::string& label, std::chron
         throw common::connect_error(label, e.what(), which_);
     }
     cancel_ = PQgetCancel(conn_);
+}
+
+PgConn::PgConn(PGconn* idle, const std::string& label, const std::function<bool()>& stopping, std::string which)
+    : conn_(idle), label_(label), which_(std::move(which)), stopping_(stopping) {
+    try {
+        pqxx_ = std::make_unique<Adopted>(conn_);
+    } catch (const std::exception& e) {
+        throw common::connect_error(label, e.what(), which_);
+    }
+    cancel_ = PQgetCancel(conn_);
+}
+
+PGconn* PgConn::release() {
+    if (!conn_ || !pqxx_ || PQstatus(conn_) != CONNECTION_OK || PQtransactionStatus(conn_) != PQTRANS_IDLE) return nullptr;
+    const auto deadline = deadline_;
+    try {
+        deadline_ = std::chrono::seconds(10);
+        exec("DISCARD ALL");
+    } catch (const std::exception&) {
+        return nullptr;  // closed with this object, if not already
+    }
+    deadline_ = deadline;
+    if (!conn_ || PQtransactionStatus(conn_) != PQTRANS_IDLE) return nullptr;
+    pqxx_->release();
+    pqxx_.reset();
+    // libpqxx's notice processor points at the object just destroyed.
+    PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
+    PQsetNoticeReceiver(conn_, [](void*, const PGresult*) {}, nullptr);
+    if (cancel_) PQfreeCancel(cancel_);
+    cancel_ = nullptr;
+    return std::exchange(conn_, nullptr);
 }
 
 PgConn::~PgConn() {

@@ -40,6 +40,9 @@ private:
 /// conninfo's connect_timeout says, which libpq's asynchronous calls do not apply themselves.
 constexpr std::chrono::seconds kConnectDeadline{10};
 
+/// How long one statement may go without its answer, unless set otherwise.
+constexpr std::chrono::minutes kStatementDeadline{2};
+
 /// Rows of a result, as text (nullopt for NULL).
 using PgRows = std::vector<std::vector<std::optional<std::string>>>;
 
@@ -57,6 +60,9 @@ public:
     /// fatal when stopped.
     PgConn(const std::string& conninfo, const std::string& label, std::chrono::milliseconds timeout,
            const std::function<bool()>& stopping, std::string which = "target");
+    /// Takes over `idle`, a connection made earlier and handed back by release(); closes it when
+    /// libpqxx refuses it. Throws StepError as connecting would.
+    PgConn(PGconn* idle, const std::string& label, const std::function<bool()>& stopping, std::string which = "target");
     ~PgConn();
     PgConn(const PgConn&) = delete;
     PgConn& operator=(const PgConn&) = delete;
@@ -69,7 +75,7 @@ public:
     std::optional<std::string> scalar(const std::string& sql, const std::vector<std::optional<std::string>>& params = {});
     /// Cancels the running statement (from another thread).
     void cancel();
-    /// How long one statement may go without its answer (default 2 min; 0 = as long as it takes,
+    /// How long one statement may go without its answer (kStatementDeadline; 0 = as long as it takes,
     /// for a load or a scan: a stop still ends it).
     void set_statement_deadline(std::chrono::milliseconds d) { deadline_ = d; }
     /// The libpq connection, for COPY (which this class does not wrap); owned here, nullptr once
@@ -77,6 +83,11 @@ public:
     PGconn* raw() const { return conn_; }
     /// The same connection as libpqxx sees it, for transactions; never made again once broken.
     Connection& pqxx();
+    /// Gives up the connection for another session when it can serve one: outside any
+    /// transaction, its session state discarded (DISCARD ALL: settings, role, temporary tables,
+    /// prepared statements, advisory locks). nullptr when it cannot; the connection is then closed
+    /// with this object. This object is unusable afterwards.
+    PGconn* release();
     /// The server's version number, e.g. 150018.
     int server_version() const { return PQserverVersion(conn_); }
     /// How the connection is encrypted ("TLSv1.3"), "" when it is not: for the report and the page.
@@ -95,7 +106,7 @@ private:
     PGcancel* cancel_ = nullptr;
     std::string label_, which_;
     std::function<bool()> stopping_;
-    std::chrono::milliseconds deadline_{120'000};
+    std::chrono::milliseconds deadline_{kStatementDeadline};
 };
 
 }  // namespace pixrep::common

@@ -108,7 +108,7 @@ protected:
             p.add_step(name, adopt_step(std::make_unique<FakeStep>(name, j_, acts)));
         }
         p.set_pg_restore(Tool{"/bin/true", "17.0", 17});
-        p.set_sessions([this](const Target&, const HomeSettings&, std::chrono::milliseconds, std::function<bool()>, Logger&) {
+        p.set_sessions([this](const Target&, const HomeSettings&, std::chrono::milliseconds, std::function<bool()>, Logger&, common::IdleConnections&) {
             return std::unique_ptr<TargetSession>(new FakeSession(j_));
         });
         p.validate();

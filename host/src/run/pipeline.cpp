@@ -450,7 +450,7 @@ int Pipeline::run(bool dry_run, const std::atomic<bool>* stop) {
             // overlap, and a target that refuses our credentials fails the run at once.
             if (!dry_run && (!session || session->lost())) {
                 session.reset();
-                session = sessions_(target_, {settings_.home_schema, settings_.grant_read_to}, settings_.lock_keepalive, signalled, log_);
+                session = sessions_(target_, {settings_.home_schema, settings_.grant_read_to}, settings_.lock_keepalive, signalled, log_, env.idle_);
                 session->lock(settings_.lock_timeout);
                 log_.debug("target lock acquired");
                 // From here on, the target says a run is going: a killed run never leaves a stale "success".

@@ -37,7 +37,8 @@ int swap_back(common::PgConn& conn, const std::string& home, const std::string& 
 }  // namespace
 
 int rollback(const Target& target, const std::string& home, std::chrono::milliseconds lock_wait, HostLogger& log) {
-    auto session = postgres_sessions()(target, {home, {}}, std::chrono::seconds(60), [] { return false; }, log);
+    common::IdleConnections idle;
+    auto session = postgres_sessions()(target, {home, {}}, std::chrono::seconds(60), [] { return false; }, log, idle);
     try {
         session->lock(lock_wait);
     } catch (const LockBusy& e) {

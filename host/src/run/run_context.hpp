@@ -11,6 +11,7 @@
 
 #include <pixrep/context.hpp>
 
+#include "idle_connections.hpp"
 #include "transfer.hpp"
 
 namespace pixrep {
@@ -39,6 +40,11 @@ public:
     const std::string& home_schema() const override { return home_schema_; }
     bool beside() const override { return beside_; }
     std::string build_schema(const std::string& schema) const override;
+    ::pg_conn* reuse_target_connection() const override { return idle_.take(); }
+    void keep_target_connection(::pg_conn* conn) const override { idle_.keep(conn); }
+
+    /// The connections sessions handed back, closed when the run ends.
+    mutable common::IdleConnections idle_;
 };
 
 /// One attempt of a run: the backup, the plan, the deferred work and the report so far.
@@ -131,6 +137,9 @@ public:
     const std::string& home_schema() const override { return env_.home_schema(); }
     bool beside() const override { return env_.beside(); }
     std::string build_schema(const std::string& schema) const override { return env_.build_schema(schema); }
+    // Such a step has no business with the target's connections.
+    ::pg_conn* reuse_target_connection() const override { return nullptr; }
+    void keep_target_connection(::pg_conn* conn) const override { PQfinish(conn); }
 
 private:
     const RunEnv& env_;

@@ -4,9 +4,11 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <exception>
 #include <map>
 #include <mutex>
 #include <thread>
+#include <type_traits>
 
 #include <unistd.h>
 
@@ -76,8 +78,9 @@ constexpr std::chrono::seconds kLockStatementDeadline{30};
 
 class PgSession final : public TargetSession {
 public:
-    PgSession(Target target, HomeSettings home, std::chrono::milliseconds keepalive, std::function<bool()> stopping, Logger& log)
-        : target_(std::move(target)), home_(std::move(home)), keepalive_(keepalive), stopping_(std::move(stopping)), log_(log) {}
+    PgSession(Target target, HomeSettings home, std::chrono::milliseconds keepalive, std::function<bool()> stopping, Logger& log,
+              common::IdleConnections& idle)
+        : target_(std::move(target)), home_(std::move(home)), keepalive_(keepalive), stopping_(std::move(stopping)), log_(log), idle_(idle) {}
     ~PgSession() override {
         {
             std::lock_guard<std::mutex> lock(mu_);
@@ -88,7 +91,7 @@ public:
     }
 
     void lock(std::chrono::milliseconds wait) override {
-        conn_ = connect("lock");
+        conn_ = connect("lock");  // its own for the whole run, never handed back: it holds the lock
         // A frozen server (TCP still answering) must flip the lost flag within bounded time.
         conn_->set_statement_deadline(std::clamp(keepalive_ * 5, std::chrono::milliseconds(5000),
                                                  std::chrono::milliseconds(kLockStatementDeadline)));
@@ -111,36 +114,32 @@ public:
     }
 
     std::int64_t begin() override {
-        auto c = connect("home");
-        Home home(*c, home_.schema);
-        home.ensure();
-        for (const auto& r : home_.readers)
-            if (c->scalar("SELECT count(*) FROM pg_roles WHERE rolname = $1", {r}) != std::optional<std::string>("1"))
-                throw StepError(ErrorKind::config, "GRANT_READ_TO names role '" + r + "', which does not exist in the target");
-        char host[256] = {0};
-        ::gethostname(host, sizeof host - 1);
-        return home.begin_run(host, static_cast<long>(::getpid()));
+        return home([&](common::PgConn& c) {
+            Home home(c, home_.schema);
+            home.ensure();
+            for (const auto& r : home_.readers)
+                if (c.scalar("SELECT count(*) FROM pg_roles WHERE rolname = $1", {r}) != std::optional<std::string>("1"))
+                    throw StepError(ErrorKind::config, "GRANT_READ_TO names role '" + r + "', which does not exist in the target");
+            char host[256] = {0};
+            ::gethostname(host, sizeof host - 1);
+            return home.begin_run(host, static_cast<long>(::getpid()));
+        });
     }
     std::size_t save_access(const std::vector<std::string>& schemas) override {
-        auto c = connect("home");
-        return Home(*c, home_.schema).save_access_rules(schemas);
+        return home([&](common::PgConn& c) { return Home(c, home_.schema).save_access_rules(schemas); });
     }
     std::vector<std::string> reapply_access(const std::vector<std::string>& schemas, const beside::BuildNames* built) override {
-        auto c = connect("home");
-        return Home(*c, home_.schema).reapply_access_rules(schemas, home_.readers, built);
+        return home([&](common::PgConn& c) { return Home(c, home_.schema).reapply_access_rules(schemas, home_.readers, built); });
     }
     std::map<std::string, std::map<std::string, std::string>> recall_all() override {
-        auto c = connect("home");
-        return Home(*c, home_.schema).recall_all();
+        return home([&](common::PgConn& c) { return Home(c, home_.schema).recall_all(); });
     }
     void remember(const std::map<std::string, std::map<std::string, std::string>>& by_step) override {
-        auto c = connect("home");
-        Home(*c, home_.schema).remember(by_step);
+        home([&](common::PgConn& c) { Home(c, home_.schema).remember(by_step); });
     }
     void end(std::int64_t id, const nlohmann::json& outcome, Logger& log) override {
         try {
-            auto c = connect("home");
-            Home(*c, home_.schema).end_run(id, outcome);
+            home([&](common::PgConn& c) { Home(c, home_.schema).end_run(id, outcome); });
         } catch (const std::exception& e) {
             log.warn("could not record the run's outcome in the target database", {{"error", log.redact(e.what())}});
         }
@@ -150,6 +149,25 @@ private:
     std::unique_ptr<common::PgConn> connect(const std::string& purpose) {
         return std::make_unique<common::PgConn>(target_.conninfo + " application_name='pix-db-replication " + purpose + "'", target_.label,
                                         common::kConnectDeadline, stopping_);
+    }
+
+    // Runs `f` on a connection for the tool's home, one the steps handed back when one answers,
+    // and hands it back once `f` succeeded.
+    template <class F>
+    auto home(F&& f) -> std::invoke_result_t<F&, common::PgConn&> {
+        std::unique_ptr<common::PgConn> c;
+        while (PGconn* idle = idle_.take())
+            if ((c = common::reuse_connection(idle, target_.label, "home", stopping_))) break;
+        if (!c) c = connect("home");
+        struct HandBack {
+            common::PgConn& c;
+            common::IdleConnections& idle;
+            ~HandBack() {
+                if (std::uncaught_exceptions() == 0)
+                    if (PGconn* back = c.release()) idle.keep(back);
+            }
+        } hand_back{*c, idle_};
+        return f(*c);
     }
 
     // The lock lives as long as its session: a query now and then keeps any proxy from closing
@@ -182,6 +200,7 @@ private:
     std::chrono::milliseconds keepalive_;
     std::function<bool()> stopping_;
     Logger& log_;
+    common::IdleConnections& idle_;
     std::unique_ptr<common::PgConn> conn_;
     std::thread thread_;
     mutable std::mutex mu_;
@@ -194,8 +213,9 @@ private:
 }  // namespace
 
 TargetSessionFactory postgres_sessions() {
-    return [](const Target& t, const HomeSettings& home, std::chrono::milliseconds keepalive, std::function<bool()> stopping, Logger& log) {
-        return std::unique_ptr<TargetSession>(new PgSession(t, home, keepalive, std::move(stopping), log));
+    return [](const Target& t, const HomeSettings& home, std::chrono::milliseconds keepalive, std::function<bool()> stopping, Logger& log,
+              common::IdleConnections& idle) {
+        return std::unique_ptr<TargetSession>(new PgSession(t, home, keepalive, std::move(stopping), log, idle));
     };
 }
 

@@ -14,6 +14,7 @@
 
 #include <pixrep/context.hpp>
 
+#include "idle_connections.hpp"
 #include "logger.hpp"
 
 namespace pixrep {
@@ -68,9 +69,11 @@ public:
     virtual void end(std::int64_t id, const nlohmann::json& outcome, Logger& log) = 0;
 };
 
-/// Makes the session of a run on `target`; `stopping` interrupts waits.
-using TargetSessionFactory = std::function<std::unique_ptr<TargetSession>(
-    const Target& target, const HomeSettings& home, std::chrono::milliseconds keepalive, std::function<bool()> stopping, Logger& log)>;
+/// Makes the session of a run on `target`; `stopping` interrupts waits; its short sessions
+/// (the run's record) share `idle` with the steps'.
+using TargetSessionFactory = std::function<std::unique_ptr<TargetSession>(const Target& target, const HomeSettings& home,
+                                                                           std::chrono::milliseconds keepalive, std::function<bool()> stopping,
+                                                                           Logger& log, common::IdleConnections& idle)>;
 
 /// The real one: a PostgreSQL session holding pg_advisory_lock, with a query every `keepalive`
 /// so that no proxy finds it silent (Scalingo's closes silent sessions after 30 minutes).

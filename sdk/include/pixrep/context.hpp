@@ -19,6 +19,9 @@
 #include <pixrep/log.hpp>
 #include <pixrep/plan.hpp>
 
+/// libpq's connection (PGconn), declared here so that the SDK does not need libpq's headers.
+struct pg_conn;
+
 namespace pixrep {
 
 /// A program the run uses, as found on this machine.
@@ -182,6 +185,13 @@ public:
     /// The schema in which the backup's schema `schema` is built tonight: a schema of the tool's
     /// own when beside(), else `schema` itself.
     virtual std::string build_schema(const std::string& schema) const = 0;
+    /// A connection to the target that an earlier session of this run handed back (libpq's
+    /// PGconn; the caller owns it), or nullptr. A new connection costs tens of milliseconds (a
+    /// TLS handshake and SCRAM on Scalingo) and a night opens dozens of short sessions in a row.
+    virtual ::pg_conn* reuse_target_connection() const = 0;
+    /// Hands over `conn`, a connection to the target outside any transaction whose session state
+    /// was discarded (DISCARD ALL), for a later session of the run, which closes it at its end.
+    virtual void keep_target_connection(::pg_conn* conn) const = 0;
 };
 
 /// A run as one step sees it, during prepare(), execute() and finish().

@@ -17,7 +17,7 @@
 namespace pixrep {
 
 /// Version of the step ABI; the host refuses plugins built for another one.
-constexpr int kStepAbiVersion = 13;
+constexpr int kStepAbiVersion = 14;
 
 /// What went wrong, which decides the exit code and whether a retry may help.
 enum class ErrorKind {

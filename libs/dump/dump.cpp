@@ -202,7 +202,7 @@ struct DumpScanner::Data {
     std::size_t entry = 0;      // index in entries_ of the block's entry
     long long left = 0;         // bytes left in the current chunk
     std::unique_ptr<Inflater> inflater;
-    bool skip = false;          // tap mode: another entry's data, walked without decompressing
+    bool skip = false;          // walked without decompressing: another entry's than the tapped one, or one left
     RowCounter rows;
     std::map<int, std::size_t> index;
     std::int64_t block_start = 0;  // offset of the block being read
@@ -303,7 +303,8 @@ void DumpScanner::feed_data(const char* p, std::size_t n) {
                 d.entry = it->second;
                 entries_[d.entry].data_offset = d.block_start;
                 d.rows = RowCounter();
-                d.skip = tap_ && (d.block_type != 1 || static_cast<int>(value) != tap_id_);
+                d.skip = tap_ ? d.block_type != 1 || static_cast<int>(value) != tap_id_
+                              : d.block_type == 1 && leave_ && leave_(static_cast<int>(value));
                 if (d.block_type == 1 && header_.compression == 1 && !d.skip) d.inflater = std::make_unique<Inflater>(false);
                 d.state = d.block_type == 1 ? Data::State::chunk_len : Data::State::blob_oid;
                 break;
@@ -330,7 +331,7 @@ void DumpScanner::feed_data(const char* p, std::size_t n) {
                 if (d.block_type == 1) {
                     auto& e = entries_[d.entry];
                     e.data_seen = true;
-                    if (!e.copy.empty() && header_.compression <= 1 && !tap_) {
+                    if (!e.copy.empty() && header_.compression <= 1 && !tap_ && !d.skip) {
                         e.rows = d.rows.rows();
                         e.first_key_max = d.rows.first_max();
                         e.data_sha256 = d.rows.sha256();

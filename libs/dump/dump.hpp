@@ -61,6 +61,10 @@ public:
     /// Reads entry `id`'s data for a caller instead of checking every entry: its decompressed
     /// bytes go to `sink` in order, and no other entry's data is decompressed. Call before feeding.
     void tap(int id, std::function<void(const char*, std::size_t)> sink) { tap_id_ = id, tap_ = std::move(sink); }
+    /// Walks without decompressing the data blocks of the entries for which `f`, asked as each
+    /// block begins, says true: a step reads and checks their rows itself. Their rows, largest key
+    /// and checksum stay unknown. Call before feeding.
+    void leave(std::function<bool(int)> f) { leave_ = std::move(f); }
     /// Calls `f` once the table of contents has been read whole, before any data block.
     void on_toc(std::function<void()> f) { on_toc_ = std::move(f); }
     /// Calls `f` with each entry whose data block has been read whole and checked (not when tapping).
@@ -100,6 +104,7 @@ private:
     std::function<void(const ScannedEntry&)> on_block_;
     int tap_id_ = 0;
     std::function<void(const char*, std::size_t)> tap_;
+    std::function<bool(int)> leave_;
     bool in_data_ = false;
     bool single_block_ = false;   // read_block: the bytes after the block are not this scan's
     std::unique_ptr<Data> data_;

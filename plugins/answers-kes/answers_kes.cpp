@@ -316,7 +316,8 @@ private:
         const std::size_t index = static_cast<std::size_t>(at - columns.begin());
         std::optional<std::int64_t> max;
         bool all_integers = true;
-        ctx.log().info("reading the backup's keys of " + data.table + " (its key is not its first column)");
+        ctx.log().info("reading the backup's keys of " + data.table +
+                       (at == columns.begin() ? " (the check left its rows to the append)" : " (its key is not its first column)"));
         common::stream_rows(ctx.env(), *ctx.backup(), data, [](const std::vector<std::string>&) {},
                             [&](std::string_view row) {
                                 auto v = common::copy_field(row, index);

@@ -259,6 +259,39 @@ TEST(DumpScanner, ATapReadsOneEntrysDataAndDecompressesNoOther) {
     }
 }
 
+TEST(DumpScanner, AnEntryLeftToAStepIsWalkedNotDecompressedAndTheOthersStillChecked) {
+    for (int compression : {0, 1}) {
+        auto bytes = pix_archive(15, compression).bytes();
+        std::vector<int> asked;
+        DumpScanner s("test.pgsql");
+        s.leave([&](int id) {
+            asked.push_back(id);
+            return id == 4;  // answers' data, entries()[3]
+        });
+        std::vector<std::pair<int, std::int64_t>> blocks;
+        s.on_block([&](const ScannedEntry& e) { blocks.emplace_back(e.id, e.data_offset); });
+        for (std::size_t off = 0; off < bytes.size(); off += 5) s.feed(bytes.data() + off, std::min<std::size_t>(5, bytes.size() - off));
+        s.finish();
+        EXPECT_EQ(s.entries()[2].rows, 3) << "compression " << compression;
+        EXPECT_EQ(s.entries()[2].data_sha256.size(), 64u);
+        EXPECT_EQ(s.entries()[3].rows, -1) << "left to a step: its rows are its reader's to count";
+        EXPECT_EQ(s.entries()[3].data_sha256, "");
+        EXPECT_TRUE(s.entries()[3].data_seen);
+        ASSERT_EQ(blocks.size(), 2u) << "its arrival is still said, with where its block starts";
+        EXPECT_EQ(blocks[1].first, 4);
+        EXPECT_GT(blocks[1].second, blocks[0].second);
+        EXPECT_EQ(asked.size(), 2u) << "asked once per data block";
+    }
+    // Walking is not checking: a damaged block left to a step gets past the scan, and its reader
+    // finds the damage (DamagedDataIsFoundByItsChecksum without leave).
+    auto bytes = pix_archive(15, 1).bytes();
+    bytes[bytes.size() - 25] ^= 0x5a;
+    DumpScanner s("test.pgsql");
+    s.leave([](int id) { return id == 4; });
+    s.feed(bytes.data(), bytes.size());
+    EXPECT_NO_THROW(s.finish());
+}
+
 TEST(DumpHeader, ReadFromTheFileAlone) {
     TempDirForHeader dir;
     auto path = dir.path / "d.pgsql";

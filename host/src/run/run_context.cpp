@@ -68,7 +68,11 @@ void HostRun::stream(std::function<void(Arrival&)> body, const RunEnv& env) {
     if (transfer_) throw StepError(ErrorKind::config, "step '" + step_ + "' streams a second dump in one attempt");
     transfer_ = std::make_unique<Transfer>(
         step_, env, root_log_, std::move(body), [this](Backup b, RestorePlan p) { adopt(std::move(b), std::move(p)); },
-        [this](const std::string& name, double value, Unit unit) { add_figure(name, value, unit); });
+        [this](const std::string& name, double value, Unit unit) { add_figure(name, value, unit); },
+        [this](DumpId id) {
+            std::lock_guard<std::mutex> lock(appends_mu_);
+            return appended_.count(id) != 0;
+        });
     // Only a build beside may start before the whole dump is verified: in place, the target is
     // emptied first; a dry run shows the counted rows.
     if (env_.beside() && !env_.dry_run()) transfer_->wait_toc();
@@ -135,6 +139,10 @@ bool HostRun::append(Append a, const std::string& reason) {
     check_open("append");
     if (!keep_entry(plan_, a.data, step_, reason)) return false;
     a.by = step_;
+    {
+        std::lock_guard<std::mutex> lock(appends_mu_);  // the transfer asks while the steps prepare
+        appended_.insert(a.data);
+    }
     appends_.push_back(std::move(a));
     return true;
 }

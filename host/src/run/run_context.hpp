@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -112,6 +113,8 @@ private:
     RestorePlan plan_;
     std::vector<Deferred> work_;
     std::vector<Append> appends_;
+    mutable std::mutex appends_mu_;
+    std::set<DumpId> appended_;  // appends_' entries, for the transfer's thread
     std::map<std::string, RowFilterSpec> filters_;  // by table
     const State* recalled_;
     State remembered_;

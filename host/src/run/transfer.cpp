@@ -26,6 +26,7 @@ public:
         t_.cv_.notify_all();
     }
     void add_figure(const std::string& name, double value, Unit unit) override { t_.add_figure_(name, value, unit); }
+    bool read_by_a_step(DumpId id) const override { return t_.read_by_a_step_ && t_.read_by_a_step_(id); }
 
 private:
     // Adds the step and the phase to every record, as the host does for a step's own calls.
@@ -49,8 +50,9 @@ private:
 };
 
 Transfer::Transfer(std::string source, const RunEnv& env, Logger& log, std::function<void(Arrival&)> body, Adopt adopt,
-                   std::function<void(const std::string&, double, Unit)> add_figure)
-    : source_(std::move(source)), env_(env), log_(log), adopt_(std::move(adopt)), add_figure_(std::move(add_figure)) {
+                   std::function<void(const std::string&, double, Unit)> add_figure, std::function<bool(DumpId)> read_by_a_step)
+    : source_(std::move(source)), env_(env), log_(log), adopt_(std::move(adopt)), add_figure_(std::move(add_figure)),
+      read_by_a_step_(std::move(read_by_a_step)) {
     thread_ = std::thread([this, body = std::move(body)]() mutable { run(std::move(body)); });
 }
 

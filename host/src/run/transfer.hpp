@@ -23,7 +23,7 @@ public:
 
     /// Starts `body` for step `source`, seeing `env` and logging through `log` (tagged).
     Transfer(std::string source, const RunEnv& env, Logger& log, std::function<void(Arrival&)> body, Adopt adopt,
-             std::function<void(const std::string&, double, Unit)> add_figure);
+             std::function<void(const std::string&, double, Unit)> add_figure, std::function<bool(DumpId)> read_by_a_step);
     /// Joins the thread; the caller makes env.stopping() true first if it must not wait long.
     ~Transfer();
     Transfer(const Transfer&) = delete;
@@ -52,6 +52,7 @@ private:
     Logger& log_;
     Adopt adopt_;
     std::function<void(const std::string&, double, Unit)> add_figure_;
+    std::function<bool(DumpId)> read_by_a_step_;
     mutable std::mutex mu_;
     mutable std::condition_variable cv_;
     bool toc_ = false, done_ = false;

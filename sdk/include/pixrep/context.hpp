@@ -138,6 +138,10 @@ public:
     virtual void toc(Backup backup, RestorePlan plan) = 0;
     /// Data entry `id`'s block is on disk whole and checked; `what` is what its check found.
     virtual void arrived(DumpId id, const Arrived& what) = 0;
+    /// True when a step reads data entry `id`'s rows whole and checks them itself (the new rows
+    /// of a kept table are appended from them): the transfer may walk its block without
+    /// decompressing it, and say arrived() with its rows, key and checksum unknown.
+    virtual bool read_by_a_step(DumpId id) const = 0;
     /// Adds `value` to figure `name` of the run report.
     virtual void add_figure(const std::string& name, double value, Unit unit = Unit::count) = 0;
 };

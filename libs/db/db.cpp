@@ -32,6 +32,8 @@ void Session::watch() {
     }
 }
 
+namespace {
+
 std::unique_ptr<PgConn> reuse_connection(PGconn* idle, const std::string& label, const std::string& purpose,
                                          const std::function<bool()>& stopping) {
     try {
@@ -46,14 +48,21 @@ std::unique_ptr<PgConn> reuse_connection(PGconn* idle, const std::string& label,
     }
 }
 
+}  // namespace
+
+std::unique_ptr<PgConn> connect_reusing(const Target& target, const std::string& purpose, const std::function<PGconn*()>& take,
+                                        const std::function<bool()>& stopping) {
+    while (PGconn* idle = take())
+        if (auto c = reuse_connection(idle, target.label, purpose, stopping)) return c;
+    return std::make_unique<PgConn>(target.conninfo + " application_name=" + quote_literal("pix-db-replication " + purpose), target.label,
+                                    kConnectDeadline, stopping);
+}
+
 std::unique_ptr<PgConn> connect_target(const RunEnv& env, const std::string& purpose, bool stoppable) {
     if (env.target().conninfo.empty()) throw not_connecting(purpose);
     std::function<bool()> stopping;
     if (stoppable) stopping = [&env] { return env.stopping(); };
-    while (PGconn* idle = env.reuse_target_connection())
-        if (auto c = reuse_connection(idle, env.target().label, purpose, stopping)) return c;
-    return std::make_unique<PgConn>(env.target().conninfo + " application_name=" + quote_literal("pix-db-replication " + purpose),
-                                    env.target().label, kConnectDeadline, stopping);
+    return connect_reusing(env.target(), purpose, [&env] { return env.reuse_target_connection(); }, stopping);
 }
 
 StepError not_connecting(const std::string& purpose) {

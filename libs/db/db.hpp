@@ -66,10 +66,11 @@ private:
 /// connection an earlier session handed back when one answers. Throws StepError.
 std::unique_ptr<PgConn> connect_target(const RunEnv& env, const std::string& purpose, bool stoppable);
 
-/// `idle` (a connection handed back by an earlier session, now the caller's) as a connection for
-/// `purpose`, or nullptr (and `idle` closed) when it does not answer at once.
-std::unique_ptr<PgConn> reuse_connection(PGconn* idle, const std::string& label, const std::string& purpose,
-                                         const std::function<bool()>& stopping);
+/// Connects to `target` as "pix-db-replication <purpose>", through a connection `take` hands
+/// over (one an earlier session handed back, nullptr when none) when one answers at once; the
+/// others it hands over are closed. `stopping`, when set, ends the wait. Throws StepError.
+std::unique_ptr<PgConn> connect_reusing(const Target& target, const std::string& purpose, const std::function<PGconn*()>& take,
+                                        const std::function<bool()>& stopping);
 
 /// The error of a step that connects to the target without saying so in its StepInfo (it was
 /// given no connection string).

@@ -130,15 +130,12 @@ PgConn::PgConn(PGconn* idle, const std::string& label, const std::function<bool(
 
 PGconn* PgConn::release() {
     if (!conn_ || !pqxx_ || PQstatus(conn_) != CONNECTION_OK || PQtransactionStatus(conn_) != PQTRANS_IDLE) return nullptr;
-    const auto deadline = deadline_;
     try {
-        deadline_ = std::chrono::seconds(10);
-        exec("DISCARD ALL");
+        deadline_ = std::chrono::seconds(10);  // this object serves no statement after this one
+        exec("DISCARD ALL");                   // refused inside a transaction: none can be left open
     } catch (const std::exception&) {
         return nullptr;  // closed with this object, if not already
     }
-    deadline_ = deadline;
-    if (!conn_ || PQtransactionStatus(conn_) != PQTRANS_IDLE) return nullptr;
     pqxx_->release();
     pqxx_.reset();
     // libpqxx's notice processor points at the object just destroyed.

@@ -1,5 +1,7 @@
 #include "run_context.hpp"
 
+#include <algorithm>
+
 #include "boundary.hpp"
 
 #include <pixrep/step.hpp>
@@ -71,7 +73,7 @@ void HostRun::stream(std::function<void(Arrival&)> body, const RunEnv& env) {
         [this](const std::string& name, double value, Unit unit) { add_figure(name, value, unit); },
         [this](DumpId id) {
             std::lock_guard<std::mutex> lock(appends_mu_);
-            return appended_.count(id) != 0;
+            return std::any_of(appends_.begin(), appends_.end(), [id](const Append& a) { return a.data == id; });
         });
     // Only a build beside may start before the whole dump is verified: in place, the target is
     // emptied first; a dry run shows the counted rows.
@@ -139,10 +141,7 @@ bool HostRun::append(Append a, const std::string& reason) {
     check_open("append");
     if (!keep_entry(plan_, a.data, step_, reason)) return false;
     a.by = step_;
-    {
-        std::lock_guard<std::mutex> lock(appends_mu_);  // the transfer asks while the steps prepare
-        appended_.insert(a.data);
-    }
+    std::lock_guard<std::mutex> lock(appends_mu_);  // the transfer asks while the steps prepare
     appends_.push_back(std::move(a));
     return true;
 }

@@ -5,7 +5,6 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <set>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -113,8 +112,7 @@ private:
     RestorePlan plan_;
     std::vector<Deferred> work_;
     std::vector<Append> appends_;
-    mutable std::mutex appends_mu_;
-    std::set<DumpId> appended_;  // appends_' entries, for the transfer's thread
+    mutable std::mutex appends_mu_;  // append() against the transfer's thread; sealed before execute
     std::map<std::string, RowFilterSpec> filters_;  // by table
     const State* recalled_;
     State remembered_;

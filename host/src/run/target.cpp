@@ -91,7 +91,8 @@ public:
     }
 
     void lock(std::chrono::milliseconds wait) override {
-        conn_ = connect("lock");  // its own for the whole run, never handed back: it holds the lock
+        // Its own for the whole run, never handed back: it holds the lock.
+        conn_ = common::connect_reusing(target_, "lock", [] { return nullptr; }, stopping_);
         // A frozen server (TCP still answering) must flip the lost flag within bounded time.
         conn_->set_statement_deadline(std::clamp(keepalive_ * 5, std::chrono::milliseconds(5000),
                                                  std::chrono::milliseconds(kLockStatementDeadline)));
@@ -146,19 +147,11 @@ public:
     }
 
 private:
-    std::unique_ptr<common::PgConn> connect(const std::string& purpose) {
-        return std::make_unique<common::PgConn>(target_.conninfo + " application_name='pix-db-replication " + purpose + "'", target_.label,
-                                        common::kConnectDeadline, stopping_);
-    }
-
     // Runs `f` on a connection for the tool's home, one the steps handed back when one answers,
     // and hands it back once `f` succeeded.
     template <class F>
     auto home(F&& f) -> std::invoke_result_t<F&, common::PgConn&> {
-        std::unique_ptr<common::PgConn> c;
-        while (PGconn* idle = idle_.take())
-            if ((c = common::reuse_connection(idle, target_.label, "home", stopping_))) break;
-        if (!c) c = connect("home");
+        auto c = common::connect_reusing(target_, "home", [this] { return idle_.take(); }, stopping_);
         struct HandBack {
             common::PgConn& c;
             common::IdleConnections& idle;

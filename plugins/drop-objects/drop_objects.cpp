@@ -132,6 +132,7 @@ public:
             done = swap(ctx, s, wait);
             done.tries = tries;
         });
+        remake_.clear();  // tonight's copy brings its own, made after the swap
         const double waited = std::chrono::duration<double>(Clock::now() - t0).count();
         ctx.add_figure("swap_seconds", done.held, Unit::seconds);
         ctx.add_figure("swap_wait_seconds", waited - done.held, Unit::seconds);
@@ -333,18 +334,23 @@ private:
         for (const auto& schema : left) drop_schema(ctx, s, schema, "clean-up");
         if (!left.empty()) ctx.log().info("removed what an earlier run left beside the live copy", {{"schemas", listed(left)}});
         // The kept tables take their new rows tonight, while the build goes on: their foreign keys
-        // and triggers, made again after the swap, would refuse rows whose parents are not there
-        // yet. Their policies stay until the swap: readers' access rests on them.
+        // and triggers would refuse rows whose parents are not there yet. Tonight's are made after
+        // the swap; yesterday's again if the build fails (finish). Their policies stay until the
+        // swap: readers' access rests on them.
         if (!kept_.empty())
             sliced(ctx, s, "drop of the kept tables' keys", [&](std::chrono::milliseconds wait, int) {
                 s.run([&](common::Connection& c) {
                     pqxx::work tx(c);
-                    tx.exec("SET LOCAL lock_timeout = '" + std::to_string(wait.count()) + "ms'");
+                    tx.exec("SET LOCAL lock_timeout = '" + std::to_string(wait.count()) + "ms'; SET LOCAL search_path = ''");
+                    std::vector<std::string> remake;
                     for (const auto& r : tx.exec(drop::kept_dependents_sql(kept_))) {
                         const auto sql = r[0].as<std::string>();
-                        if (sql.rfind("DROP POLICY", 0) != 0) tx.exec(sql);
+                        if (sql.rfind("DROP POLICY", 0) == 0) continue;
+                        tx.exec(sql);
+                        remake.push_back(r[1].as<std::string>());
                     }
                     tx.commit();
+                    remake_ = std::move(remake);
                 });
             });
         ctx.log().info("the live copy stays readable: tonight's is built beside it and swapped in once complete and checked");
@@ -375,6 +381,30 @@ private:
             tx.commit();
             return std::make_pair(role, static_cast<std::int64_t>(owned.size()));
         });
+    }
+
+    // A build that did not reach the swap gives yesterday's copy back what clean_up() took from
+    // its kept tables, so that it stays whole until a night completes: the rows appended
+    // meanwhile stay (they are the source's), which is why a foreign key comes back NOT VALID.
+    void remake_kept_dependents(RunContext& ctx) {
+        if (remake_.empty()) return;
+        try {
+            common::Session s(ctx.env(), "drop-objects: the kept tables' keys again");
+            s.run([&](common::Connection& c) {
+                pqxx::work tx(c);
+                tx.exec("SET LOCAL lock_timeout = '10s'; SET LOCAL statement_timeout = '60s'; SET LOCAL search_path = ''");
+                for (const auto& sql : remake_) tx.exec(sql);
+                tx.commit();
+            });
+            ctx.log().info("the kept tables' foreign keys and triggers were made again on yesterday's copy (foreign keys NOT VALID)",
+                           {{"items", static_cast<std::int64_t>(remake_.size())}});
+            remake_.clear();
+        } catch (const std::exception& e) {
+            ctx.log().warn("the kept tables' foreign keys and triggers could not be made again on yesterday's copy now (the next good "
+                           "night brings them): " + common::one_line(e.what()));
+            ctx.add_note("yesterday's copy lacks " + std::to_string(remake_.size()) +
+                         " foreign key(s) and trigger(s) of its kept tables until the next good night");
+        }
     }
 
     // Building beside needs room for a second copy: say how much, from the live one's size.
@@ -416,6 +446,7 @@ private:
                          "; REFRESH=beside avoids it");
             dropped_at_.reset();
         }
+        if (!outcome.success) remake_kept_dependents(ctx);
         if (!outcome.success || others_views_.empty()) return;
         std::vector<std::string> made, lost;
         common::Session s(ctx.env(), "drop-objects views");
@@ -484,6 +515,7 @@ private:
 
     std::vector<std::string> schemas_{"public"}, kept_;
     std::vector<drop::ForeignView> others_views_;
+    std::vector<std::string> remake_;  ///< The kept tables' keys and triggers taken off the live copy, until the swap.
     std::chrono::milliseconds lock_budget_{120'000}, lock_try_{5'000};
     bool keep_previous_ = false;
     std::optional<Clock::time_point> dropped_at_;

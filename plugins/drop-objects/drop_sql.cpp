@@ -121,12 +121,19 @@ std::string kept_dependents_sql(const std::vector<std::string>& kept, const std:
     const std::string oids = kept_oids(kept);
     const std::string except = except_like.empty() ? "" : " AND r.relnamespace NOT IN (SELECT oid FROM pg_namespace WHERE nspname LIKE " +
                                                               quote_literal(except_like) + ")";
-    return "SELECT format('ALTER TABLE %s DROP CONSTRAINT IF EXISTS %I', co.conrelid::regclass, co.conname) FROM pg_constraint co "
+    // A foreign key comes back NOT VALID: validating it would scan the whole kept table, and the
+    // rows appended meanwhile may reference parents that only tonight's copy has.
+    return "SELECT format('ALTER TABLE %s DROP CONSTRAINT IF EXISTS %I', co.conrelid::regclass, co.conname), "
+           "format('ALTER TABLE %s ADD CONSTRAINT %I %s', co.conrelid::regclass, co.conname, pg_get_constraintdef(co.oid)) || "
+           "CASE WHEN co.convalidated THEN ' NOT VALID' ELSE '' END FROM pg_constraint co "
            "JOIN pg_class r ON r.oid = co.conrelid WHERE co.contype = 'f' AND (co.conrelid IN (" + oids + ") OR co.confrelid IN (" + oids +
            ")) AND r.relowner = (SELECT oid FROM pg_roles WHERE rolname = current_user)" + except + " "
-           "UNION ALL SELECT format('DROP TRIGGER IF EXISTS %I ON %s', t.tgname, t.tgrelid::regclass) FROM pg_trigger t "
+           "UNION ALL SELECT format('DROP TRIGGER IF EXISTS %I ON %s', t.tgname, t.tgrelid::regclass), pg_get_triggerdef(t.oid) || "
+           "CASE t.tgenabled WHEN 'D' THEN format('; ALTER TABLE %s DISABLE TRIGGER %I', t.tgrelid::regclass, t.tgname) "
+           "WHEN 'R' THEN format('; ALTER TABLE %s ENABLE REPLICA TRIGGER %I', t.tgrelid::regclass, t.tgname) "
+           "WHEN 'A' THEN format('; ALTER TABLE %s ENABLE ALWAYS TRIGGER %I', t.tgrelid::regclass, t.tgname) ELSE '' END FROM pg_trigger t "
            "WHERE t.tgrelid IN (" + oids + ") AND NOT t.tgisinternal "
-           "UNION ALL SELECT format('DROP POLICY IF EXISTS %I ON %s', p.polname, p.polrelid::regclass) FROM pg_policy p "
+           "UNION ALL SELECT format('DROP POLICY IF EXISTS %I ON %s', p.polname, p.polrelid::regclass), '' FROM pg_policy p "
            "WHERE p.polrelid IN (" + oids + ")";
 }
 

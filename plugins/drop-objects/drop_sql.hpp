@@ -42,9 +42,11 @@ std::vector<Object> collisions(const RestorePlan& plan, const std::vector<Object
 /// is its table). Pure.
 std::string kept_support_sql(const std::vector<std::string>& kept);
 
-/// Statements dropping what depends on kept tables and is restored around them: foreign keys
-/// from or to them, their triggers and policies (one statement per row), leaving out foreign
-/// keys of tables in schemas LIKE `except_like` (tonight's build, when not ""). Pure.
+/// What depends on kept tables and is restored around them: foreign keys from or to them, their
+/// triggers and policies, one per row as (the statement dropping it, the statement making it
+/// again as it is now: foreign keys NOT VALID, policies ""), leaving out foreign keys of tables
+/// in schemas LIKE `except_like` (tonight's build, when not ""). Names are qualified as the
+/// session's search_path needs. Pure.
 std::string kept_dependents_sql(const std::vector<std::string>& kept, const std::string& except_like = "");
 
 /// Each kept table's columns (name and type), to check that the emptying changed none. Pure.

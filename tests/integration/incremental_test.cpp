@@ -88,6 +88,21 @@ std::vector<std::string> foreign_keys(const std::string& url) {
     return out;
 }
 
+// What hangs on the kept tables and the build takes off the live copy: foreign keys by name
+// (a failed night makes them again NOT VALID), and triggers as defined.
+std::vector<std::string> keys_and_triggers(const std::string& url) {
+    pqxx::connection c(url);
+    pqxx::nontransaction tx(c);
+    std::vector<std::string> out;
+    for (const auto& r : tx.exec("SELECT conrelid::regclass::text || '.' || conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint "
+                                 "WHERE contype = 'f' AND connamespace = 'public'::regnamespace UNION ALL SELECT pg_get_triggerdef(oid) || "
+                                 "' ' || tgenabled::text FROM pg_trigger WHERE NOT tgisinternal ORDER BY 1"))
+        out.push_back(r[0].as<std::string>());
+    for (auto& k : out)
+        if (auto at = k.find(" NOT VALID"); at != std::string::npos) k.erase(at);
+    return out;
+}
+
 class Incremental : public Replication {
 protected:
     void SetUp() override {
@@ -253,6 +268,9 @@ TEST_F(Incremental, ARunFailingHalfWayLeavesKeptTablesWholeAndTheNextCompletesTh
     EXPECT_NE(r.out.find("appending the new rows of public.answers"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("not_yet"), std::string::npos) << r.out;
     EXPECT_EQ(contents(target_)["answers"], day1_answers) << "none of the new rows stayed";
+    const auto day1_keys = keys_and_triggers(pg.url("incr_day1"));
+    EXPECT_EQ(keys_and_triggers(target_), day1_keys) << "the kept tables' foreign keys and trigger are back on yesterday's copy";
+    EXPECT_NE(r.out.find("foreign keys and triggers were made again on yesterday's copy"), std::string::npos) << r.out;
     pg.exec(db_, "ALTER TABLE answers DROP CONSTRAINT not_yet");
     // A failure elsewhere, after the drop: the kept tables stay whole, with or without their new rows.
     pg.exec(db_, "CREATE FUNCTION no_views() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'no views today'; END $$; "
@@ -261,6 +279,7 @@ TEST_F(Incremental, ARunFailingHalfWayLeavesKeptTablesWholeAndTheNextCompletesTh
     EXPECT_EQ(r.code, 1) << r.out;
     const std::string day2_answers = contents(pg.url("incr_day2"))["answers"], now = contents(target_)["answers"];
     EXPECT_TRUE(now == day1_answers || now == day2_answers) << now;
+    EXPECT_EQ(keys_and_triggers(target_), day1_keys);
     pg.exec(db_, "DROP EVENT TRIGGER no_views; DROP FUNCTION no_views()");
     r = night(days().day2);
     ASSERT_EQ(r.code, 0) << r.out;
@@ -437,6 +456,7 @@ TEST_F(Incremental, FromScalingoAKeptTablesBlockIsDecompressedOnceByItsAppendWhi
         for (auto* m : {&now, &day1})
             for (const char* k : {"answers", "seq:answers_id_seq", "seq:knowledge-elements_id_seq"}) m->erase(k);
         EXPECT_EQ(now, day1) << "a damaged block of a kept table leaves yesterday's copy";
+        EXPECT_EQ(keys_and_triggers(target_), keys_and_triggers(TempPostgres::instance().url("incr_day1"))) << "with its keys and triggers";
     }
     FakeScalingo fake(scalingo_day2(dir.path(), false));
     auto r = from_scalingo(fake);

@@ -48,6 +48,10 @@ std::string CopyIn::exec(const std::string& sql) {
 
 void CopyIn::begin(const std::string& copy_sql) {
     exec("BEGIN");
+    start(copy_sql);
+}
+
+void CopyIn::start(const std::string& copy_sql) {
     PGresult* r = PQexec(conn_->raw(), copy_sql.c_str());
     bool ok = PQresultStatus(r) == PGRES_COPY_IN;
     std::string err = ok ? "" : result_error(r, conn_->raw());
@@ -71,6 +75,12 @@ void CopyIn::flush() {
 }
 
 long long CopyIn::commit() {
+    const long long rows = end();
+    exec("COMMIT");
+    return rows;
+}
+
+long long CopyIn::end() {
     flush();
     copying_ = false;
     if (PQputCopyEnd(conn_->raw(), nullptr) != 1) throw StepError(ErrorKind::transient, "COPY into the target failed: " + one_line(PQerrorMessage(conn_->raw())));
@@ -85,7 +95,6 @@ long long CopyIn::commit() {
         if (PQstatus(conn_->raw()) != CONNECTION_BAD) exec("ROLLBACK");
         throw StepError(kind, "COPY into the target failed: " + err);
     }
-    exec("COMMIT");
     return rows;
 }
 

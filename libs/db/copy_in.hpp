@@ -25,8 +25,13 @@ public:
     std::string exec(const std::string& sql);
     /// Starts `COPY <table> (<columns>) FROM STDIN` inside a transaction.
     void begin(const std::string& copy_sql);
+    /// Starts a COPY inside the transaction already open (several COPYs and statements in one).
+    void start(const std::string& copy_sql);
     /// One row, in COPY text format, without its newline.
     void row(std::string_view row);
+    /// Ends the COPY, leaving its transaction open; returns the rows copied. On failure the
+    /// transaction is rolled back.
+    long long end();
     /// Ends the COPY and commits; returns the rows copied.
     long long commit();
     /// Gives up: the COPY and its transaction are rolled back.

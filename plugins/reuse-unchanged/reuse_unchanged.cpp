@@ -8,7 +8,9 @@
 // download and the whole build would wait. From a live source they are the snapshot's xmin, the
 // row count and the source's write statistics. Tonight, a table is read once at the source
 // (only when the statistics counted no write since) to check that no visible row is newer than
-// that xmin and that the count is the same.
+// that xmin and that the count is the same. A live source's table that changed a little (at most
+// `changes_share` of its rows written since) keeps yesterday's copy too, and takes only its
+// changes (changes.hpp) just before the swap.
 #include <algorithm>
 #include <map>
 #include <optional>
@@ -18,6 +20,7 @@
 #include <nlohmann/json.hpp>
 #include <pixrep/step_export.hpp>
 
+#include "changes.hpp"
 #include "db.hpp"
 #include "unchanged.hpp"
 
@@ -44,12 +47,20 @@ public:
     void declare(OptionTable& t) override {
         t.add("enabled", enabled_, "Reuse unchanged tables; false rebuilds every table every night").env("REUSE_UNCHANGED_TABLES");
         t.add("never", never_, "Tables always rebuilt, as name or schema.name (e.g. one a later step writes to)");
+        t.add("changes_share", changes_share_,
+              "From a live source, the largest share of a table's rows written since the last run that is applied to yesterday's copy "
+              "(by its integer primary key) instead of rebuilding the table; 0 = always rebuild a changed table")
+            .env("REUSE_CHANGES_SHARE");
+        t.add("changes_max_bytes", changes_max_bytes_, "The most bytes of one table's written rows held in memory to be applied; above, it is rebuilt");
         t.add("rebuild_changing", rebuild_changing_,
               "From a backup, rebuild a table whose rows changed at its last restore without waiting for its block's checksum, "
               "so that the build need not wait for the download to bring it");
     }
 
     void configure(Logger&) override {
+        if (changes_share_ < 0 || changes_share_ > 1)
+            throw StepError(ErrorKind::config, "option 'changes_share' must be between 0 and 1, got " + std::to_string(changes_share_));
+        if (changes_max_bytes_ < 0) throw StepError(ErrorKind::config, "option 'changes_max_bytes' must not be negative");
         for (auto& n : never_)
             if (n.find('.') == std::string::npos) n = "public." + n;
     }
@@ -61,7 +72,7 @@ public:
     }
 
     void prepare(RunContext& ctx) override {
-        reused_.clear(), live_rows_.clear(), writes_.clear(), last_rows_.clear();
+        reused_.clear(), live_rows_.clear(), writes_.clear(), last_rows_.clear(), changes_.clear();
         live_ = ctx.live() != nullptr;
         if (!enabled_) return;
         std::vector<Candidate> candidates;
@@ -84,18 +95,22 @@ public:
             const auto target = targets.count(c.table->table) ? targets.at(c.table->table) : reuse::TargetTable{};
             auto planned = reuse::planned_indexes(ctx.plan(), *c.table);
             auto verdict = reuse::judge(c.last, c.definition, target, planned);
-            if (verdict.reuse) verdict = rows_verdict(ctx, c);
+            const std::size_t changed_before = changes_.size();
+            if (verdict.reuse) verdict = rows_verdict(ctx, c, target.key);
             if (!verdict.reuse) {
                 if (c.last) ctx.log().info(c.table->table + ": rebuilt: " + verdict.why, {{"table", c.table->table}});
                 continue;
             }
-            ctx.keep(c.table->id, "reused: " + verdict.why);
-            ctx.keep(c.data->id, "reused: " + verdict.why);
+            const bool changed = changes_.size() > changed_before;
+            const std::string how = changed ? "updated in place" : "reused";
+            ctx.keep(c.table->id, how + ": " + verdict.why);
+            ctx.keep(c.data->id, how + ": " + verdict.why);
             reused_.insert(c.table->table);
-            ++reused;
-            ctx.add_note(c.table->table + ": reused, " + verdict.why);
+            reused += changed ? 0 : 1;
+            ctx.add_note(c.table->table + ": " + how + ", " + verdict.why);
         }
         ctx.add_figure("tables_reused", static_cast<double>(reused));
+        ctx.add_figure("tables_updated", static_cast<double>(changes_.size()));
         if (!candidates.empty())
             ctx.log().info("unchanged tables reused", {{"reused", reused}, {"tables", static_cast<std::int64_t>(candidates.size())}});
     }
@@ -114,6 +129,7 @@ public:
             const std::string schema = reused_.count(e.table) ? e.schema : ctx.env().build_schema(e.schema);
             tables.emplace_back(&e, common::quote_ident(schema) + "." + common::quote_ident(e.tag));
         }
+        reuse::apply_changes(ctx, changes_);
         if (tables.empty()) return;
         const RunReport report = ctx.report();
         common::Session s(ctx.env(), "reuse-unchanged");
@@ -134,18 +150,36 @@ private:
     // The rows last: a backup's checksum waits for the table's block to arrive (unless the rows
     // changed at the last restore too); a live source's table is counted in the snapshot unless
     // its statistics already say it was written.
-    reuse::Verdict rows_verdict(RunContext& ctx, const Candidate& c) {
+    // A live source's table whose statistics counted writes is counted anyway when its changes
+    // could be applied: they are then read (changes_), or it is rebuilt.
+    reuse::Verdict rows_verdict(RunContext& ctx, const Candidate& c, const std::string& key) {
         if (!live_) {
             if (auto v = reuse::judge_changing(*c.last); rebuild_changing_ && !v.reuse) return v;
             return reuse::judge_rows(*c.last, ctx.arrived(c.data->id).sha256);
         }
+        if (auto v = reuse::judge_live(c.last->rows, snapshot_, -1); !v.reuse) return v;
+        const RowFilterSpec* filter = ctx.row_filter(c.table->table);
+        const bool key_rewritten = filter && std::count(filter->columns.begin(), filter->columns.end(), key) > 0;
+        const bool may_change = changes_share_ > 0 && ctx.env().beside() && !key.empty() && !key_rewritten;
         auto verdict = reuse::judge_live(c.last->rows, snapshot_, writes_of(c.table->table));
-        if (!verdict.reuse) return verdict;
+        if (!verdict.reuse && !may_change) return verdict;
         const auto last = *reuse::parse_live(c.last->rows);
         const std::string name = common::quote_ident(c.table->schema) + "." + common::quote_ident(c.table->tag);
-        verdict = reuse::judge_live_count(last, ctx.live()->query(reuse::live_count_sql(name, last)).value_or(""));
+        const std::string answer = ctx.live()->query(reuse::live_count_sql(name, last)).value_or("");
+        verdict = reuse::judge_live_count(last, answer);
         if (verdict.reuse) live_rows_[c.table->table] = last.rows;
-        return verdict;
+        if (verdict.reuse || !may_change || !reuse::parse_live_count(answer)) return verdict;
+        const auto tonight = *reuse::parse_live_count(answer);
+        if (auto v = reuse::judge_changes(tonight, key, key_rewritten, changes_share_); !v.reuse) return v;
+        std::string why;
+        auto changes = ctx.env().dry_run() ? std::nullopt
+                                           : reuse::read_changes(ctx, *c.table, *c.data, key, last, tonight, changes_max_bytes_, why);
+        if (!ctx.env().dry_run() && !changes) return {false, why};
+        live_rows_[c.table->table] = tonight.rows;
+        if (changes) changes_.push_back(std::move(*changes));
+        const std::string deleted = changes ? " and " + std::to_string(changes->deleted) + " deleted" : "";
+        return {true, std::to_string(tonight.written) + " row(s) written at the source since the last restore" + deleted +
+                          ", applied to yesterday's copy just before the swap (" + std::to_string(tonight.rows) + " rows)"};
     }
 
     // Tonight's snapshot and the source's write statistics, per "schema.table".
@@ -194,10 +228,13 @@ private:
                 if (!cand.last) continue;
                 const std::string name = common::quote_ident(cand.table->schema) + "." + common::quote_ident(cand.table->tag);
                 auto r = tx.exec("SELECT c.relfilenode::bigint, coalesce((SELECT string_agg(i.relname, E'\\n' ORDER BY i.relname) FROM pg_index x "
-                                 "JOIN pg_class i ON i.oid = x.indexrelid WHERE x.indrelid = c.oid), '') FROM pg_class c "
+                                 "JOIN pg_class i ON i.oid = x.indexrelid WHERE x.indrelid = c.oid), ''), coalesce((SELECT a.attname FROM pg_index x JOIN "
+                                 "pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = x.indkey[0] WHERE x.indrelid = c.oid AND "
+                                 "x.indisprimary AND x.indnatts = 1 AND a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype)), '') "
+                                 "FROM pg_class c "
                                  "WHERE c.oid = to_regclass(" + tx.quote(name) + ") AND c.relkind = 'r'");
                 if (r.empty()) continue;
-                reuse::TargetTable t{true, r[0][0].as<std::int64_t>(), {}};
+                reuse::TargetTable t{true, r[0][0].as<std::int64_t>(), {}, r[0][2].as<std::string>()};
                 std::string list = r[0][1].as<std::string>();
                 for (std::size_t start = 0, p; !list.empty() && start <= list.size(); start = p + 1) {
                     p = list.find('\n', start);
@@ -211,6 +248,9 @@ private:
     }
 
     bool enabled_ = true, rebuild_changing_ = true;
+    double changes_share_ = 0.25;
+    std::int64_t changes_max_bytes_ = 256LL << 20;
+    std::vector<reuse::Changes> changes_;             // tonight's, to be applied at commit
     std::vector<std::string> never_;
     std::map<std::string, std::string> last_rows_;   // the rows remembered at the last restore, by table
     std::set<std::string> reused_;

@@ -157,21 +157,47 @@ Verdict judge_live(const std::string& last_rows, const LiveSnapshot& tonight, st
     return {true, "no write counted since the last restore"};
 }
 
+std::string written_since_sql(const LiveRows& last) {
+    // xid has no order; age() does, relative to the same instant for both sides of the test. A
+    // row frozen long ago may wrap to look young: it is then only counted, or sent, once more.
+    return "age(xmin) <= age('" + std::to_string(last.xmin & 0xffffffffu) + "'::xid)";
+}
+
 std::string live_count_sql(const std::string& table, const LiveRows& last) {
-    // xid has no order; age() does, relative to the same instant for both sides of the test.
-    const std::string since = "age('" + std::to_string(last.xmin & 0xffffffffu) + "'::xid)";
-    return "SELECT count(*)::text || ' ' || count(*) FILTER (WHERE age(xmin) <= " + since + ")::text FROM ONLY " + table;
+    return "SELECT count(*)::text || ' ' || count(*) FILTER (WHERE " + written_since_sql(last) + ")::text FROM ONLY " + table;
+}
+
+std::optional<LiveCount> parse_live_count(const std::string& answer) {
+    const auto space = answer.find(' ');
+    LiveCount out;
+    if (space == std::string::npos || !whole_number(answer.substr(0, space), out.rows) || !whole_number(answer.substr(space + 1), out.written) ||
+        out.rows < 0 || out.written < 0)
+        return std::nullopt;
+    return out;
 }
 
 Verdict judge_live_count(const LiveRows& last, const std::string& answer) {
-    const auto space = answer.find(' ');
-    std::int64_t rows = 0, newer = 0;
-    if (space == std::string::npos || !whole_number(answer.substr(0, space), rows) || !whole_number(answer.substr(space + 1), newer))
-        return {false, "its rows could not be counted at the source"};
-    if (newer > 0) return {false, "its rows changed: " + std::to_string(newer) + " row(s) written at the source since the last restore"};
-    if (rows != last.rows)
-        return {false, "its rows changed: " + std::to_string(rows) + " row(s) at the source, " + std::to_string(last.rows) + " at the last restore"};
-    return {true, "definition as at the last restore, and no row written at the source since (" + std::to_string(rows) + " rows)"};
+    const auto count = parse_live_count(answer);
+    if (!count) return {false, "its rows could not be counted at the source"};
+    if (count->written > 0)
+        return {false, "its rows changed: " + std::to_string(count->written) + " row(s) written at the source since the last restore"};
+    if (count->rows != last.rows)
+        return {false, "its rows changed: " + std::to_string(count->rows) + " row(s) at the source, " + std::to_string(last.rows) +
+                           " at the last restore"};
+    return {true, "definition as at the last restore, and no row written at the source since (" + std::to_string(count->rows) + " rows)"};
+}
+
+Verdict judge_changes(const LiveCount& tonight, const std::string& key, bool key_rewritten, double max_share) {
+    if (key.empty()) return {false, "no single-column integer primary key to apply its changes by"};
+    if (key_rewritten) return {false, "masking rewrites its key, by which its changes would be applied"};
+    if (static_cast<double>(tonight.written) > max_share * static_cast<double>(tonight.rows))
+        return {false, std::to_string(tonight.written) + " of its " + std::to_string(tonight.rows) +
+                           " rows written at the source since the last restore: more than a rebuild costs (changes_share)"};
+    return {true, ""};
+}
+
+std::int64_t rows_deleted(std::int64_t target_rows, std::int64_t written, std::int64_t present, std::int64_t source_rows) {
+    return target_rows + (written - present) - source_rows;
 }
 
 }  // namespace pixrep::reuse

@@ -47,6 +47,7 @@ struct TargetTable {
     bool exists = false;
     std::int64_t node = 0;               ///< Its relfilenode.
     std::vector<std::string> indexes;    ///< Its index names.
+    std::string key;                     ///< Its primary key's column when that is one integer column, else "".
 };
 
 /// The decision and why.
@@ -95,11 +96,36 @@ struct LiveSnapshot {
 /// ahead that a 32-bit transaction age no longer orders them.
 Verdict judge_live(const std::string& last_rows, const LiveSnapshot& tonight, std::int64_t writes);
 
-/// A query of the snapshot counting, in one scan of `table` (quoted), its rows and those whose
-/// xmin is at or above `last.xmin`: "<rows> <written since>".
+/// The condition on a row of the source that it was written since the snapshot of `last` (or
+/// by a transaction that snapshot could not see): its xmin at or above `last.xmin`.
+std::string written_since_sql(const LiveRows& last);
+
+/// A query of the snapshot counting, in one scan of `table` (quoted), its rows and those
+/// written since `last` (written_since_sql): "<rows> <written since>".
 std::string live_count_sql(const std::string& table, const LiveRows& last);
+
+/// What live_count_sql() found.
+struct LiveCount {
+    std::int64_t rows = 0;     ///< Rows in tonight's snapshot.
+    std::int64_t written = 0;  ///< Of them, written since the last restore.
+};
+/// live_count_sql()'s answer read; nullopt when it is not two counts.
+std::optional<LiveCount> parse_live_count(const std::string& answer);
 
 /// Reused when live_count_sql()'s `answer` finds as many rows as `last` and none written since.
 Verdict judge_live_count(const LiveRows& last, const std::string& answer);
+
+/// Whether a live source's table whose rows changed takes only its changes on yesterday's copy
+/// (reuse = true) instead of being rebuilt: the rows written since (`tonight.written`) replace
+/// those of the same key and the rows gone at the source are deleted, which needs a
+/// single-column integer primary key (`key`, "" when none) that masking leaves as it is, and at
+/// most `max_share` of the table written since (above it, a rebuild costs less).
+Verdict judge_changes(const LiveCount& tonight, const std::string& key, bool key_rewritten, double max_share);
+
+/// The rows of yesterday's copy that the source no longer has: the copy holds `target_rows`,
+/// `present` of the `written` rows' keys among them, and tonight's snapshot `source_rows`.
+/// Since a key is never reused unwritten, the copy once changed holds every key of the source
+/// and these. Negative: the copy is not what the tool left (it is then rebuilt).
+std::int64_t rows_deleted(std::int64_t target_rows, std::int64_t written, std::int64_t present, std::int64_t source_rows);
 
 }  // namespace pixrep::reuse

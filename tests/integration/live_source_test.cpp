@@ -44,6 +44,7 @@ protected:
         EXPECT_EQ(r.out.find(kSourcePassword), std::string::npos) << "the source's password leaked:\n" << r.out;
         return r;
     }
+    void expect_note(const Result& r, const std::string& note) { EXPECT_NE(r.out.find(note), std::string::npos) << "no '" << note << "' in:\n" << r.out; }
     void expect_same(const LiveDb& src, const std::string& target) {
         auto want = contents(src.admin()), got = contents(target);
         for (const auto& [name, value] : want) EXPECT_EQ(got[name], value) << name;
@@ -180,6 +181,8 @@ TEST_F(LiveSource, ATableNoOneWroteKeepsYesterdaysCopyAndAWrittenOneIsRebuilt) {
     };
     write_unseen("\"user-answers-stats\"", "");
     write_unseen("\"schooling-registrations\"", "");
+    // Changed tables rebuilt, as when their changes are never applied in place (the next test).
+    auto live = [&](const LiveDb& db) { return this->live(db, {{"REUSE_CHANGES_SHARE", "0"}}); };
     auto r = live(src);
     ASSERT_EQ(r.code, 0) << r.out;
     EXPECT_NE(r.out.find("\"tables_reused\":0"), std::string::npos) << r.out;
@@ -215,6 +218,51 @@ TEST_F(LiveSource, ATableNoOneWroteKeepsYesterdaysCopyAndAWrittenOneIsRebuilt) {
     EXPECT_NE(r.out.find("public.campaign-participations: reused"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("public.user-answers-stats: reused"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("\"tables_reused\":2"), std::string::npos) << r.out;
+}
+
+TEST_F(LiveSource, ATableThatChangedALittleKeepsYesterdaysCopyAndTakesOnlyItsChanges) {
+    LiveDb src(15, "live_c");
+    ASSERT_EQ(live(src).code, 0);
+    auto node = [&](const std::string& table) { return count(target_, "SELECT pg_relation_filenode('" + table + "')"); };
+    const long long participations = node("\"campaign-participations\""), registrations = node("\"schooling-registrations\""),
+                    stats = node("\"user-answers-stats\"");
+    // An update and a delete; an insert; every row written (more than a rebuild costs).
+    src.exec("UPDATE \"campaign-participations\" SET details = '{\"changed\": true}' WHERE id = 7; "
+             "DELETE FROM \"campaign-participations\" WHERE id = 8");
+    src.exec("INSERT INTO \"schooling-registrations\" (\"userId\", \"firstName\") VALUES (1, 'new')");
+    src.exec("UPDATE \"user-answers-stats\" SET \"answersCount\" = \"answersCount\" + 1");
+    auto r = live(src);
+    ASSERT_EQ(r.code, 0) << r.out;
+    expect_same(src, target_);
+    expect_note(r, "public.campaign-participations: updated in place, 1 row(s) written at the source since the last restore and 1 deleted, "
+                   "applied to yesterday's copy just before the swap (299 rows)");
+    expect_note(r, "public.schooling-registrations: updated in place, 1 row(s) written at the source since the last restore and 0 deleted");
+    EXPECT_NE(r.out.find("public.user-answers-stats: rebuilt: 300 of its 300 rows written at the source since the last restore: more than "
+                         "a rebuild costs"),
+              std::string::npos)
+        << r.out;
+    EXPECT_NE(r.out.find("\"tables_updated\":2"), std::string::npos) << r.out;
+    EXPECT_EQ(node("\"campaign-participations\""), participations) << "yesterday's table, its indexes and statistics";
+    EXPECT_EQ(node("\"schooling-registrations\""), registrations);
+    EXPECT_NE(node("\"user-answers-stats\""), stats);
+    // The next night starts from tonight's snapshot: nothing written since, nothing applied again.
+    r = live(src);
+    ASSERT_EQ(r.code, 0) << r.out;
+    expect_same(src, target_);
+    EXPECT_NE(r.out.find("public.campaign-participations: reused"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("public.schooling-registrations: reused"), std::string::npos) << r.out;
+    // A night that fails before its changes are applied leaves yesterday's rows; the next applies them.
+    src.exec("UPDATE \"campaign-participations\" SET details = '{\"changed\": 2}' WHERE id = 9");
+    TempPostgres::instance().exec(db_, "CREATE FUNCTION no_views() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'no views today'; END $$; "
+                   "CREATE EVENT TRIGGER no_views ON ddl_command_start WHEN TAG IN ('CREATE VIEW') EXECUTE FUNCTION no_views()");
+    r = live(src);
+    EXPECT_NE(r.code, 0) << r.out;
+    EXPECT_EQ(count(target_, "SELECT count(*) FROM \"campaign-participations\" WHERE details = '{\"changed\": 2}'"), 0);
+    TempPostgres::instance().exec(db_, "DROP EVENT TRIGGER no_views; DROP FUNCTION no_views()");
+    r = live(src);
+    ASSERT_EQ(r.code, 0) << r.out;
+    expect_same(src, target_);
+    expect_note(r, "public.campaign-participations: updated in place, 1 row(s) written");
 }
 
 TEST_F(LiveSource, ReadsWhatPgDumpWouldEveryRowAndPopulatedViews) {

@@ -159,3 +159,30 @@ TEST(Reuse, ALiveSourcesCountDecides) {
     EXPECT_FALSE(judge_live_count(last, "").reuse);
     EXPECT_FALSE(judge_live_count(last, "fifty 0").reuse);
 }
+
+TEST(Reuse, ALiveTableThatChangedALittleTakesItsChangesByItsIntegerKey) {
+    EXPECT_EQ(written_since_sql({(5ULL << 32) + 1234, 50, 7}), "age(xmin) <= age('1234'::xid)");
+    ASSERT_TRUE(parse_live_count("1000 30").has_value());
+    EXPECT_EQ(parse_live_count("1000 30")->written, 30);
+    EXPECT_FALSE(parse_live_count("1000").has_value());
+    EXPECT_FALSE(parse_live_count("1000 -1").has_value());
+    EXPECT_TRUE(judge_changes({1000, 250}, "id", false, 0.25).reuse) << "a quarter written: at the share";
+    auto v = judge_changes({1000, 251}, "id", false, 0.25);
+    EXPECT_FALSE(v.reuse);
+    EXPECT_NE(v.why.find("251 of its 1000 rows written"), std::string::npos) << v.why;
+    v = judge_changes({1000, 1}, "", false, 0.25);
+    EXPECT_FALSE(v.reuse);
+    EXPECT_NE(v.why.find("no single-column integer primary key"), std::string::npos) << v.why;
+    v = judge_changes({1000, 1}, "id", true, 0.25);
+    EXPECT_FALSE(v.reuse);
+    EXPECT_NE(v.why.find("masking rewrites its key"), std::string::npos) << v.why;
+    EXPECT_TRUE(judge_changes({1000, 0}, "id", false, 0.25).reuse) << "rows deleted only";
+}
+
+TEST(Reuse, RowsDeletedAtTheSourceAreWhatTheChangedCopyHoldsBeyondIt) {
+    // Yesterday 100 rows; tonight 10 written (4 of them new keys, 6 updates), 3 deleted: 101.
+    EXPECT_EQ(rows_deleted(100, 10, 6, 101), 3);
+    EXPECT_EQ(rows_deleted(100, 10, 6, 104), 0) << "nothing deleted";
+    EXPECT_EQ(rows_deleted(100, 0, 0, 100), 0);
+    EXPECT_LT(rows_deleted(90, 10, 6, 104), 0) << "the copy lost rows it should hold: rebuilt";
+}

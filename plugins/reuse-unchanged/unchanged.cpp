@@ -35,7 +35,9 @@ std::optional<Remembered> parse(const std::string& text) {
     if ((in >> changed && changed != "changed") || in >> more) return std::nullopt;
     Remembered out{d.substr(11), r.substr(5), 0, changed == "changed"};
     if (!whole_number(n.substr(5), out.node)) return std::nullopt;
-    if (out.definition.size() != 64 || (out.rows.size() != 64 && !parse_live(out.rows))) return std::nullopt;
+    // A masked table's definition is followed by "+" and its masking's fingerprint.
+    const bool definition = out.definition.size() == 64 || (out.definition.size() > 65 && out.definition[64] == '+');
+    if (!definition || (out.rows.size() != 64 && !parse_live(out.rows))) return std::nullopt;
     return out;
 }
 

@@ -410,4 +410,14 @@ TEST_F(LiveSource, MasksAsABackupDoes) {
     EXPECT_NE(r.out.find("masked.public.users.email"), std::string::npos) << r.out;
     const std::string join = "SELECT count(*) FROM users u JOIN assessments a ON a.\"userId\" = u.id";
     EXPECT_EQ(count(target_, join), count(src.admin(), join)) << "the keys referencing users.id are masked alike";
+    // Rows written since, applied in place, are masked as the rebuild masked the others.
+    src.exec("INSERT INTO \"schooling-registrations\" (\"userId\", \"firstName\") VALUES (3, 'new'); "
+             "UPDATE \"schooling-registrations\" SET \"userId\" = 6 WHERE id = (SELECT min(id) FROM \"schooling-registrations\")");
+    r = live(src, masking);
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_NE(r.out.find("public.schooling-registrations: updated in place, 2 row(s) written"), std::string::npos) << r.out;
+    const std::string pupils = "SELECT count(*) FROM \"schooling-registrations\" s JOIN users u ON u.id = s.\"userId\" WHERE u.\"firstName\" IS NOT NULL";
+    EXPECT_EQ(count(target_, pupils), count(src.admin(), pupils)) << "the new and updated rows' userId masked as users.id is";
+    EXPECT_EQ(count(target_, "SELECT count(*) FROM \"schooling-registrations\""), count(src.admin(), "SELECT count(*) FROM \"schooling-registrations\""));
+    EXPECT_EQ(count(target_, "SELECT count(*) FROM \"schooling-registrations\" WHERE \"userId\" IN (3, 6)"), 0) << "no unmasked key";
 }

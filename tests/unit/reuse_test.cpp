@@ -86,6 +86,12 @@ TEST(Reuse, RememberedTextRoundTripsAndAnythingElseForgets) {
     ASSERT_TRUE(back);
     EXPECT_TRUE(back->changed);
     EXPECT_EQ(back->node, 16384);
+    // A masked table's: its masking's fingerprint after a "+".
+    const std::string masked = std::string(64, 'd') + "+" + std::string(64, 'f');
+    back = parse(format({masked, kRows, 7}));
+    ASSERT_TRUE(back) << "a masked table is remembered too";
+    EXPECT_EQ(back->definition, masked);
+    EXPECT_FALSE(parse(format({std::string(64, 'd') + "-x", kRows, 7})));
     for (const std::string& bad : std::vector<std::string>{"", "definition=x rows=y node=1", "rows=a definition=b node=c", "definition= rows= node=12x",
                                                            format(r) + " more", format({r.definition, r.rows, 1}) + " changes"})
         EXPECT_FALSE(parse(bad)) << bad;

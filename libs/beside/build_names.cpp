@@ -48,4 +48,12 @@ bool is_tool_schema(const std::string& home, const std::string& name) {
     return name == home || name.rfind(home + "_build_", 0) == 0 || name.rfind(home + "_prev_", 0) == 0;
 }
 
+namespace {
+const std::string kIndexMark = "made by pix-db-replication step ";
+}
+
+std::string step_index_comment(const std::string& step, const std::string& digest) { return kIndexMark + step + ", statement " + digest; }
+
+bool is_step_index_comment(const std::string& comment) { return comment.rfind(kIndexMark, 0) == 0; }
+
 }  // namespace pixrep::beside

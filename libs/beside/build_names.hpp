@@ -27,4 +27,12 @@ std::string previous_schema_pattern(const std::string& home);
 /// True when a schema named `name` would be taken for one of the tool's own (home, build, previous).
 bool is_tool_schema(const std::string& home, const std::string& name);
 
+/// The comment a step puts on an index it makes beyond the backup's (post-sql's), naming the
+/// statement by its `digest`: on a kept table, an index so marked is the step's, kept with the
+/// table and made again only when the statement changed.
+std::string step_index_comment(const std::string& step, const std::string& digest);
+
+/// True when `comment` is one step_index_comment() wrote.
+bool is_step_index_comment(const std::string& comment);
+
 }  // namespace pixrep::beside

@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 #include <pixrep/step_export.hpp>
 
+#include "build_names.hpp"
 #include "changes.hpp"
 #include "db.hpp"
 #include "unchanged.hpp"
@@ -227,20 +228,16 @@ private:
             for (const auto& cand : candidates) {
                 if (!cand.last) continue;
                 const std::string name = common::quote_ident(cand.table->schema) + "." + common::quote_ident(cand.table->tag);
-                auto r = tx.exec("SELECT c.relfilenode::bigint, coalesce((SELECT string_agg(i.relname, E'\\n' ORDER BY i.relname) FROM pg_index x "
-                                 "JOIN pg_class i ON i.oid = x.indexrelid WHERE x.indrelid = c.oid), ''), coalesce((SELECT a.attname FROM pg_index x JOIN "
-                                 "pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = x.indkey[0] WHERE x.indrelid = c.oid AND "
-                                 "x.indisprimary AND x.indnatts = 1 AND a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype)), '') "
-                                 "FROM pg_class c "
-                                 "WHERE c.oid = to_regclass(" + tx.quote(name) + ") AND c.relkind = 'r'");
+                auto r = tx.exec("SELECT c.relfilenode::bigint, coalesce((SELECT json_agg(json_build_array(i.relname, coalesce(obj_description(i.oid, "
+                                 "'pg_class'), ''))) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid WHERE x.indrelid = c.oid), '[]'), "
+                                 "coalesce((SELECT a.attname FROM pg_index x JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = x.indkey[0] "
+                                 "WHERE x.indrelid = c.oid AND x.indisprimary AND x.indnatts = 1 AND a.atttypid IN ('int2'::regtype, 'int4'::regtype, "
+                                 "'int8'::regtype)), '') FROM pg_class c WHERE c.oid = to_regclass(" + tx.quote(name) + ") AND c.relkind = 'r'");
                 if (r.empty()) continue;
                 reuse::TargetTable t{true, r[0][0].as<std::int64_t>(), {}, r[0][2].as<std::string>()};
-                std::string list = r[0][1].as<std::string>();
-                for (std::size_t start = 0, p; !list.empty() && start <= list.size(); start = p + 1) {
-                    p = list.find('\n', start);
-                    if (p == std::string::npos) p = list.size();
-                    t.indexes.push_back(list.substr(start, p - start));
-                }
+                // An index a later step marked as its own stays with the table: that step knows it.
+                for (const auto& index : nlohmann::json::parse(r[0][1].as<std::string>()))
+                    if (!beside::is_step_index_comment(index.at(1).get<std::string>())) t.indexes.push_back(index.at(0).get<std::string>());
                 out[cand.table->table] = t;
             }
         });

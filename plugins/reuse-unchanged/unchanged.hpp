@@ -46,7 +46,7 @@ std::vector<std::string> planned_indexes(const RestorePlan& plan, const TocEntry
 struct TargetTable {
     bool exists = false;
     std::int64_t node = 0;               ///< Its relfilenode.
-    std::vector<std::string> indexes;    ///< Its index names.
+    std::vector<std::string> indexes;    ///< Its index names, but those a later step marked as its own (beside::is_step_index_comment).
     std::string key;                     ///< Its primary key's column when that is one integer column, else "".
 };
 

@@ -265,6 +265,59 @@ TEST_F(LiveSource, ATableThatChangedALittleKeepsYesterdaysCopyAndTakesOnlyItsCha
     expect_note(r, "public.campaign-participations: updated in place, 1 row(s) written");
 }
 
+TEST_F(LiveSource, AnIndexPostSqlMadeStaysWithItsKeptTableUntilItsStatementChanges) {
+    LiveDb src(15, "live_i");
+    pixtest::TempDir dir;
+    // config/live.toml, with post-sql's one statement an index on a table the fixture lets reuse keep.
+    std::string config = pixtest::read_file(kLive);
+    config = config.substr(0, config.find("statements = [")) + "statements = [\"@INDEX@\"]\n";
+    auto run = [&](std::string index) {
+        for (std::size_t at = 0; (at = index.find('"', at)) != std::string::npos; at += 2) index.insert(at, "\\");
+        std::string text = config;
+        text.replace(text.find("@INDEX@"), 7, index);
+        pixtest::write_file(dir / "live.toml", text);
+        const std::map<std::string, std::string> env{{"SOURCE_DATABASE_URL", src.url()}, {"RESTORE_FK_CONSTRAINTS", "true"},
+                                                          {"RESTORE_ANSWERS_AND_KES", "true"}, {"MAX_RETRY_COUNT", "0"}};
+        return replicate("", env, {"run"}, (dir / "live.toml").string());
+    };
+    auto index = [&] {
+        pqxx::connection c(target_);
+        pqxx::nontransaction tx(c);
+        auto r = tx.exec("SELECT pg_get_indexdef(c.oid) || ' / ' || coalesce(obj_description(c.oid, 'pg_class'), '') FROM pg_class c "
+                         "WHERE c.relname = 'registrations_first_idx'");
+        return r.empty() ? std::string("none") : r[0][0].as<std::string>();
+    };
+    auto node = [&] { return count(target_, "SELECT pg_relation_filenode('\"schooling-registrations\"')"); };
+    const std::string by_name = R"(CREATE INDEX registrations_first_idx ON "schooling-registrations" ("firstName"))";
+    auto r = run(by_name);
+    ASSERT_EQ(r.code, 0) << r.out;
+    const std::string first = index();
+    EXPECT_NE(first.find("(\"firstName\") / made by pix-db-replication step post-sql, statement "), std::string::npos) << first;
+    const long long table = node();
+    src.exec("INSERT INTO \"schooling-registrations\" (\"userId\", \"firstName\") VALUES (1, 'new')");
+    r = run(by_name);
+    ASSERT_EQ(r.code, 0) << r.out;
+    expect_same(src, target_);
+    expect_note(r, "public.schooling-registrations: updated in place");
+    expect_note(r, "public.schooling-registrations: index registrations_first_idx kept with its table (same statement)");
+    EXPECT_EQ(node(), table);
+    EXPECT_EQ(index(), first);
+    {
+        pqxx::connection c(target_);
+        pqxx::nontransaction tx(c);
+        tx.exec("SET enable_seqscan = off");
+        EXPECT_EQ(tx.exec("SELECT count(*) FROM \"schooling-registrations\" WHERE \"firstName\" = 'new'")[0][0].as<int>(), 1)
+            << "the row applied in place is in the kept index";
+    }
+    // The operator changes the statement: the index is made again on the kept table.
+    r = run(R"(CREATE INDEX registrations_first_idx ON "schooling-registrations" ("firstName", "userId"))");
+    ASSERT_EQ(r.code, 0) << r.out;
+    expect_note(r, "public.schooling-registrations: reused");
+    EXPECT_EQ(node(), table);
+    EXPECT_NE(index().find("(\"firstName\", \"userId\") / made by pix-db-replication step post-sql"), std::string::npos) << index();
+    EXPECT_NE(index(), first);
+}
+
 TEST_F(LiveSource, ReadsWhatPgDumpWouldEveryRowAndPopulatedViews) {
     LiveDb src(15, "live_rls", 200);
     // A policy that shows the reading role half the rows; and a materialized view.

@@ -34,6 +34,14 @@ TEST(BuildNames, DerivedFromTheHomeAndShortenedPast63Bytes) {
     EXPECT_EQ(beside::build_schema_pattern("pix_db_replication"), "pix\\_db\\_replication\\_build\\_%");
 }
 
+TEST(BuildNames, AStepMarksTheIndexesItMakesByTheirStatement) {
+    const std::string mark = beside::step_index_comment("post-sql", std::string(64, 'a'));
+    EXPECT_EQ(mark, "made by pix-db-replication step post-sql, statement " + std::string(64, 'a'));
+    EXPECT_TRUE(beside::is_step_index_comment(mark));
+    EXPECT_FALSE(beside::is_step_index_comment("")) << "an index of the backup's, uncommented";
+    EXPECT_FALSE(beside::is_step_index_comment("index on users' creation date")) << "a comment of the backup's";
+}
+
 TEST(SqlRewrite, NamesOfWhatIsBuiltGoToTheBuildSchema) {
     const auto n = names();
     EXPECT_EQ(beside::rewrite_for_build("CREATE TABLE public.users (id integer, feeling public.mood, x public.other);", n),

@@ -12,6 +12,8 @@
 // `changes_share` of its rows written since) keeps yesterday's copy too, and takes only its
 // changes (changes.hpp) just before the swap.
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <map>
 #include <optional>
 #include <set>
@@ -23,6 +25,7 @@
 #include "build_names.hpp"
 #include "changes.hpp"
 #include "db.hpp"
+#include "threads.hpp"
 #include "unchanged.hpp"
 
 namespace {
@@ -30,6 +33,16 @@ namespace {
 using namespace pixrep;
 
 const char* const kPrefix = "table.";
+
+// What a candidate's rows decided: the verdict, the key its changes go by, and the changes read
+// and rows counted at a live source.
+struct RowsVerdict {
+    reuse::Verdict verdict;
+    std::string key;
+    std::optional<reuse::Changes> changes;
+    std::optional<std::int64_t> live_rows;
+    bool changed = false;  ///< Kept, taking its changes (read unless on a dry run).
+};
 
 struct Candidate {
     const TocEntry* table;
@@ -91,18 +104,24 @@ public:
         }
         if (live_) read_live_source(*ctx.live());  // remembered for every table, judged or not
         const auto targets = read_targets(ctx, candidates);
-        std::int64_t reused = 0;
-        for (const auto& c : candidates) {
+        std::vector<RowsVerdict> verdicts(candidates.size());
+        for (std::size_t i = 0; i < candidates.size(); ++i) {
+            const auto& c = candidates[i];
             const auto target = targets.count(c.table->table) ? targets.at(c.table->table) : reuse::TargetTable{};
-            auto planned = reuse::planned_indexes(ctx.plan(), *c.table);
-            auto verdict = reuse::judge(c.last, c.definition, target, planned);
-            const std::size_t changed_before = changes_.size();
-            if (verdict.reuse) verdict = rows_verdict(ctx, c, target.key);
+            verdicts[i].verdict = reuse::judge(c.last, c.definition, target, reuse::planned_indexes(ctx.plan(), *c.table));
+            verdicts[i].key = target.key;
+        }
+        judge_rows(ctx, candidates, verdicts);
+        std::int64_t reused = 0;
+        for (std::size_t i = 0; i < candidates.size(); ++i) {
+            const auto& c = candidates[i];
+            auto& [verdict, key, changes, live_rows, changed] = verdicts[i];
             if (!verdict.reuse) {
                 if (c.last) ctx.log().info(c.table->table + ": rebuilt: " + verdict.why, {{"table", c.table->table}});
                 continue;
             }
-            const bool changed = changes_.size() > changed_before;
+            if (live_rows) live_rows_[c.table->table] = *live_rows;
+            if (changes) changes_.push_back(std::move(*changes));
             const std::string how = changed ? "updated in place" : "reused";
             ctx.keep(c.table->id, how + ": " + verdict.why);
             ctx.keep(c.data->id, how + ": " + verdict.why);
@@ -151,13 +170,56 @@ private:
     // The rows last: a backup's checksum waits for the table's block to arrive (unless the rows
     // changed at the last restore too); a live source's table is counted in the snapshot unless
     // its statistics already say it was written.
-    // A live source's table whose statistics counted writes is counted anyway when its changes
-    // could be applied: they are then read (changes_), or it is rebuilt.
-    reuse::Verdict rows_verdict(RunContext& ctx, const Candidate& c, const std::string& key) {
+    // What the rows say of a candidate its definition let through: a backup's one after another
+    // (each waits for its block), a live source's side by side (each scans the source, and
+    // the target when it changed), on at most four threads.
+    void judge_rows(RunContext& ctx, const std::vector<Candidate>& candidates, std::vector<RowsVerdict>& verdicts) {
+        std::vector<std::size_t> todo;
+        for (std::size_t i = 0; i < candidates.size(); ++i)
+            if (verdicts[i].verdict.reuse) todo.push_back(i);
         if (!live_) {
-            if (auto v = reuse::judge_changing(*c.last); rebuild_changing_ && !v.reuse) return v;
-            return reuse::judge_rows(*c.last, ctx.arrived(c.data->id).sha256);
+            for (std::size_t i : todo) verdicts[i].verdict = backup_verdict(ctx, candidates[i]);
+            return;
         }
+        std::atomic<std::size_t> next{0};
+        std::vector<std::optional<StepError>> errors(std::min<std::size_t>(4, todo.size()));
+        {
+            std::vector<std::unique_ptr<common::JoinedThread>> workers;
+            for (auto& error : errors)
+                workers.push_back(std::make_unique<common::JoinedThread>([&] {
+                    error = common::capture_error(
+                        [&] {
+                            for (std::size_t n; (n = next++) < todo.size() && !ctx.env().stopping();)
+                                verdicts[todo[n]] = live_verdict(ctx, candidates[todo[n]], verdicts[todo[n]].key);
+                        },
+                        ErrorKind::transient, "judging a table's rows at the source");
+                }));
+        }
+        for (auto& e : errors)
+            if (e) throw *e;
+        if (ctx.env().stopping()) throw StepError(ErrorKind::fatal, "stopped while judging the tables' rows");
+    }
+
+    reuse::Verdict backup_verdict(RunContext& ctx, const Candidate& c) const {
+        if (auto v = reuse::judge_changing(*c.last); rebuild_changing_ && !v.reuse) return v;
+        return reuse::judge_rows(*c.last, ctx.arrived(c.data->id).sha256);
+    }
+
+    // A live source's table whose statistics counted writes is counted anyway when its changes
+    // could be applied: they are then read, or it is rebuilt. Touches no member: runs on a thread.
+    RowsVerdict live_verdict(RunContext& ctx, const Candidate& c, const std::string& key) const {
+        const auto t0 = std::chrono::steady_clock::now();
+        RowsVerdict out{{}, key, std::nullopt, std::nullopt, false};
+        out.verdict = live_rows_verdict(ctx, c, key, out);
+        if (out.changes)
+            ctx.log().info(c.table->table + ": changes read", {{"table", c.table->table}, {"rows_written", out.changes->written},
+                                                               {"rows_deleted", out.changes->deleted}, {"bytes_read", out.changes->bytes_read},
+                                                               {"duration_ms", static_cast<std::int64_t>(std::chrono::duration<double>(
+                                                                                   std::chrono::steady_clock::now() - t0).count() * 1000)}});
+        return out;
+    }
+
+    reuse::Verdict live_rows_verdict(RunContext& ctx, const Candidate& c, const std::string& key, RowsVerdict& out) const {
         if (auto v = reuse::judge_live(c.last->rows, snapshot_, -1); !v.reuse) return v;
         const RowFilterSpec* filter = ctx.row_filter(c.table->table);
         const bool key_rewritten = filter && std::count(filter->columns.begin(), filter->columns.end(), key) > 0;
@@ -168,17 +230,18 @@ private:
         const std::string name = common::quote_ident(c.table->schema) + "." + common::quote_ident(c.table->tag);
         const std::string answer = ctx.live()->query(reuse::live_count_sql(name, last)).value_or("");
         verdict = reuse::judge_live_count(last, answer);
-        if (verdict.reuse) live_rows_[c.table->table] = last.rows;
+        if (verdict.reuse) out.live_rows = last.rows;
         if (verdict.reuse || !may_change || !reuse::parse_live_count(answer)) return verdict;
         const auto tonight = *reuse::parse_live_count(answer);
         if (auto v = reuse::judge_changes(tonight, key, key_rewritten, changes_share_); !v.reuse) return v;
         std::string why;
-        auto changes = ctx.env().dry_run() ? std::nullopt
-                                           : reuse::read_changes(ctx, *c.table, *c.data, key, last, tonight, changes_max_bytes_, why);
-        if (!ctx.env().dry_run() && !changes) return {false, why};
-        live_rows_[c.table->table] = tonight.rows;
-        if (changes) changes_.push_back(std::move(*changes));
-        const std::string deleted = changes ? " and " + std::to_string(changes->deleted) + " deleted" : "";
+        if (!ctx.env().dry_run()) {
+            out.changes = reuse::read_changes(ctx, *c.table, *c.data, key, last, tonight, changes_max_bytes_, why);
+            if (!out.changes) return {false, why};
+        }
+        out.live_rows = tonight.rows;
+        out.changed = true;
+        const std::string deleted = out.changes ? " and " + std::to_string(out.changes->deleted) + " deleted" : "";
         return {true, std::to_string(tonight.written) + " row(s) written at the source since the last restore" + deleted +
                           ", applied to yesterday's copy just before the swap (" + std::to_string(tonight.rows) + " rows)"};
     }

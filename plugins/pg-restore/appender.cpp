@@ -318,6 +318,7 @@ void Appender::append_live(const Append& a, const TocEntry& data, const std::str
         diff = compare(source_counts, target.counts);
     }
     say_counted(a, buckets, target, "where rows committed late land");
+    const auto t_counted = Clock::now();
     std::vector<std::int64_t> short_buckets = diff.short_buckets;
     const bool spread = too_spread(a, diff);
     if (spread) short_buckets.clear(), diff.long_buckets.clear();
@@ -363,7 +364,8 @@ void Appender::append_live(const Append& a, const TocEntry& data, const std::str
         for (const auto& [b, n] : buckets.all_counts()) now[b] += n;
         remember_ranges(a, RangeState{buckets.width(), target.night + 1, target.filenode, std::move(now)});
     }
-    finish(a, *in, name, {read, appended, late}, t0);
+    auto ms = [](Clock::time_point from, Clock::time_point to) { return std::chrono::duration_cast<std::chrono::milliseconds>(to - from).count(); };
+    finish(a, *in, name, {read, appended, late, {{"counted_ms", ms(t0, t_counted)}, {"copied_ms", ms(t_counted, Clock::now())}}}, t0);
 }
 
 bool Appender::too_spread(const Append& a, const BucketDiff& diff) {

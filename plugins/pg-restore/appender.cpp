@@ -121,15 +121,16 @@ void Appender::append(const Append& a) {
     const auto t_counted = Clock::now();
     if (!in) in = connect();
     if (target.partial) recount_changed(a, name, buckets, target, *in);
-    say_counted(a, buckets, target, "the backup changed");
+    say_counted(a, buckets, target, false);
     const auto late = recover_late_rows(a, *data, name, read.copy_sql, read.key, buckets, target.counts, *in, filter.get());
     if (filter) count_filtered(ctx_, a.table, *filter);
     // What the target holds now, for tomorrow: the dump's counts, once every range is repaired.
-    remember_ranges(a, late ? std::optional<RangeState>(RangeState{buckets.width(), target.night + 1, target.filenode, buckets.all_counts()})
+    remember_ranges(a, late ? std::optional<RangeState>(ranges_to_keep(*in, name, target, buckets.width(), buckets.all_counts(),
+                                                                       read.appended + late->late, late->removed))
                             : std::nullopt);
     auto ms = [](Clock::time_point from, Clock::time_point to) { return std::chrono::duration_cast<std::chrono::milliseconds>(to - from).count(); };
     finish(a, *in, name,
-           {read.scanned, read.appended, late.value_or(0),
+           {read.scanned, read.appended, late ? late->late : 0,
             {{"waited_ms", ms(t0, t_arrived)}, {"read_ms", ms(t_arrived, t_read)}, {"count_wait_ms", ms(t_read, t_counted)},
              {"checked_ms", ms(t_counted, Clock::now())}}},
            t0);
@@ -164,6 +165,7 @@ Appender::DumpRead Appender::read_dump(const Append& a, const TocEntry& data, co
 
 // Where the backup's counts differ from last night's, the target is counted too.
 void Appender::recount_changed(const Append& a, const std::string& name, const KeyBuckets& buckets, TargetCount& target, common::CopyIn& in) {
+    if (target.proven) return;  // what the tool left is what the target holds, everywhere
     auto more = to_recount(buckets.counts(), target.counts, target.ranges);
     if (more.empty()) return;
     auto ranges = ranges_of(more);
@@ -221,15 +223,45 @@ void Appender::remember_ranges(const Append& a, const std::optional<RangeState>&
     ctx_.remember(kRangesMemo + a.table, s ? format(*s) : "");
 }
 
+TableFile Appender::table_file(common::CopyIn& c, const std::string& name, bool flush) {
+    // A backend sends its counters to the server's statistics only now and then: forced here, so
+    // that those read next (and tomorrow's) hold every write this connection made.
+    if (flush) c.exec("SELECT pg_stat_force_next_flush()");
+    const std::string text = c.exec(table_file_sql(name));
+    auto f = parse_table_file(text);
+    if (!f) throw StepError(ErrorKind::transient, "reading the file and statistics of " + name + ": unexpected answer '" + text + "'");
+    return *f;
+}
+
+RangeState Appender::ranges_to_keep(common::CopyIn& in, const std::string& name, const TargetCount& target, std::int64_t width, Counts counts,
+                                    std::int64_t inserted, std::int64_t removed) {
+    RangeState s{width, target.night + 1, target.file.filenode, std::move(counts), std::nullopt};
+    if (target.file.writes) s.writes = writes_to_keep(target.file.writes, inserted, removed, table_file(in, name, true).writes);
+    return s;
+}
+
+// Judges how much of the target to count, from what the last night left: a table whose counters
+// moved by the tool's writes only is not counted; one written by someone else is counted in full.
+void Appender::judge_target(common::CopyIn& c, const std::string& name, std::int64_t above, std::int64_t width,
+                            const std::optional<RangeState>& recalled, TargetCount& t) {
+    t.file = table_file(c, name, false);
+    t.total = above / width + 1;
+    if (!recalled || recalled->filenode != t.file.filenode) return;
+    t.night = recalled->night;
+    t.proven = untouched(*recalled, t.file.filenode, t.file.writes);
+    t.written = !t.proven && recalled->writes && t.file.writes;
+}
+
 Appender::TargetCount Appender::count_target(common::CopyIn& c, const Append& a, const std::string& name, const KeyBuckets& buckets,
                                              const std::optional<RangeState>& recalled) {
     TargetCount t;
-    t.filenode = c.exec("SELECT pg_relation_filenode(" + common::quote_literal(name) + "::regclass)");
-    t.total = a.above / buckets.width() + 1;
-    if (recalled && recalled->filenode == t.filenode) {
-        t.night = recalled->night;
-        t.ranges = slice(a.above, buckets.width(), t.night);
+    judge_target(c, name, a.above, buckets.width(), recalled, t);
+    if (t.proven) {
+        t.partial = true;
+        t.counts = recalled->counts;
+        return t;
     }
+    if (recalled && recalled->filenode == t.file.filenode && !t.written) t.ranges = slice(a.above, buckets.width(), t.night);
     if (t.ranges.empty()) {  // no counts to trust (first night, a table rewritten) or a tiny table
         t.counts = parse_counts(c.exec(buckets.target_counts_sql(name, a.key)));
         t.counted = t.total;
@@ -241,14 +273,27 @@ Appender::TargetCount Appender::count_target(common::CopyIn& c, const Append& a,
     return t;
 }
 
-void Appender::say_counted(const Append& a, const KeyBuckets& buckets, const TargetCount& t, const std::string& changed) {
-    ctx_.add_figure("incremental." + a.table + ".key_ranges_counted", static_cast<double>(t.counted));
+void Appender::say_counted(const Append& a, const KeyBuckets& buckets, const TargetCount& t, bool live) {
+    const std::int64_t ranges = t.counted;  // at the source (live) or on the target (backup)
+    const std::int64_t on_target = t.proven ? 0 : live && t.written ? t.total : ranges;
+    ctx_.add_figure("incremental." + a.table + ".key_ranges_counted", static_cast<double>(on_target));
     ctx_.add_figure("incremental." + a.table + ".key_ranges", static_cast<double>(t.total));
-    const std::string of = std::to_string(t.counted) + " of " + std::to_string(t.total) + " key ranges of " + std::to_string(buckets.width()) +
-                           " key(s)";
-    ctx_.add_note(a.table + (t.partial ? ": counted in " + of + ": tonight's slice (" + std::to_string(t.night % kSlices + 1) + "/" +
-                                             std::to_string(kSlices) + ") and those " + changed
-                                       : ": counted in all " + of + ": no counts kept from a last night on this table"));
+    if (live) ctx_.add_figure("incremental." + a.table + ".key_ranges_counted_at_source", static_cast<double>(ranges));
+    const std::string width = " key ranges of " + std::to_string(buckets.width()) + " key(s)";
+    const std::string of = std::to_string(ranges) + " of " + std::to_string(t.total) + width;
+    const std::string slice_is = "tonight's slice (" + std::to_string(t.night % kSlices + 1) + "/" + std::to_string(kSlices) + ")";
+    const std::string mine = "its statistics show no write since the last run but the tool's";
+    const std::string theirs = "its statistics show writes the tool did not make";
+    std::string text;
+    if (!t.partial) text = "counted in all " + of + (t.written ? ": " + theirs : ": no counts kept from a last night on this table");
+    else if (!live && t.proven) text = "not counted on the target, " + mine + ": the backup's counts compared with those kept in all " +
+                                       std::to_string(t.total) + width;
+    else if (!live) text = "counted in " + of + ": " + slice_is + " and those the backup changed";
+    else if (t.proven) text = "counted in " + of + " at the source: " + slice_is + " and those where rows committed late land; not on the target, " + mine;
+    else if (t.written) text = "counted in all " + std::to_string(t.total) + width + " on the target, " + theirs + ", and in " +
+                               std::to_string(ranges) + " at the source: " + slice_is + ", those where rows committed late land and those where the target changed";
+    else text = "counted in " + of + ": " + slice_is + " and those where rows committed late land";
+    ctx_.add_note(a.table + ": " + text);
 }
 
 void Appender::finish(const Append& a, common::CopyIn& in, const std::string& name, const Tally& n, Clock::time_point t0) {
@@ -288,18 +333,24 @@ void Appender::append_live(const Append& a, const TocEntry& data, const std::str
     const auto recalled = recall_ranges(a);
     KeyBuckets buckets(a.above, recalled ? recalled->width : width_for(a.above));
     const std::string key_sql = common::quote_ident(a.key);
-    // Both sides counted at once, each by its own server: where last night's counts still
-    // describe the target, only in tonight's slice and the highest ranges (where rows land that
-    // were committed after the last run); elsewhere production is not read.
+    // Where last night's counts still describe the target, the source is counted only in
+    // tonight's slice and the highest ranges (where rows land that were committed after the last
+    // run), and the target only when someone else wrote to it; elsewhere production is not read.
     TargetCount target;
-    target.filenode = in->exec("SELECT pg_relation_filenode(" + common::quote_literal(name) + "::regclass)");
-    target.total = a.above / buckets.width() + 1;
-    if (recalled && recalled->filenode == target.filenode) {
-        target.night = recalled->night;
+    judge_target(*in, name, a.above, buckets.width(), recalled, target);
+    if (recalled && recalled->filenode == target.file.filenode) {
         target.ranges = slice(a.above, buckets.width(), target.night);
         if (!target.ranges.empty()) target.ranges = merge(target.ranges, recent(a.above, buckets.width()));
     }
     target.partial = !target.ranges.empty();
+    const bool count_here = !(target.partial && (target.proven || target.written));
+    if (target.partial && target.proven) target.counts = restrict_to(recalled->counts, target.ranges);
+    if (target.partial && target.written) {
+        // Counted in full first: where it differs from what the tool left, the source is counted too.
+        const Counts all = parse_counts(in->exec(buckets.target_counts_sql(name, a.key)));
+        for (const auto& r : ranges_of(to_recount(all, recalled->counts, target.ranges))) target.ranges = merge(target.ranges, r);
+        target.counts = restrict_to(all, target.ranges);
+    }
     target.counted = target.partial ? size_of(target.ranges) : target.total;
     BucketDiff diff;
     Counts source_counts;
@@ -311,23 +362,24 @@ void Appender::append_live(const Append& a, const TocEntry& data, const std::str
                 [&] { source_text = ctx_.live()->query(buckets.target_counts_sql(name, a.key, target.ranges)).value_or(""); },
                 ErrorKind::transient, "counting the source's rows of " + a.table);
         });
-        target.counts = parse_counts(in->exec(buckets.target_counts_sql(name, a.key, target.ranges)));
+        if (count_here) target.counts = parse_counts(in->exec(buckets.target_counts_sql(name, a.key, target.ranges)));
         counting.join();
         if (source_error) throw *source_error;
         source_counts = parse_counts(source_text);
         diff = compare(source_counts, target.counts);
     }
-    say_counted(a, buckets, target, "where rows committed late land");
+    say_counted(a, buckets, target, true);
     const auto t_counted = Clock::now();
     std::vector<std::int64_t> short_buckets = diff.short_buckets;
     const bool spread = too_spread(a, diff);
     if (spread) short_buckets.clear(), diff.long_buckets.clear();
+    std::int64_t removed = 0;
     if (!diff.long_buckets.empty() || !diff.emptied_buckets.empty()) {
         // The source's keys where the target has more: what it lacks of them was deleted there.
         std::vector<std::int64_t> keys;
         if (!diff.long_buckets.empty())
             for (auto k : parse_keys(ctx_.live()->query(buckets.target_keys_sql(name, a.key, diff.long_buckets)).value_or(""))) keys.push_back(k);
-        remove_deleted(a, *in, name, buckets, diff, keys);
+        removed = remove_deleted(a, *in, name, buckets, diff, keys);
     }
     const auto present = short_buckets.empty() ? std::unordered_set<std::int64_t>{}
                                                : parse_keys(in->exec(buckets.target_keys_sql(name, a.key, short_buckets)));
@@ -362,7 +414,7 @@ void Appender::append_live(const Append& a, const TocEntry& data, const std::str
     } else {
         Counts now = target.partial ? assume(recalled->counts, target.ranges, source_counts) : source_counts;
         for (const auto& [b, n] : buckets.all_counts()) now[b] += n;
-        remember_ranges(a, RangeState{buckets.width(), target.night + 1, target.filenode, std::move(now)});
+        remember_ranges(a, ranges_to_keep(*in, name, target, buckets.width(), std::move(now), appended + late, removed));
     }
     auto ms = [](Clock::time_point from, Clock::time_point to) { return std::chrono::duration_cast<std::chrono::milliseconds>(to - from).count(); };
     finish(a, *in, name, {read, appended, late, {{"counted_ms", ms(t0, t_counted)}, {"copied_ms", ms(t_counted, Clock::now())}}}, t0);
@@ -406,15 +458,14 @@ bool Appender::stopping() {
     return abandoned_ || ctx_.env().stopping();
 }
 
-std::optional<std::int64_t> Appender::recover_late_rows(const Append& a, const TocEntry& data, const std::string& name,
+std::optional<Appender::Repaired> Appender::recover_late_rows(const Append& a, const TocEntry& data, const std::string& name,
                                                         const std::string& copy_sql, std::size_t key, const KeyBuckets& buckets,
                                                         const Counts& target, common::CopyIn& in, RowFilter* filter) {
     // The dump's rows up to the target's max, counted by buckets of keys, against the target's.
     const auto diff = compare(buckets.counts(), target);
     if (too_spread(a, diff)) return std::nullopt;
     if (diff.short_buckets.empty() && diff.long_buckets.empty()) {
-        if (!diff.emptied_buckets.empty()) remove_deleted(a, in, name, buckets, diff, {});
-        return 0;
+        return Repaired{0, diff.emptied_buckets.empty() ? 0 : remove_deleted(a, in, name, buckets, diff, {})};
     }
     const auto present = diff.short_buckets.empty() ? std::unordered_set<std::int64_t>{}
                                                     : parse_keys(in.exec(buckets.target_keys_sql(name, a.key, diff.short_buckets)));
@@ -439,12 +490,13 @@ std::optional<std::int64_t> Appender::recover_late_rows(const Append& a, const T
         },
         [this] { return stopping(); });
     if (found > 0) in.commit();
-    if (!diff.long_buckets.empty() || !diff.emptied_buckets.empty()) remove_deleted(a, in, name, buckets, diff, source_keys);
+    std::int64_t removed = 0;
+    if (!diff.long_buckets.empty() || !diff.emptied_buckets.empty()) removed = remove_deleted(a, in, name, buckets, diff, source_keys);
     ctx_.add_figure("incremental." + a.table + ".rows_committed_late", static_cast<double>(found));
     if (diff.missing > 0)
         ctx_.add_note(a.table + ": " + std::to_string(found) + " row(s) below key " + std::to_string(a.above) +
                       " committed after the last backup was taken, appended");
-    return found;
+    return Repaired{found, removed};
 }
 
 }  // namespace pixrep::restore

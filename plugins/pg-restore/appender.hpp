@@ -53,10 +53,14 @@ private:
     std::unique_ptr<common::CopyIn> connect();
     std::unique_ptr<common::CopyIn> open(const std::string& copy_sql);
     bool stopping();
+    /// Rows put in (committed late at the source) and taken out (deleted there) below the key.
+    struct Repaired {
+        std::int64_t late = 0, removed = 0;
+    };
     /// Finds and appends the dump's rows up to `a.above` that the target lacks, and removes the
-    /// target's rows the dump no longer has (deleted at the source); returns how many it appended,
-    /// or nullopt when the ranges that differ were too many to repair. Rows go through `filter` when given.
-    std::optional<std::int64_t> recover_late_rows(const Append& a, const TocEntry& data, const std::string& name, const std::string& copy_sql,
+    /// target's rows the dump no longer has (deleted at the source); nullopt when the ranges that
+    /// differ were too many to repair. Rows go through `filter` when given.
+    std::optional<Repaired> recover_late_rows(const Append& a, const TocEntry& data, const std::string& name, const std::string& copy_sql,
                                                   std::size_t key, const KeyBuckets& buckets, const Counts& target, common::CopyIn& in,
                                                   RowFilter* filter);
     /// What the target holds of a kept table, by key range.
@@ -66,7 +70,9 @@ private:
         Counts counts;                    ///< Rows per range (counted, or as last night left them).
         std::int64_t counted = 0, total = 0;  ///< Ranges counted tonight, of all.
         std::int64_t night = 0;           ///< Nights counted from the kept counts before tonight.
-        std::string filenode;             ///< The table's file tonight.
+        TableFile file;                   ///< The table's file and write counters tonight, before the appends.
+        bool proven = false;              ///< Not counted: its counters show no write but the tool's since the kept counts.
+        bool written = false;             ///< Counted in full: its counters show writes the tool did not make.
     };
     /// The target's rows counted by range on a connection of its own while the dump is read;
     /// cancelled, not waited for, when the read fails.
@@ -98,16 +104,25 @@ private:
                        std::unique_ptr<common::CopyIn>& in, RowFilter* filter);
     /// Counts on the target, too, the ranges of a partial count where the dump's counts differ from last night's.
     void recount_changed(const Append& a, const std::string& name, const KeyBuckets& buckets, TargetCount& target, common::CopyIn& in);
-    /// Counts the target's rows of `name` on `c`: in tonight's slice when `recalled` still
-    /// describes the table (same file), else everywhere.
+    /// Reads `name`'s file and counters into `t` and judges them against `recalled`: proven, written, or neither.
+    static void judge_target(common::CopyIn& c, const std::string& name, std::int64_t above, std::int64_t width,
+                             const std::optional<RangeState>& recalled, TargetCount& t);
+    /// Counts the target's rows of `name` on `c`: not at all when its counters prove `recalled`
+    /// exact, in tonight's slice when its file is the same but its counters cannot tell, else everywhere.
     TargetCount count_target(common::CopyIn& c, const Append& a, const std::string& name, const KeyBuckets& buckets,
                              const std::optional<RangeState>& recalled);
+    /// `name`'s TableFile read on `c`, after flushing `c`'s own write counters when `flush`.
+    static TableFile table_file(common::CopyIn& c, const std::string& name, bool flush);
+    /// What the target holds tonight for the next night: `counts` by ranges of `width`, and the
+    /// counters to check then, kept when `target`'s counters moved by just the tool's writes.
+    RangeState ranges_to_keep(common::CopyIn& in, const std::string& name, const TargetCount& target, std::int64_t width, Counts counts,
+                              std::int64_t inserted, std::int64_t removed);
     /// Last night's counts of `a`'s table, regrouped for keys up to `a.above`; nullopt when none.
     std::optional<RangeState> recall_ranges(const Append& a) const;
     /// Keeps `s` for the next night; nullopt forgets (the next night counts everything).
     void remember_ranges(const Append& a, const std::optional<RangeState>& s);
-    /// Reports how much of the table was counted tonight, and why (`changed`: the other ranges counted).
-    void say_counted(const Append& a, const KeyBuckets& buckets, const TargetCount& t, const std::string& changed);
+    /// Reports how much of the table was counted tonight on each side, and why.
+    void say_counted(const Append& a, const KeyBuckets& buckets, const TargetCount& t, bool live);
     static inline const std::string kRangesMemo = "key_ranges.";
     /// Removes the target's rows of `diff`'s emptied key ranges, and those of its long ones whose
     /// key `source_keys` lacks; returns how many, and reports.

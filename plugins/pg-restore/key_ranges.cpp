@@ -3,23 +3,45 @@
 #include <algorithm>
 #include <sstream>
 
+#include "db.hpp"
 #include "late_rows.hpp"
 
 namespace pixrep::restore {
 
+namespace {
+
+std::optional<Writes> parse_writes(const std::string& text) {
+    Writes w;
+    char c1 = 0, c2 = 0;
+    std::istringstream in(text);
+    if (!(in >> w.inserted >> c1 >> w.updated >> c2 >> w.deleted) || c1 != ':' || c2 != ':' || !in.eof()) return std::nullopt;
+    return w;
+}
+
+}  // namespace
+
 std::string format(const RangeState& s) {
     std::string counts;
     for (const auto& [b, n] : s.counts) counts += (counts.empty() ? "" : ",") + std::to_string(b) + ":" + std::to_string(n);
-    return "v1 " + std::to_string(s.width) + " " + std::to_string(s.night) + " " + s.filenode + ";" + counts;
+    const std::string writes = s.writes ? std::to_string(s.writes->inserted) + ":" + std::to_string(s.writes->updated) + ":" +
+                                              std::to_string(s.writes->deleted)
+                                        : "-";
+    return "v2 " + std::to_string(s.width) + " " + std::to_string(s.night) + " " + s.filenode + " " + writes + ";" + counts;
 }
 
 std::optional<RangeState> parse_state(const std::string& text) {
     auto semi = text.find(';');
     if (semi == std::string::npos) return std::nullopt;
     std::istringstream head(text.substr(0, semi));
-    std::string version;
+    std::string version, writes;
     RangeState s;
-    if (!(head >> version >> s.width >> s.night >> s.filenode) || version != "v1" || s.width < 1 || s.night < 0) return std::nullopt;
+    if (!(head >> version >> s.width >> s.night >> s.filenode) || s.width < 1 || s.night < 0) return std::nullopt;
+    if (version == "v2") {
+        if (!(head >> writes)) return std::nullopt;
+        if (writes != "-" && !(s.writes = parse_writes(writes))) return std::nullopt;
+    } else if (version != "v1") {
+        return std::nullopt;
+    }
     if ((s.width & (s.width - 1)) != 0) return std::nullopt;
     try {
         s.counts = parse_counts(text.substr(semi + 1));
@@ -85,6 +107,42 @@ std::vector<BucketRange> merge(std::vector<BucketRange> ranges, BucketRange more
 
 bool within(const std::vector<BucketRange>& ranges, std::int64_t b) {
     return std::any_of(ranges.begin(), ranges.end(), [b](const BucketRange& r) { return b >= r.first && b <= r.last; });
+}
+
+std::string table_file_sql(const std::string& table) {
+    return "SELECT pg_relation_filenode(o) || ' ' || CASE WHEN current_setting('server_version_num')::int >= 150000 AND "
+           "current_setting('track_counts')::bool THEN pg_stat_get_tuples_inserted(o) || ':' || pg_stat_get_tuples_updated(o) || ':' || "
+           "pg_stat_get_tuples_deleted(o) ELSE '-' END FROM (SELECT " +
+           common::quote_literal(table) + "::regclass AS o) t";
+}
+
+std::optional<TableFile> parse_table_file(const std::string& text) {
+    auto space = text.find(' ');
+    if (space == std::string::npos || space == 0) return std::nullopt;
+    TableFile f{text.substr(0, space), std::nullopt};
+    const std::string writes = text.substr(space + 1);
+    if (writes == "-") return f;
+    if (!(f.writes = parse_writes(writes))) return std::nullopt;
+    return f;
+}
+
+bool untouched(const RangeState& s, const std::string& filenode, const std::optional<Writes>& now) {
+    return s.filenode == filenode && s.writes && now && *s.writes == *now;
+}
+
+std::optional<Writes> writes_to_keep(const std::optional<Writes>& before, std::int64_t inserted, std::int64_t deleted,
+                                     const std::optional<Writes>& after) {
+    if (!before || !after) return std::nullopt;
+    const Writes mine{before->inserted + inserted, before->updated, before->deleted + deleted};
+    if (!(*after == mine)) return std::nullopt;
+    return after;
+}
+
+Counts restrict_to(const Counts& c, const std::vector<BucketRange>& ranges) {
+    Counts out;
+    for (const auto& [b, n] : c)
+        if (within(ranges, b)) out[b] = n;
+    return out;
 }
 
 Counts assume(const Counts& stored, const std::vector<BucketRange>& ranges, const Counts& counted) {

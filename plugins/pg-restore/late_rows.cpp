@@ -61,8 +61,13 @@ std::string KeyBuckets::within_sql(const std::string& k, const std::vector<Bucke
 
 std::string KeyBuckets::target_counts_sql(const std::string& table, const std::string& key, const std::vector<BucketRange>& ranges) const {
     const std::string k = common::quote_ident(key);
-    return "SELECT coalesce(string_agg(b || ':' || n, ','), '') FROM (SELECT " + bucket_sql(k) + " AS b, count(*) AS n FROM " + table +
-           " WHERE " + within_sql(k, ranges) + " GROUP BY 1) s";
+    auto count = [&](const std::string& where) { return "SELECT " + bucket_sql(k) + " AS b, count(*) AS n FROM " + table + " WHERE " + where + " GROUP BY 1"; };
+    std::string each;
+    // A few ranges: one index range scan each, which reads only the index where the table's pages
+    // are all visible; ORed together they would make one bitmap scan, which reads the table too.
+    if (!ranges.empty() && ranges.size() <= kUnionRanges)
+        for (const auto& r : ranges) each += (each.empty() ? "" : " UNION ALL ") + count(ranges_sql(k, {r}));
+    return "SELECT coalesce(string_agg(b || ':' || n, ','), '') FROM (" + (each.empty() ? count(within_sql(k, ranges)) : each) + ") s";
 }
 
 std::string KeyBuckets::target_keys_sql(const std::string& table, const std::string& key, const std::vector<std::int64_t>& buckets) const {

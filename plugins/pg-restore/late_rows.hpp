@@ -41,6 +41,8 @@ public:
     std::string ranges_sql(const std::string& column, const std::vector<BucketRange>& ranges) const;
 
 private:
+    /// At most this many ranges are counted each by its own scan.
+    static constexpr std::size_t kUnionRanges = 8;
     /// The bucket of `column` (SQL, quoted) in SQL, as bucket() computes it.
     std::string bucket_sql(const std::string& column) const;
     /// `column` (SQL, quoted) up to `above` and within `ranges`, as a condition an index serves.

@@ -222,7 +222,15 @@ TEST(LateRows, BucketsOfKeysFindWhereTheTargetIsShort) {
     EXPECT_EQ(b.ranges_sql("\"id\"", {}), "");
     EXPECT_EQ(b.target_counts_sql("public.answers", "id", {{0, 2}}),
               "SELECT coalesce(string_agg(b || ':' || n, ','), '') FROM (SELECT CASE WHEN \"id\" < 0 THEN -1 ELSE \"id\" / 101 END AS b, "
-              "count(*) AS n FROM public.answers WHERE \"id\" <= 10000 AND (\"id\" BETWEEN 0 AND 302) GROUP BY 1) s");
+              "count(*) AS n FROM public.answers WHERE \"id\" BETWEEN 0 AND 302 GROUP BY 1) s");
+    EXPECT_EQ(b.target_counts_sql("public.answers", "id", {{-1, -1}, {97, 120}}),
+              "SELECT coalesce(string_agg(b || ':' || n, ','), '') FROM (SELECT CASE WHEN \"id\" < 0 THEN -1 ELSE \"id\" / 101 END AS b, "
+              "count(*) AS n FROM public.answers WHERE \"id\" <= -1 GROUP BY 1 UNION ALL SELECT CASE WHEN \"id\" < 0 THEN -1 ELSE \"id\" / 101 "
+              "END AS b, count(*) AS n FROM public.answers WHERE \"id\" BETWEEN 9797 AND 10000 GROUP BY 1) s")
+        << "a few ranges: a scan of the key's index each, never above the kept key";
+    std::vector<BucketRange> many;
+    for (std::int64_t r = 0; r < 20; r += 2) many.push_back({r, r});
+    EXPECT_EQ(b.target_counts_sql("public.answers", "id", many).find("UNION ALL"), std::string::npos) << "many: one scan";
     EXPECT_EQ(b.all_counts().at(99), 32) << "keys above 10000 are counted for tomorrow";
 }
 
@@ -231,7 +239,16 @@ TEST(KeyRanges, KeptCountsRoundTripAndWidenExactly) {
     RangeState s{4, 3, "16384", {{-1, 2}, {0, 4}, {1, 3}, {2, 4}, {3, 1}}};
     auto back = parse_state(format(s));
     ASSERT_TRUE(back);
-    EXPECT_EQ(format(*back), "v1 4 3 16384;-1:2,0:4,1:3,2:4,3:1");
+    EXPECT_EQ(format(*back), "v2 4 3 16384 -;-1:2,0:4,1:3,2:4,3:1");
+    s.writes = Writes{3000, 0, 12};
+    back = parse_state(format(s));
+    ASSERT_TRUE(back && back->writes);
+    EXPECT_EQ(format(*back), "v2 4 3 16384 3000:0:12;-1:2,0:4,1:3,2:4,3:1");
+    back = parse_state("v1 4 3 16384;-1:2,0:4");
+    ASSERT_TRUE(back) << "an older tool's counts still serve";
+    EXPECT_FALSE(back->writes) << "but its counters are unknown";
+    EXPECT_FALSE(parse_state("v2 4 3 16384 3000:0;0:1"));
+    EXPECT_FALSE(parse_state("v2 4 3 16384;0:1"));
     EXPECT_FALSE(parse_state("v1 3 0 1;0:1")) << "a width that is no power of two cannot be regrouped";
     EXPECT_FALSE(parse_state("v0 4 0 1;0:1"));
     EXPECT_FALSE(parse_state("v1 4 0 1;0"));
@@ -244,6 +261,36 @@ TEST(KeyRanges, KeptCountsRoundTripAndWidenExactly) {
     EXPECT_EQ(wider.width, 8);
     EXPECT_EQ(wider.counts, (Counts{{-1, 2}, {0, 7}, {1, 5}}));
     EXPECT_EQ(fit(s, 1000).width, 4) << "no need to widen";
+}
+
+TEST(KeyRanges, ATargetIsTrustedOnlyWhenItsCountersMovedByTheToolsOwnWrites) {
+    using namespace pixrep::restore;
+    auto f = parse_table_file("16384 3000:5:12");
+    ASSERT_TRUE(f && f->writes);
+    EXPECT_EQ(f->filenode, "16384");
+    EXPECT_EQ(*f->writes, (Writes{3000, 5, 12}));
+    f = parse_table_file("16384 -");
+    ASSERT_TRUE(f);
+    EXPECT_FALSE(f->writes) << "statistics that cannot prove anything (before 15, track_counts off)";
+    EXPECT_FALSE(parse_table_file("16384"));
+    EXPECT_FALSE(parse_table_file("16384 12:x:1"));
+    EXPECT_NE(table_file_sql("public.answers").find("'public.answers'::regclass"), std::string::npos);
+    // Last night: 3000 inserted before the tool's 30 new rows and 2 deletes.
+    const Writes before{3000, 0, 10};
+    EXPECT_EQ(writes_to_keep(before, 30, 2, Writes{3030, 0, 12}), (Writes{3030, 0, 12}));
+    EXPECT_FALSE(writes_to_keep(before, 30, 2, Writes{3031, 0, 12})) << "someone else inserted meanwhile";
+    EXPECT_FALSE(writes_to_keep(before, 30, 2, Writes{3030, 1, 12})) << "or updated";
+    EXPECT_FALSE(writes_to_keep(before, 30, 2, Writes{3000, 0, 10})) << "statistics that lag";
+    EXPECT_FALSE(writes_to_keep(std::nullopt, 30, 2, Writes{3030, 0, 12}));
+    RangeState kept{4, 1, "16384", {{0, 4}}, Writes{3030, 0, 12}};
+    EXPECT_TRUE(untouched(kept, "16384", Writes{3030, 0, 12}));
+    EXPECT_FALSE(untouched(kept, "16385", Writes{3030, 0, 12})) << "rewritten";
+    EXPECT_FALSE(untouched(kept, "16384", Writes{3030, 0, 13})) << "a row deleted by hand";
+    EXPECT_FALSE(untouched(kept, "16384", Writes{0, 0, 0})) << "statistics reset or lost in a crash";
+    EXPECT_FALSE(untouched(kept, "16384", std::nullopt));
+    kept.writes.reset();
+    EXPECT_FALSE(untouched(kept, "16384", Writes{3030, 0, 12})) << "nothing kept to compare with";
+    EXPECT_EQ(restrict_to({{-1, 1}, {0, 4}, {5, 2}, {9, 1}}, {{-1, -1}, {4, 5}}), (Counts{{-1, 1}, {5, 2}}));
 }
 
 TEST(KeyRanges, SevenNightsCountEveryRangeOnceAndOnlyWhatChangedBesides) {

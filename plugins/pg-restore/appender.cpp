@@ -248,8 +248,9 @@ void Appender::judge_target(common::CopyIn& c, const std::string& name, std::int
     t.total = above / width + 1;
     if (!recalled || recalled->filenode != t.file.filenode) return;
     t.night = recalled->night;
-    t.proven = untouched(*recalled, t.file.filenode, t.file.writes);
-    t.written = !t.proven && recalled->writes && t.file.writes;
+    const Writers w = writers_since(*recalled, t.file.filenode, t.file.writes);
+    t.proven = w == Writers::tool;
+    t.written = w == Writers::others;
 }
 
 Appender::TargetCount Appender::count_target(common::CopyIn& c, const Append& a, const std::string& name, const KeyBuckets& buckets,

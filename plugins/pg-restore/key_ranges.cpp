@@ -126,8 +126,11 @@ std::optional<TableFile> parse_table_file(const std::string& text) {
     return f;
 }
 
-bool untouched(const RangeState& s, const std::string& filenode, const std::optional<Writes>& now) {
-    return s.filenode == filenode && s.writes && now && *s.writes == *now;
+Writers writers_since(const RangeState& s, const std::string& filenode, const std::optional<Writes>& now) {
+    if (s.filenode != filenode || !s.writes || !now) return Writers::unknown;
+    const Writes& was = *s.writes;
+    if (now->inserted < was.inserted || now->updated < was.updated || now->deleted < was.deleted) return Writers::unknown;
+    return *now == was ? Writers::tool : Writers::others;
 }
 
 std::optional<Writes> writes_to_keep(const std::optional<Writes>& before, std::int64_t inserted, std::int64_t deleted,

@@ -2,7 +2,7 @@
 // What a night counts of a kept table. The rows per key range that the target held after the
 // last successful night are kept in the tool's state, with the table's write counters once the
 // tool's writes were in them. When tonight's counters are those, nobody else wrote to the table
-// and it is not counted at all; when they cannot tell (before PostgreSQL 15), the target is
+// and it is not counted at all; when they cannot tell (before PostgreSQL 15, a reset), the target is
 // counted only where the backup's counts differ from the kept ones (rows committed late, rows
 // deleted at the source) and in one slice of the key space, a different one each night, so a
 // full check is spread over kSlices nights; when they show another writer, it is counted in
@@ -60,10 +60,13 @@ std::string table_file_sql(const std::string& table);
 /// table_file_sql()'s answer back; nullopt when it is not one.
 std::optional<TableFile> parse_table_file(const std::string& text);
 
-/// True when `s` still describes the target's table exactly: the same file, and counters `now`
-/// equal to those the tool left (every insert, update and delete counts, committed or not, so
-/// another writer would have moved them; a reset or lost statistics move them too).
-bool untouched(const RangeState& s, const std::string& filenode, const std::optional<Writes>& now);
+/// Who wrote to the target's table since `s` was kept, by its counters.
+enum class Writers {
+    tool,    ///< Only the tool: the counters are those it left (every insert, update and delete moves them, committed or not).
+    others,  ///< Someone else too: they moved beyond those the tool left.
+    unknown  ///< Cannot tell: another file, no counters, or counters below those left (statistics reset, lost in a crash, a copied database).
+};
+Writers writers_since(const RangeState& s, const std::string& filenode, const std::optional<Writes>& now);
 /// The counters to keep for the next night: `after` the tool's writes, when they are `before`
 /// plus exactly its `inserted` and `deleted` rows; nullopt when someone else wrote meanwhile (or
 /// the statistics lag), so that the next night counts the target.

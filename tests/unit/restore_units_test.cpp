@@ -283,13 +283,14 @@ TEST(KeyRanges, ATargetIsTrustedOnlyWhenItsCountersMovedByTheToolsOwnWrites) {
     EXPECT_FALSE(writes_to_keep(before, 30, 2, Writes{3000, 0, 10})) << "statistics that lag";
     EXPECT_FALSE(writes_to_keep(std::nullopt, 30, 2, Writes{3030, 0, 12}));
     RangeState kept{4, 1, "16384", {{0, 4}}, Writes{3030, 0, 12}};
-    EXPECT_TRUE(untouched(kept, "16384", Writes{3030, 0, 12}));
-    EXPECT_FALSE(untouched(kept, "16385", Writes{3030, 0, 12})) << "rewritten";
-    EXPECT_FALSE(untouched(kept, "16384", Writes{3030, 0, 13})) << "a row deleted by hand";
-    EXPECT_FALSE(untouched(kept, "16384", Writes{0, 0, 0})) << "statistics reset or lost in a crash";
-    EXPECT_FALSE(untouched(kept, "16384", std::nullopt));
+    EXPECT_EQ(writers_since(kept, "16384", Writes{3030, 0, 12}), Writers::tool);
+    EXPECT_EQ(writers_since(kept, "16385", Writes{3030, 0, 12}), Writers::unknown) << "rewritten";
+    EXPECT_EQ(writers_since(kept, "16384", Writes{3030, 0, 13}), Writers::others) << "a row deleted by hand";
+    EXPECT_EQ(writers_since(kept, "16384", Writes{3030, 1, 12}), Writers::others) << "a row updated by hand";
+    EXPECT_EQ(writers_since(kept, "16384", Writes{0, 0, 1}), Writers::unknown) << "statistics reset or lost in a crash, then a write";
+    EXPECT_EQ(writers_since(kept, "16384", std::nullopt), Writers::unknown);
     kept.writes.reset();
-    EXPECT_FALSE(untouched(kept, "16384", Writes{3030, 0, 12})) << "nothing kept to compare with";
+    EXPECT_EQ(writers_since(kept, "16384", Writes{3030, 0, 12}), Writers::unknown) << "nothing kept to compare with";
     EXPECT_EQ(restrict_to({{-1, 1}, {0, 4}, {5, 2}, {9, 1}}, {{-1, -1}, {4, 5}}), (Counts{{-1, 1}, {5, 2}}));
 }
 

@@ -248,6 +248,7 @@ void Appender::judge_target(common::CopyIn& c, const std::string& name, std::int
     t.total = above / width + 1;
     if (!recalled || recalled->filenode != t.file.filenode) return;
     t.night = recalled->night;
+    t.ranges = slice(above, width, t.night);
     const Writers w = writers_since(*recalled, t.file.filenode, t.file.writes);
     t.proven = w == Writers::tool;
     t.written = w == Writers::others;
@@ -262,7 +263,7 @@ Appender::TargetCount Appender::count_target(common::CopyIn& c, const Append& a,
         t.counts = recalled->counts;
         return t;
     }
-    if (recalled && recalled->filenode == t.file.filenode && !t.written) t.ranges = slice(a.above, buckets.width(), t.night);
+    if (t.written) t.ranges.clear();
     if (t.ranges.empty()) {  // no counts to trust (first night, a table rewritten) or a tiny table
         t.counts = parse_counts(c.exec(buckets.target_counts_sql(name, a.key)));
         t.counted = t.total;
@@ -339,10 +340,7 @@ void Appender::append_live(const Append& a, const TocEntry& data, const std::str
     // run), and the target only when someone else wrote to it; elsewhere production is not read.
     TargetCount target;
     judge_target(*in, name, a.above, buckets.width(), recalled, target);
-    if (recalled && recalled->filenode == target.file.filenode) {
-        target.ranges = slice(a.above, buckets.width(), target.night);
-        if (!target.ranges.empty()) target.ranges = merge(target.ranges, recent(a.above, buckets.width()));
-    }
+    if (!target.ranges.empty()) target.ranges = merge(target.ranges, recent(a.above, buckets.width()));
     target.partial = !target.ranges.empty();
     const bool count_here = !(target.partial && (target.proven || target.written));
     if (target.partial && target.proven) target.counts = restrict_to(recalled->counts, target.ranges);

@@ -104,7 +104,8 @@ private:
                        std::unique_ptr<common::CopyIn>& in, RowFilter* filter);
     /// Counts on the target, too, the ranges of a partial count where the dump's counts differ from last night's.
     void recount_changed(const Append& a, const std::string& name, const KeyBuckets& buckets, TargetCount& target, common::CopyIn& in);
-    /// Reads `name`'s file and counters into `t` and judges them against `recalled`: proven, written, or neither.
+    /// Reads `name`'s file and counters into `t` and judges them against `recalled`: proven,
+    /// written, or neither; where `recalled` still describes the file, `t.ranges` is tonight's slice.
     static void judge_target(common::CopyIn& c, const std::string& name, std::int64_t above, std::int64_t width,
                              const std::optional<RangeState>& recalled, TargetCount& t);
     /// Counts the target's rows of `name` on `c`: not at all when its counters prove `recalled`
